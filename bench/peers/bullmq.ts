@@ -1,0 +1,115 @@
+/**
+ * BullMQ on the local Redis. Settings: the library's defaults (completed jobs are kept, which is
+ * also how the store is asked what is done: the completed set's size). Payloads are base64 in the
+ * job's data and the return value, as BullMQ stores JSON.
+ */
+import { Job, Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import {
+  REDIS,
+  uniqueSuffix,
+  type JobHandler,
+  type QueueUnderTest,
+  type ServerProcess,
+  type WorkerMode,
+} from './peer.js';
+
+interface Data {
+  b64?: string;
+}
+
+export class BullmqQueue implements QueueUnderTest {
+  readonly id = 'bullmq';
+  readonly label = 'BullMQ';
+  readonly store = 'Redis' as const;
+  readonly isJobhub = false;
+  private prefix = '';
+  private readonly name = 'bench';
+  private queue: Queue<Data> | null = null;
+  private workers: Worker<Data>[] = [];
+  private admin: Redis | null = null;
+  private redisPid = 0;
+
+  settings(mode: WorkerMode): string {
+    if (mode === 'serial') return 'one Worker, concurrency 1 (fetches the next job in the completing call)';
+    return 'one Worker with `concurrency` N; defaults otherwise (completed jobs kept); `addBulk` for batches';
+  }
+
+  async setup(): Promise<void> {
+    this.prefix = `jhbench_${uniqueSuffix()}`;
+    this.admin = new Redis({ ...REDIS, lazyConnect: false });
+    const info = await this.admin.info('server');
+    this.redisPid = Number(/process_id:(\d+)/.exec(info)?.[1] ?? 0);
+    this.queue = new Queue<Data>(this.name, { connection: { ...REDIS }, prefix: this.prefix });
+    await this.queue.waitUntilReady();
+  }
+
+  async teardown(): Promise<void> {
+    await this.stopWorkers();
+    await this.queue?.close();
+    this.queue = null;
+    // Delete this run's keys (UNLINK frees memory in the background).
+    if (this.admin) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.admin.scan(cursor, 'MATCH', `${this.prefix}:*`, 'COUNT', 10_000);
+        cursor = next;
+        if (keys.length) await this.admin.unlink(...keys);
+      } while (cursor !== '0');
+      await this.admin.quit();
+      this.admin = null;
+    }
+  }
+
+  async enqueueBatch(n: number, input?: (i: number) => Buffer): Promise<string[]> {
+    const jobs = await this.queue!.addBulk(
+      Array.from({ length: n }, (_, i) => ({
+        name: 'noop',
+        data: input ? { b64: input(i).toString('base64') } : {},
+      })),
+    );
+    return jobs.map((j) => j.id!);
+  }
+
+  async enqueueOne(input?: Buffer): Promise<string> {
+    const job = await this.queue!.add('noop', input ? { b64: input.toString('base64') } : {});
+    return job.id!;
+  }
+
+  async startWorkers(concurrency: number, handler: JobHandler, mode: WorkerMode): Promise<void> {
+    const worker = new Worker<Data>(
+      this.name,
+      async (job) => {
+        const out = await handler(job.data.b64 === undefined ? null : Buffer.from(job.data.b64, 'base64'));
+        return out ? out.toString('base64') : undefined;
+      },
+      {
+        connection: { ...REDIS, maxRetriesPerRequest: null },
+        prefix: this.prefix,
+        concurrency: mode === 'serial' ? 1 : concurrency,
+      },
+    );
+    worker.on('error', (err) => console.error('bullmq worker:', err.message));
+    await worker.waitUntilReady();
+    this.workers.push(worker);
+  }
+
+  async stopWorkers(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close()));
+    this.workers = [];
+  }
+
+  doneCount(): Promise<number> {
+    return this.queue!.getCompletedCount();
+  }
+
+  async output(id: string): Promise<Buffer | null> {
+    const job = await Job.fromId(this.queue!, id);
+    const rv = job?.returnvalue as string | undefined;
+    return typeof rv === 'string' ? Buffer.from(rv, 'base64') : null;
+  }
+
+  serverProcesses(): ServerProcess[] {
+    return this.redisPid ? [{ pid: this.redisPid, count: 'rss' }] : [];
+  }
+}

@@ -1,0 +1,202 @@
+/**
+ * Screenshots of the web UI for the docs: starts `jobhub up --demo` (built: run `npm run build`
+ * first), drives headless Chromium through every main page and writes docs/img/ui-*.png.
+ *
+ *   npm run build && node --import tsx scripts/screenshots.ts
+ *
+ * JOBHUB_CHROMIUM overrides the browser (default /usr/bin/chromium, Debian's package).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Page } from 'playwright-core';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const OUT = join(ROOT, 'docs/img');
+const dataDir = mkdtempSync(join(tmpdir(), 'jobhub-shots-'));
+
+const hub = spawn(
+  process.execPath,
+  ['bin/jobhub.js', 'up', '--demo', '--port', '0', '--data-dir', dataDir, '--log-level', 'warn'],
+  { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] },
+);
+const base = await new Promise<string>((resolve, reject) => {
+  let text = '';
+  const timer = setTimeout(() => reject(new Error(`the demo did not start:\n${text}`)), 30_000);
+  hub.stderr!.on('data', (c: Buffer) => {
+    text += c.toString();
+    const m = /Web UI:\s+(http:\/\/\S+?)\/ui\//.exec(text);
+    if (m) {
+      clearTimeout(timer);
+      resolve(m[1]!);
+    }
+  });
+  hub.once('exit', (code) => reject(new Error(`the demo exited (${code}):\n${text}`)));
+});
+console.log(`demo at ${base}`);
+
+const api = async (method: string, path: string, body?: unknown) => {
+  const res = await fetch(base + path, {
+    method,
+    headers: { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
+  return res.json() as Promise<any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+};
+const until = async (what: string, fn: () => Promise<boolean>, ms = 60_000) => {
+  const end = Date.now() + ms;
+  while (!(await fn())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+};
+
+const browser = await chromium.launch({
+  executablePath: process.env.JOBHUB_CHROMIUM ?? '/usr/bin/chromium',
+  args: [
+    '--no-sandbox',
+    '--disable-gpu',
+    '--disable-background-networking',
+    '--disable-quic',
+    '--no-first-run',
+    '--disable-component-update',
+    '--disable-sync',
+  ],
+});
+const shot = async (page: Page, name: string) => {
+  await page.waitForTimeout(400); // let charts and relative times settle
+  await page.screenshot({ path: join(OUT, `ui-${name}.png`), fullPage: true });
+  console.log(`docs/img/ui-${name}.png`);
+};
+const open = async (page: Page, route: string, ready: string) => {
+  await page.goto(base + route);
+  await page.getByText(ready, { exact: false }).first().waitFor({ timeout: 20_000 });
+};
+
+try {
+  // Wait until every team has a result, so the board and its chart have something to show.
+  await until('the first benchmark results', async () => {
+    const b = await api('GET', '/api/portal/leaderboard');
+    return b.teams.filter((t: { runs: number }) => t.runs > 0).length >= 4;
+  });
+  const desk = await browser.newContext({ viewport: { width: 1280, height: 860 }, colorScheme: 'light' });
+  const page = await desk.newPage();
+
+  await open(page, '/ui/', 'Jobs console');
+  await shot(page, 'home');
+
+  // A contestant: log in, run a benchmark, watch it run and finish.
+  await open(page, '/ui/team', 'Log in');
+  await page.getByLabel('Team').fill('alpha');
+  await page.getByLabel('Password').fill('alpha-demo');
+  await page.getByRole('button', { name: 'Log in' }).click();
+  const run = page.getByRole('button', { name: 'Run benchmark' });
+  await run.waitFor();
+  await until('alpha to be idle', async () => run.isEnabled());
+  await run.click();
+  await page.getByTestId('job-log').waitFor({ timeout: 20_000 });
+  await page.waitForTimeout(2500);
+  await shot(page, 'team-running');
+  await page.getByTestId('final-score').waitFor({ timeout: 30_000 });
+  await shot(page, 'team');
+
+  // Staff pages (a loopback hub without auth: no token needed).
+  await open(page, '/ui/staff/jobs', 'Benchmark jobs');
+  await page.locator('tr[data-job]').first().waitFor();
+  await shot(page, 'staff-jobs');
+  const finished = (await api('GET', '/api/portal/staff/jobs?status=done&limit=1')).jobs[0];
+  await open(page, `/ui/staff/jobs/${finished.id}`, 'stderr (staff only)');
+  await shot(page, 'staff-job');
+  await open(page, '/ui/staff/teams/1', 'Add a server');
+  await shot(page, 'staff-teams');
+  await open(page, '/ui/staff/benchmarkers', 'New benchmarker');
+  await page.locator('tr[data-benchmarker]').first().waitFor();
+  await shot(page, 'staff-benchmarkers');
+  await open(page, '/ui/staff/contest', 'Leaderboard (unfrozen, staff only)');
+  await shot(page, 'staff-contest');
+
+  // The jobs console.
+  await open(page, '/ui/console', 'Queues by runtime');
+  await page.locator('tr[data-worker]').first().waitFor();
+  await shot(page, 'console');
+  await open(page, '/ui/console/jobs', 'Function / runtime');
+  await shot(page, 'console-jobs');
+  const fns = (await api('GET', '/api/v1/functions')).functions as { id: string; name: string }[];
+  const slow = await api('POST', '/api/v1/jobs', {
+    function: fns.find((f) => f.name === 'slow-steps')!.id,
+    input: { text: 'screenshots are fun' },
+  });
+  await open(page, `/ui/console/jobs/${slow.id}`, 'Timeline');
+  await page.getByText('step 3 of 8').waitFor({ timeout: 20_000 });
+  await shot(page, 'console-job-running');
+  const stuck = (await api('GET', '/api/v1/jobs?runtime=python3&limit=1')).jobs[0];
+  await open(page, `/ui/console/jobs/${stuck.id}`, "Why isn't it running?");
+  await shot(page, 'console-job-why');
+  const shout = (
+    await api(
+      'GET',
+      `/api/v1/jobs?function=${fns.find((f) => f.name === 'word-count')!.id}&state=succeeded&limit=1`,
+    )
+  ).jobs[0];
+  await open(page, `/ui/console/jobs/${shout.id}`, 'Download output');
+  await shot(page, 'console-job');
+  await open(page, '/ui/console/functions', 'Create function');
+  await shot(page, 'console-functions');
+  await open(page, '/ui/console/submit', 'Submit job');
+  await shot(page, 'console-submit');
+
+  // The leaderboard once the teams have a few results each (the demo keeps them running).
+  await until(
+    'a few results per team',
+    async () => {
+      const b = await api('GET', '/api/portal/leaderboard');
+      return b.teams.reduce((n: number, t: { runs: number }) => n + t.runs, 0) >= 9;
+    },
+    120_000,
+  );
+  await open(page, '/ui/board', 'Top teams over time');
+  await shot(page, 'board');
+
+  // The freeze: bravo improves after the freeze; alpha (logged in) sees bravo's old score.
+  await api('PUT', '/api/portal/staff/contest', { freezes_at: new Date().toISOString() });
+  await until(
+    'bravo to be idle',
+    async () =>
+      (await api('GET', '/api/portal/staff/jobs?team=bravo&status=waiting')).jobs.length === 0 &&
+      (await api('GET', '/api/portal/staff/jobs?team=bravo&status=running')).jobs.length === 0,
+  );
+  const late = await api('POST', '/api/portal/staff/jobs', { team: 'bravo' });
+  await until(
+    'bravo’s run after the freeze',
+    async () =>
+      (await api('GET', `/api/portal/staff/jobs/${late.id}`)).status !== 'waiting' &&
+      (await api('GET', `/api/portal/staff/jobs/${late.id}`)).finished_at !== null,
+  );
+  await open(page, '/ui/board', 'The leaderboard is frozen');
+  await shot(page, 'board-frozen');
+
+  // Phone width.
+  const phone = await browser.newContext({
+    viewport: { width: 390, height: 844 },
+    deviceScaleFactor: 2,
+    isMobile: true,
+    hasTouch: true,
+  });
+  const p2 = await phone.newPage();
+  await open(p2, '/ui/board', 'Top teams over time');
+  await shot(p2, 'phone-board');
+  await open(p2, '/ui/team', 'Log in');
+  await p2.getByLabel('Team').fill('charlie');
+  await p2.getByLabel('Password').fill('charlie-demo');
+  await p2.getByRole('button', { name: 'Log in' }).click();
+  await p2.getByRole('button', { name: 'Run benchmark' }).waitFor();
+  await shot(p2, 'phone-team');
+} finally {
+  await browser.close();
+  hub.kill('SIGINT');
+  await new Promise((r) => hub.once('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+}

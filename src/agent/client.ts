@@ -1,0 +1,182 @@
+/**
+ * The native API over HTTP/1.1 keep-alive (an undici Pool), for the worker agent and the CLI.
+ * Errors come out typed: HubHttpError carries the hub's stable error code; anything without a
+ * reply (refused, reset, timed out) is a HubUnreachableError. `retry` repeats a call with
+ * jittered exponential backoff on exactly the failures a retry can fix.
+ */
+import { Readable } from 'node:stream';
+import { Pool } from 'undici';
+
+export class HubHttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HubHttpError';
+  }
+}
+
+export class HubUnreachableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'HubUnreachableError';
+  }
+}
+
+/** Whether repeating the same request may succeed (protocol §3: retry 5xx, never other 4xx). */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof HubUnreachableError) return true;
+  return err instanceof HubHttpError && (err.status >= 500 || err.status === 429);
+}
+
+export const isStale = (err: unknown): boolean =>
+  err instanceof HubHttpError &&
+  (err.code === 'lease_stale' || (err.status === 404 && err.code === 'not_found'));
+
+/**
+ * "Equal jitter" backoff: half the exponential delay fixed, half random, so that workers that
+ * lost the hub together do not come back together.
+ */
+export function backoffMs(attempt: number, baseMs = 200, maxMs = 10_000): number {
+  const exp = Math.min(maxMs, baseMs * 2 ** Math.min(attempt, 20));
+  return exp / 2 + Math.random() * (exp / 2);
+}
+
+export const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    }
+    signal?.addEventListener('abort', done, { once: true });
+  });
+
+export interface RetryOptions {
+  /** Stop retrying after this moment (epoch ms). Default: never. */
+  until?: number;
+  signal?: AbortSignal;
+  onRetry?(err: unknown, attempt: number, delayMs: number): void;
+}
+
+/** Calls `fn` until it succeeds or fails with a non-transient error (or time/abort runs out). */
+export async function retry<T>(fn: () => Promise<T>, o: RetryOptions = {}): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      const delay = backoffMs(attempt);
+      if (!isTransient(err) || o.signal?.aborted || (o.until !== undefined && Date.now() + delay > o.until))
+        throw err;
+      o.onRetry?.(err, attempt, delay);
+      await sleep(delay, o.signal);
+    }
+  }
+}
+
+export interface HubClientOptions {
+  /** Base URL, e.g. http://127.0.0.1:8080 (a path prefix such as /t/<token> is kept). */
+  url: string;
+  token?: string;
+  connections?: number;
+}
+
+export interface RequestOptions {
+  json?: unknown;
+  body?: Buffer | Readable;
+  headers?: Record<string, string>;
+  signal?: AbortSignal;
+}
+
+export class HubClient {
+  readonly pool: Pool;
+  private readonly prefix: string;
+  private readonly auth: Record<string, string>;
+
+  constructor(o: HubClientOptions) {
+    const u = new URL(o.url);
+    this.prefix = u.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(u.origin, {
+      connections: o.connections ?? 16,
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      // Lease and wait long-polls are held up to the hub's cap (30 s by default, 1 h at most).
+      headersTimeout: 3_700_000,
+      bodyTimeout: 3_700_000,
+    });
+    this.auth = o.token ? { authorization: `Bearer ${o.token}` } : {};
+  }
+
+  /** Sends a request and returns the raw reply body stream after checking the status. */
+  async stream(
+    method: 'GET' | 'POST',
+    path: string,
+    o: RequestOptions = {},
+  ): Promise<{ status: number; body: Readable; headers: Record<string, unknown> }> {
+    const headers: Record<string, string> = { ...this.auth, ...o.headers };
+    let body: string | Buffer | Readable | undefined = o.body;
+    if (o.json !== undefined) {
+      headers['content-type'] = 'application/json';
+      body = JSON.stringify(o.json);
+    }
+    let res;
+    try {
+      res = await this.pool.request({ method, path: this.prefix + path, headers, body, signal: o.signal });
+    } catch (err) {
+      if (o.signal?.aborted) throw err;
+      const e = err as { code?: string; message?: string };
+      throw new HubUnreachableError(`hub unreachable (${e.code ?? e.message ?? String(err)})`, {
+        cause: err,
+      });
+    }
+    if (res.statusCode >= 400) {
+      const text = await res.body.text().catch(() => '');
+      let code = 'http_' + res.statusCode;
+      let message = text.slice(0, 500) || `HTTP ${res.statusCode}`;
+      try {
+        const env = JSON.parse(text) as { error?: { code?: string; message?: string } };
+        if (env.error?.code) code = env.error.code;
+        if (env.error?.message) message = env.error.message;
+      } catch {
+        // not the JSON envelope (a proxy's error page): keep the text
+      }
+      throw new HubHttpError(res.statusCode, code, `${method} ${path}: ${message}`);
+    }
+    return { status: res.statusCode, body: res.body as unknown as Readable, headers: res.headers };
+  }
+
+  async json<T>(method: 'GET' | 'POST', path: string, o: RequestOptions = {}): Promise<T> {
+    const res = await this.stream(method, path, o);
+    const text = await readText(res.body);
+    return (text ? JSON.parse(text) : null) as T;
+  }
+
+  async bytes(path: string, o: RequestOptions & { maxBytes?: number } = {}): Promise<Buffer> {
+    const { body } = await this.stream('GET', path, o);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const c of body as AsyncIterable<Buffer>) {
+      size += c.length;
+      if (o.maxBytes !== undefined && size > o.maxBytes) {
+        body.destroy();
+        throw new HubHttpError(413, 'payload_too_large', `GET ${path}: more than ${o.maxBytes} bytes`);
+      }
+      chunks.push(c);
+    }
+    return Buffer.concat(chunks, size);
+  }
+
+  close(): Promise<void> {
+    return this.pool.close();
+  }
+}
+
+async function readText(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of body as AsyncIterable<Buffer>) chunks.push(c);
+  return Buffer.concat(chunks).toString('utf8');
+}

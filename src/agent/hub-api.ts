@@ -1,0 +1,124 @@
+/**
+ * The calls of the native API that the agent and the CLI make, typed (docs/protocol.md has the
+ * rules behind each one).
+ */
+import type { Readable } from 'node:stream';
+import type { HubClient } from './client.js';
+
+export interface Registration {
+  id: string;
+  leaseMs: number;
+  heartbeatMs: number;
+  maxWaitMs: number;
+  inlineBytes: number;
+}
+
+export interface LeasedJob {
+  id: string;
+  token: string;
+  attempt: number;
+  runtime: string;
+  function: { id: string; name: string | null; runtime: string; codeBlobId: string | null } | null;
+  tags: string[];
+  timeoutMs: number;
+  leaseExpiresAt: string | null;
+  input: { blobId?: string; size: number | null; sha256?: string | null; base64?: string } | null;
+}
+
+/** Output as the hub takes it: small bytes inline, larger ones as an uploaded blob. */
+export type OutputRef = { base64: string } | { blobId: string };
+
+export interface Completion {
+  jobId: string;
+  token: string;
+  output?: OutputRef;
+  exitStatus?: number;
+}
+
+export interface BatchResult {
+  jobId: string;
+  ok: boolean;
+  state?: string;
+  error?: { code: string; message: string };
+}
+
+export interface JobView {
+  id: string;
+  state: string;
+  runtime: string;
+  attempts: number;
+  output: { blobId: string } | { size: number; base64: string } | null;
+  exitStatus: number | null;
+  error: string | null;
+  progress: unknown;
+  [k: string]: unknown;
+}
+
+export interface BlobView {
+  id: string;
+  sha256: string;
+  size: number;
+}
+
+export const hubApi = (c: HubClient) => ({
+  register: (body: { name?: string; runtimes: string[]; tags?: string[]; capacity: number }) =>
+    c.json<Registration>('POST', '/api/v1/workers', { json: body }),
+
+  lease: (workerId: string, body: { limit: number; waitMs: number }, signal?: AbortSignal) =>
+    c
+      .json<{ jobs: LeasedJob[] }>('POST', `/api/v1/workers/${workerId}/lease`, { json: body, signal })
+      .then((r) => r.jobs),
+
+  heartbeat: (jobId: string, body: { token: string; progress?: unknown; logs?: string[] }) =>
+    c.json<{ cancel: boolean; leaseExpiresAt: string | null }>('POST', `/api/v1/jobs/${jobId}/heartbeat`, {
+      json: body,
+    }),
+
+  completeBatch: (completions: Completion[]) =>
+    c
+      .json<{ results: BatchResult[] }>('POST', '/api/v1/complete', { json: { completions } })
+      .then((r) => r.results),
+
+  fail: (jobId: string, body: { token: string; error: string; retryable: boolean; exitStatus?: number }) =>
+    c.json<JobView>('POST', `/api/v1/jobs/${jobId}/fail`, { json: body }),
+
+  blobPut: (body: Buffer | Readable, size?: number) =>
+    c.json<BlobView>('POST', '/api/v1/blobs', {
+      body,
+      headers: {
+        'content-type': 'application/octet-stream',
+        ...(size !== undefined || Buffer.isBuffer(body)
+          ? { 'content-length': String(size ?? (body as Buffer).length) }
+          : {}),
+      },
+    }),
+
+  blobGet: (id: string, maxBytes?: number) =>
+    c.bytes(`/api/v1/blobs/${encodeURIComponent(id)}`, { maxBytes }),
+
+  blobStream: (id: string) => c.stream('GET', `/api/v1/blobs/${encodeURIComponent(id)}`).then((r) => r.body),
+
+  functionCreate: (body: { runtime: string; codeBlobId?: string; name?: string; timeoutMs?: number }) =>
+    c.json<{ id: string }>('POST', '/api/v1/functions', { json: body }),
+
+  jobCreate: (body: Record<string, unknown>) =>
+    c.json<JobView & { warnings: string[] }>('POST', '/api/v1/jobs', { json: body }),
+
+  jobGet: (id: string) => c.json<JobView>('GET', `/api/v1/jobs/${encodeURIComponent(id)}`),
+
+  jobWait: (id: string, timeoutMs: number, states?: string[], signal?: AbortSignal) =>
+    c.json<JobView>(
+      'GET',
+      `/api/v1/jobs/${encodeURIComponent(id)}/wait?timeoutMs=${timeoutMs}${states?.length ? `&state=${states.join(',')}` : ''}`,
+      { signal },
+    ),
+
+  /** Server-sent events of one job: state, progress, log (protocol §14). */
+  jobEvents: (id: string, signal?: AbortSignal) =>
+    c.stream('GET', `/api/v1/jobs/${encodeURIComponent(id)}/events`, { signal }).then((r) => r.body),
+
+  jobOutput: (id: string) =>
+    c.stream('GET', `/api/v1/jobs/${encodeURIComponent(id)}/output`).then((r) => r.body),
+});
+
+export type HubApi = ReturnType<typeof hubApi>;

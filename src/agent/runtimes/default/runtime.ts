@@ -1,0 +1,216 @@
+/**
+ * `default`: the function's code blob is an executable (a script with `#!`, or a binary). The
+ * input goes to its stdin, its stdout is the output, its stderr the job log, exit status ≠ 0 a
+ * failure. Each job runs in a bubblewrap sandbox with CPU, memory, wall-time and output limits.
+ * Without bubblewrap, jobs are refused unless the agent was started with `--unsafe-no-sandbox`.
+ */
+import { spawn } from 'node:child_process';
+import { chmod, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { constants } from 'node:os';
+import {
+  fail,
+  LineSplitter,
+  Tail,
+  type CodeBlob,
+  type RunContext,
+  type RunOutcome,
+  type Runtime,
+} from '../runtime.js';
+import { OutputCollector } from './collect.js';
+import { CODE_PATH, bwrapArgs, detectTools, withLimits, type SandboxTools } from './sandbox.js';
+
+export interface DefaultRuntimeOptions {
+  /** A private directory of the agent for code files and output spill files. */
+  workDir: string;
+  /** Run jobs without a sandbox when bubblewrap is missing (never the default). */
+  unsafeNoSandbox?: boolean;
+  /** Size of the job's private /tmp (a tmpfs). */
+  tmpBytes?: number;
+  /** Outputs larger than this go to a temporary file instead of memory. */
+  spillBytes?: number;
+  /** Paths to hide inside the sandbox even when under a system directory (e.g. the hub's data). */
+  hide?: string[];
+  /** For tests: the tools to use instead of looking for them. */
+  tools?: SandboxTools;
+}
+
+export const NO_SANDBOX_MESSAGE =
+  'refusing to run an exec job without a sandbox: bubblewrap (bwrap) is not available on this worker; ' +
+  'install bubblewrap, or start the worker with --unsafe-no-sandbox to run jobs unconfined';
+
+interface Prepared {
+  path: string;
+}
+
+const SIGNALS = Object.fromEntries(Object.entries(constants.signals).map(([name, n]) => [n, name])) as Record<
+  number,
+  string
+>;
+
+export class DefaultRuntime implements Runtime<Prepared> {
+  readonly base = 'default';
+  readonly features = [] as const;
+  readonly tools: SandboxTools;
+  private seq = 0;
+
+  constructor(private readonly o: DefaultRuntimeOptions) {
+    this.tools = o.tools ?? detectTools();
+  }
+
+  /** True when jobs run inside bubblewrap. */
+  get sandboxed(): boolean {
+    return this.tools.bwrap !== null;
+  }
+
+  warning(): string | null {
+    if (this.sandboxed) return null;
+    const why = this.tools.bwrapProblem ?? 'bubblewrap is not available';
+    return this.o.unsafeNoSandbox
+      ? `${why}; exec jobs run WITHOUT a sandbox (--unsafe-no-sandbox): they can read the worker's files and use the network`
+      : `${why}; exec jobs will be failed (start with --unsafe-no-sandbox to run them unconfined)`;
+  }
+
+  /** Writes the executable once per sha256 (atomically: a half-written file is never run). */
+  async prepare(code: CodeBlob): Promise<Prepared> {
+    const path = join(this.o.workDir, `code-${code.sha256}`);
+    const tmp = `${path}.${process.pid}.${this.seq++}`;
+    await writeFile(tmp, code.bytes, { mode: 0o755 });
+    await chmod(tmp, 0o755);
+    await rename(tmp, path);
+    return { path };
+  }
+
+  release(prepared: Prepared): void {
+    void rm(prepared.path, { force: true });
+  }
+
+  async run(prepared: Prepared | null, ctx: RunContext): Promise<RunOutcome> {
+    if (!prepared)
+      return fail('bad_code', 'the default runtime needs a function whose code blob is an executable');
+    if (!this.sandboxed && !this.o.unsafeNoSandbox) return fail('refused', NO_SANDBOX_MESSAGE);
+    const { limits } = ctx;
+    let argv: string[];
+    let cwd: string | undefined;
+    let env: NodeJS.ProcessEnv;
+    let scratch: string | null = null;
+    if (this.tools.bwrap) {
+      argv = [
+        this.tools.bwrap,
+        ...bwrapArgs({
+          tmpBytes: this.o.tmpBytes ?? 256 * 1024 ** 2,
+          codeFile: prepared.path,
+          hide: this.o.hide,
+          lang: process.env.LANG,
+        }),
+        '--',
+        CODE_PATH,
+      ];
+      env = {};
+    } else {
+      scratch = await mkdtemp(join(this.o.workDir, 'tmp-'));
+      argv = [prepared.path];
+      cwd = scratch;
+      env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: scratch, LANG: process.env.LANG ?? 'C.UTF-8' };
+    }
+    argv = withLimits(argv, { cpuMs: limits.cpuMs, memoryBytes: limits.memoryBytes }, this.tools.prlimit);
+    try {
+      return await this.exec(argv, { cwd, env }, ctx);
+    } finally {
+      if (scratch) await rm(scratch, { recursive: true, force: true });
+    }
+  }
+
+  private async exec(
+    argv: string[],
+    opts: { cwd?: string; env: NodeJS.ProcessEnv },
+    ctx: RunContext,
+  ): Promise<RunOutcome> {
+    const { limits } = ctx;
+    const child = spawn(argv[0]!, argv.slice(1), {
+      ...opts,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let stoppedFor: 'timeout' | 'output_limit' | 'aborted' | null = null;
+    const kill = (why: typeof stoppedFor) => {
+      stoppedFor ??= why;
+      // The whole process group: prlimit/bwrap (same pid) and, through --die-with-parent, the job.
+      try {
+        if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    };
+    const collector = new OutputCollector({
+      dir: this.o.workDir,
+      name: `${ctx.jobId}-${this.seq++}`,
+      spillBytes: this.o.spillBytes ?? 8 * 1024 ** 2,
+      capBytes: limits.outputBytes,
+      onOverflow: () => kill('output_limit'),
+    });
+    const timer = setTimeout(() => kill('timeout'), limits.wallMs);
+    const onAbort = () => kill('aborted');
+    ctx.signal.addEventListener('abort', onAbort, { once: true });
+    // Stopped before it started (an abort event does not fire again for a late listener).
+    if (ctx.signal.aborted) onAbort();
+    const tail = new Tail();
+    const lines = new LineSplitter((l) => ctx.log(l));
+    child.stderr.setEncoding('utf8').on('data', (s: string) => {
+      tail.push(s);
+      lines.push(s);
+    });
+    // A job that does not read its input closes stdin early: EPIPE is not an error of ours.
+    child.stdin.on('error', () => {});
+    const started = new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', reject);
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      child.once('close', (code, signal) => resolve({ code, signal })),
+    );
+    try {
+      await started;
+    } catch (err) {
+      clearTimeout(timer);
+      return fail(
+        'crash',
+        `could not start the job: ${err instanceof Error ? err.message : String(err)}`,
+        true,
+      );
+    }
+    if (ctx.input.size === 0) child.stdin.end();
+    else (await ctx.input.stream()).on('error', () => child.stdin.destroy()).pipe(child.stdin);
+    const reading = collector.consume(child.stdout);
+    const { code, signal } = await exited;
+    clearTimeout(timer);
+    ctx.signal.removeEventListener('abort', onAbort);
+    lines.end();
+    await reading.catch(() => {});
+    if (stoppedFor !== null || code !== 0) await collector.discard();
+    const stderr = tail.toString();
+    const withTail = (m: string) => (stderr ? `${m}; stderr: ${stderr}` : m);
+    if (stoppedFor === 'aborted') return fail('aborted', 'stopped');
+    if (stoppedFor === 'timeout')
+      return fail('timeout', withTail(`time limit of ${limits.timeoutMs} ms exceeded (killed)`));
+    if (stoppedFor === 'output_limit')
+      return fail('output_limit', `output exceeds the limit of ${limits.outputBytes} bytes (killed)`);
+    // bubblewrap reports a job killed by signal n as exit status 128+n.
+    const signo = signal
+      ? constants.signals[signal]
+      : this.sandboxed && code !== null && code > 128 && code < 160
+        ? code - 128
+        : 0;
+    if (signo) {
+      const name = SIGNALS[signo] ?? `signal ${signo}`;
+      if (name === 'SIGXCPU')
+        return fail('timeout', withTail(`CPU time limit of ${limits.cpuMs} ms exceeded (${name})`));
+      return fail('signal', withTail(`the job was killed by ${name}`), true, code ?? 128 + signo);
+    }
+    if (code !== 0)
+      return fail('exit', withTail(`the job exited with status ${code}`), false, code ?? undefined);
+    return { ok: true, output: await collector.output(), exitStatus: 0 };
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,149 @@
+/**
+ * The command line that runs an exec job: resource limits (prlimit, or ulimit in sh when prlimit
+ * is missing) around bubblewrap, which gives the job no network, a read-only system, a private
+ * /tmp, no view of the hub's data or the worker's files, and an environment with only
+ * PATH/HOME/LANG.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+
+export interface ProcessLimits {
+  cpuMs: number;
+  memoryBytes: number;
+}
+
+export interface SandboxTools {
+  /** bubblewrap, when present and working here; null otherwise. */
+  bwrap: string | null;
+  /** Why bubblewrap is unusable (not installed, or it failed to start), for the warning. */
+  bwrapProblem: string | null;
+  prlimit: string | null;
+}
+
+const SEARCH = ['/usr/bin', '/bin', '/usr/local/bin', '/usr/sbin', '/sbin'];
+const find = (name: string) => SEARCH.map((d) => `${d}/${name}`).find((p) => existsSync(p)) ?? null;
+
+/** Mounted read-only when they exist; everything else on the host is invisible. */
+const SYSTEM_DIRS = ['/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32'];
+/** Enough of /etc for the dynamic linker, users, time zone and `alternatives` links; no secrets. */
+const ETC_FILES = [
+  '/etc/alternatives',
+  '/etc/ld.so.cache',
+  '/etc/ld.so.conf',
+  '/etc/ld.so.conf.d',
+  '/etc/localtime',
+  '/etc/nsswitch.conf',
+  '/etc/passwd',
+  '/etc/group',
+  '/etc/hosts',
+];
+/** Where the job's executable appears inside the sandbox. */
+export const CODE_PATH = '/job/code';
+
+/** Finds bubblewrap and prlimit and checks that bubblewrap can actually make a sandbox here. */
+export function detectTools(): SandboxTools {
+  const prlimit = find('prlimit');
+  const bwrap = find('bwrap');
+  if (!bwrap) return { bwrap: null, bwrapProblem: 'bubblewrap (bwrap) is not installed', prlimit };
+  const probe = spawnSync(bwrap, [...bwrapArgs({ tmpBytes: 1024 * 1024 }), '--', '/bin/sh', '-c', 'exit 0'], {
+    env: {},
+    timeout: 10_000,
+    encoding: 'utf8',
+  });
+  if (probe.status !== 0) {
+    const why = (probe.stderr || probe.error?.message || `exit status ${probe.status}`).trim();
+    return { bwrap: null, bwrapProblem: `bubblewrap cannot create a sandbox here: ${why}`, prlimit };
+  }
+  return { bwrap, bwrapProblem: null, prlimit };
+}
+
+export interface BwrapOptions {
+  tmpBytes: number;
+  /** The executable to mount at CODE_PATH. */
+  codeFile?: string;
+  /** Directories to hide even if they lie under a mounted system directory. */
+  hide?: string[];
+  lang?: string;
+}
+
+let mounts: string[] | null = null;
+/** The read-only system, looked at once (merged-/usr systems have symlinks for /bin, /lib...). */
+function systemMounts(): string[] {
+  if (mounts) return mounts;
+  const m: string[] = [];
+  for (const dir of SYSTEM_DIRS) {
+    if (!existsSync(dir)) continue;
+    if (lstatSync(dir).isSymbolicLink()) m.push('--symlink', readlinkSync(dir), dir);
+    else m.push('--ro-bind', dir, dir);
+  }
+  for (const f of ETC_FILES) m.push('--ro-bind-try', f, f);
+  mounts = m;
+  return m;
+}
+
+export function bwrapArgs(o: BwrapOptions): string[] {
+  const args = [
+    '--unshare-all', // network, pid, ipc, uts, cgroup, user
+    '--unshare-user',
+    '--uid',
+    '65534',
+    '--gid',
+    '65534',
+    '--disable-userns', // no nested namespaces to climb out of ours
+    '--cap-drop',
+    'ALL',
+    '--die-with-parent',
+    '--new-session', // no TIOCSTI into the agent's terminal
+    '--hostname',
+    'jobhub',
+  ];
+  args.push(...systemMounts());
+  // /dev/shm sized like /tmp: tmpfs pages are not counted by the address-space limit.
+  args.push('--proc', '/proc', '--dev', '/dev', '--size', String(o.tmpBytes), '--tmpfs', '/dev/shm');
+  args.push('--size', String(o.tmpBytes), '--tmpfs', '/tmp');
+  const hidden = (o.hide ?? []).filter((dir) =>
+    SYSTEM_DIRS.some((s) => dir === s || dir.startsWith(`${s}/`)),
+  );
+  for (const dir of hidden) args.push('--tmpfs', dir);
+  if (o.codeFile) args.push('--ro-bind', o.codeFile, CODE_PATH);
+  // The root and /dev are tmpfs mounts of bubblewrap's without a size: read-only, or a job could
+  // fill host memory through them (e.g. `head -c 10G /dev/zero > /x`) past its memory limit.
+  for (const dir of [...hidden, '/dev', '/']) args.push('--remount-ro', dir);
+  args.push(
+    '--chdir',
+    '/tmp',
+    '--clearenv',
+    '--setenv',
+    'PATH',
+    '/usr/local/bin:/usr/bin:/bin',
+    '--setenv',
+    'HOME',
+    '/tmp',
+    '--setenv',
+    'LANG',
+    o.lang ?? 'C.UTF-8',
+  );
+  return args;
+}
+
+/** Most processes (threads included) the worker's user may have while a job runs. */
+export const MAX_PROCESSES = 1024;
+
+/** Wraps `argv` so that it runs with CPU-time, address-space and process-count limits. */
+export function withLimits(argv: string[], limits: ProcessLimits, prlimit: string | null): string[] {
+  const cpu = limits.cpuMs > 0 ? Math.max(1, Math.ceil(limits.cpuMs / 1000)) : 0;
+  if (prlimit) {
+    const opts = ['--core=0'];
+    // Soft limit sends SIGXCPU (reported as a CPU-time limit); the hard one a second later kills.
+    if (cpu) opts.push(`--cpu=${cpu}:${cpu + 1}`);
+    if (limits.memoryBytes > 0) opts.push(`--as=${limits.memoryBytes}`);
+    // Processes of the worker's user: a fork bomb stops here. (The kernel exempts root from
+    // this limit: run workers as an unprivileged user, as deploy/systemd does.)
+    opts.push(`--nproc=${MAX_PROCESSES}`);
+    return [prlimit, ...opts, '--', ...argv];
+  }
+  const ulimits = ['ulimit -c 0'];
+  if (cpu) ulimits.push(`ulimit -t ${cpu}`);
+  if (limits.memoryBytes > 0) ulimits.push(`ulimit -v ${Math.ceil(limits.memoryBytes / 1024)}`);
+  return ['/bin/sh', '-c', `${ulimits.join('; ')}; exec "$@"`, 'sh', ...argv];
+}

@@ -1,0 +1,77 @@
+/** `jobhub server`: run the hub in the foreground until SIGTERM/SIGINT. */
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { startHub } from '../http/app.js';
+
+function int(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n))
+    throw new InvalidArgumentError(`${value} is not an integer`);
+  return n;
+}
+
+export function serverCommand(): Command {
+  return new Command('server')
+    .description('Run the hub (HTTP API, dispatch, reaper) in the foreground')
+    .option('--host <host>', 'address to listen on (auth is forced on beyond loopback)')
+    .option('--port <port>', 'port to listen on', int)
+    .option('--data-dir <dir>', 'where the SQLite file and blobs live')
+    .option(
+      '--database <url>',
+      'postgres://… to share state with other hubs (default: SQLite in the data dir)',
+    )
+    .option(
+      '--blobs <url>',
+      's3://bucket[/prefix]?endpoint=… for S3-compatible blob storage (default: the data dir)',
+    )
+    .option('--auth', 'require tokens even on loopback')
+    .option('--lease-ms <ms>', 'lease length for native workers', int)
+    .option('--max-wait-ms <ms>', 'cap on any long-poll', int)
+    .option('--retention-ms <ms>', 'keep finished jobs and unreferenced blobs this long', int)
+    .option('--max-blob-bytes <n>', 'largest blob accepted', int)
+    .addOption(
+      new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']),
+    )
+    .action(async (o: Record<string, unknown>) => {
+      let config;
+      try {
+        config = loadConfig(process.env, {
+          host: o.host as string | undefined,
+          port: o.port as number | undefined,
+          dataDir: o.dataDir as string | undefined,
+          database: o.database as string | undefined,
+          blobs: o.blobs as string | undefined,
+          auth: o.auth as boolean | undefined,
+          leaseMs: o.leaseMs as number | undefined,
+          maxWaitMs: o.maxWaitMs as number | undefined,
+          retentionMs: o.retentionMs as number | undefined,
+          maxBlobBytes: o.maxBlobBytes as number | undefined,
+          logLevel: o.logLevel as 'info' | undefined,
+        });
+      } catch (err) {
+        if (err instanceof ConfigError) {
+          process.stderr.write(`jobhub: ${err.message}\n`);
+          process.exit(2);
+        }
+        throw err;
+      }
+      const running = await startHub(config);
+      const log = running.hub.ctx.log;
+      log.info({ url: running.url, dataDir: config.dataDir, auth: config.auth }, 'jobhub listening');
+      let stopping = false;
+      const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info({ signal }, 'stopping: finishing in-flight requests');
+        running.stop().then(
+          () => process.exit(0),
+          (err: unknown) => {
+            log.error({ err }, 'stop failed');
+            process.exit(1);
+          },
+        );
+      };
+      process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', () => stop('SIGINT'));
+    });
+}

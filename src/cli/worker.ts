@@ -1,0 +1,188 @@
+/**
+ * `jobhub worker`: the worker agent in the foreground. SIGTERM/SIGINT drain it (stop leasing,
+ * finish running jobs, give back what is left at the drain timeout); a second signal gives the
+ * running jobs back at once.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command, Option } from 'commander';
+import pino, { type Logger } from 'pino';
+import { Agent } from '../agent/agent.js';
+import { RuntimeConfigError, createRuntimes, warmUp } from '../agent/runtimes/index.js';
+import type { Runtime } from '../agent/runtimes/runtime.js';
+
+const int = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${value} is not a non-negative integer`);
+  return n;
+};
+const list = (value: string): string[] =>
+  value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+
+/** The options `worker` and `up` share. */
+export interface AgentFlags {
+  runtimes: string[];
+  concurrency: number;
+  tags?: string[];
+  name?: string;
+  leaseWait: number;
+  memoryMb: number;
+  outputMb: number;
+  cpuMs?: number;
+  drainMs: number;
+  unsafeNoSandbox?: boolean;
+}
+
+export function addAgentOptions(cmd: Command, defaultRuntimes = 'default,dlabLua54,wasi'): Command {
+  return cmd
+    .addOption(
+      new Option(
+        '--runtimes <list>',
+        'runtimes to offer, comma-separated (base names offer all their features)',
+      )
+        .argParser(list)
+        .default(list(defaultRuntimes), defaultRuntimes),
+    )
+    .option('--concurrency <n>', 'jobs run at once', int, 4)
+    .option('--tags <list>', 'worker tags, comma-separated', list)
+    .option('--name <name>', 'a label for people')
+    .option('--lease-wait <ms>', 'long-poll length for leases (the hub caps it)', int, 20_000)
+    .option('--memory-mb <n>', 'memory limit per job (address space, Lua heap, wasm memory)', int, 1024)
+    .option('--output-mb <n>', 'output size limit per job; larger output fails the job', int, 1024)
+    .option('--cpu-ms <ms>', 'CPU time limit per exec job (default: the job timeout)', int)
+    .option(
+      '--drain-ms <ms>',
+      'on SIGTERM, how long running jobs may finish before being given back',
+      int,
+      60_000,
+    )
+    .option('--unsafe-no-sandbox', 'run exec (default runtime) jobs even without bubblewrap, unconfined');
+}
+
+export interface LocalAgent {
+  agent: Agent;
+  runtimes: Runtime[];
+  /** Drains the agent, closes the runtimes and removes the work directory. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/** Builds runtimes and an agent from flags; the agent is not started. */
+export async function buildAgent(
+  f: AgentFlags,
+  hub: { url: string; token?: string; hide?: string[] },
+  log: Logger,
+): Promise<LocalAgent> {
+  const workDir = await mkdtemp(join(tmpdir(), 'jobhub-agent-'));
+  let runtimes: Runtime[];
+  try {
+    runtimes = createRuntimes(f.runtimes, {
+      threads: f.concurrency,
+      workDir,
+      memoryBytes: f.memoryMb * 1024 ** 2,
+      unsafeNoSandbox: f.unsafeNoSandbox,
+      hide: hub.hide,
+    });
+  } catch (err) {
+    await rm(workDir, { recursive: true, force: true });
+    throw err;
+  }
+  await warmUp(runtimes);
+  const agent = new Agent({
+    hub: hub.url,
+    token: hub.token,
+    name: f.name,
+    tags: f.tags,
+    runtimes,
+    concurrency: Math.max(1, f.concurrency),
+    leaseWaitMs: f.leaseWait,
+    limits: { memoryBytes: f.memoryMb * 1024 ** 2, outputBytes: f.outputMb * 1024 ** 2, cpuMs: f.cpuMs },
+    drainTimeoutMs: f.drainMs,
+    log,
+  });
+  let stopping: Promise<void> | null = null;
+  return {
+    agent,
+    runtimes,
+    stop(timeoutMs) {
+      stopping ??= (async () => {
+        await agent.drain(timeoutMs);
+        await Promise.all(runtimes.map((r) => r.close()));
+        await rm(workDir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** SIGTERM/SIGINT: drain; a second signal gives running jobs back at once. */
+export function onSignals(first: (signal: string) => void, again: () => void): void {
+  let seen = false;
+  const handle = (signal: string) => {
+    if (seen) return again();
+    seen = true;
+    first(signal);
+  };
+  process.on('SIGTERM', () => handle('SIGTERM'));
+  process.on('SIGINT', () => handle('SIGINT'));
+}
+
+export function workerCommand(): Command {
+  const cmd = new Command('worker')
+    .description('Run the worker agent: lease jobs from a hub, run them in sandboxed runtimes, report')
+    .option('--hub <url>', 'the hub (env JOBHUB_URL)', process.env.JOBHUB_URL ?? 'http://127.0.0.1:8080')
+    .option('--token <token>', 'a worker token (env JOBHUB_TOKEN)')
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(['debug', 'info', 'warn', 'error', 'silent'])
+        .default('info'),
+    );
+  addAgentOptions(cmd).action(async (o: AgentFlags & { hub: string; token?: string; logLevel: string }) => {
+    const log = pino({ level: o.logLevel, base: { service: 'jobhub-worker' } });
+    const token = o.token ?? process.env.JOBHUB_TOKEN;
+    // The token is ours, not the jobs': keep it out of anything a job could inherit.
+    delete process.env.JOBHUB_TOKEN;
+    let local: LocalAgent;
+    try {
+      local = await buildAgent(o, { url: o.hub, token }, log);
+    } catch (err) {
+      if (!(err instanceof RuntimeConfigError)) throw err;
+      process.stderr.write(`jobhub worker: ${err.message}\n`);
+      process.exit(2);
+    }
+    onSignals(
+      (signal) => {
+        log.info({ signal, running: local.agent.active }, 'draining: no new jobs; finishing running ones');
+        local.stop().then(
+          () => {
+            log.info(local.agent.stats, 'worker stopped');
+            process.exit(0);
+          },
+          (err: unknown) => {
+            log.error({ err }, 'drain failed');
+            process.exit(1);
+          },
+        );
+      },
+      () => {
+        log.warn('second signal: giving running jobs back now');
+        local.agent.giveBack();
+      },
+    );
+    try {
+      await local.agent.start();
+    } catch (err) {
+      if (local.agent.isDraining) return;
+      // Only a refusal ends here (bad token, wrong role...): unreachable hubs are waited for.
+      process.stderr.write(
+        `jobhub worker: cannot register with ${o.hub}: ${err instanceof Error ? err.message : String(err)}\n`,
+      );
+      await local.stop(0).catch(() => {});
+      process.exit(2);
+    }
+  });
+  return cmd;
+}

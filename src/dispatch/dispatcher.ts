@@ -1,0 +1,182 @@
+/**
+ * Parked lease requests. A worker that asks for work when none matches waits here, in memory.
+ * When jobs are created, the dispatcher hands them straight to parked workers: the job is
+ * inserted already leased to the chosen waiter, in the same commit, and the waiter is answered
+ * with it (`handOff` / `deliver`). When jobs come back to the queue (retry, expiry, pipeline),
+ * it wakes the waiters best placed to take them, which then claim through the store
+ * (`announce`). Either way one waiter per job (up to its batch size), never all of them, and
+ * nothing polls the database while waiting.
+ *
+ * A `generation` counter closes the gap between "the store had nothing" and "parked": a waiter
+ * that parks after an announcement it could not see is woken at once.
+ */
+import { preferenceScore, tagsAllow } from '../core/tags.js';
+import type { JobRecord } from '../store/store.js';
+
+export interface WaiterSpec {
+  workerId: string;
+  /** Canonical job runtimes the worker accepts. */
+  accepted: readonly string[];
+  tags: ReadonlySet<string>;
+  /** How many jobs one wake-up may bring this waiter. */
+  limit: number;
+  /** Lease length for jobs handed to this waiter. */
+  leaseMs: number;
+}
+
+/** What the dispatcher needs to know of a job that became available. */
+export interface JobSignal {
+  runtime: string;
+  tags: readonly string[];
+}
+
+export type WaitOutcome = 'woken' | 'timeout' | 'aborted' | { jobs: JobRecord[] };
+
+/** A parked request; opaque outside the dispatcher except for its spec. */
+export interface Waiter {
+  readonly spec: WaiterSpec;
+}
+
+interface ParkedWaiter extends Waiter {
+  finish: (outcome: WaitOutcome) => void;
+  /** Taken by a hand-off: no longer parked, answered by `deliver`. */
+  claimed: boolean;
+}
+
+export class Dispatcher {
+  /** Waiters by accepted runtime; Sets keep insertion order, so the first is the longest parked. */
+  private readonly byRuntime = new Map<string, Set<ParkedWaiter>>();
+  private count = 0;
+  /** Bumped on every announcement. */
+  generation = 0;
+
+  get parked(): number {
+    return this.count;
+  }
+
+  /**
+   * Parks until woken, handed jobs, `waitMs` passes or `signal` aborts. `seenGeneration` is the
+   * generation read before the caller last asked the store.
+   */
+  wait(
+    spec: WaiterSpec,
+    p: { waitMs: number; seenGeneration: number; signal?: AbortSignal },
+  ): Promise<WaitOutcome> {
+    if (this.generation !== p.seenGeneration) return Promise.resolve('woken');
+    if (p.signal?.aborted) return Promise.resolve('aborted');
+    if (p.waitMs <= 0) return Promise.resolve('timeout');
+    return new Promise<WaitOutcome>((resolve) => {
+      const waiter: ParkedWaiter = {
+        spec,
+        claimed: false,
+        finish: (outcome) => {
+          clearTimeout(timer);
+          p.signal?.removeEventListener('abort', onAbort);
+          this.remove(waiter);
+          resolve(outcome);
+        },
+      };
+      const onAbort = () => {
+        if (!waiter.claimed) waiter.finish('aborted');
+      };
+      const timer = setTimeout(() => {
+        if (!waiter.claimed) waiter.finish('timeout');
+      }, p.waitMs);
+      p.signal?.addEventListener('abort', onAbort, { once: true });
+      for (const r of spec.accepted) {
+        let set = this.byRuntime.get(r);
+        if (!set) this.byRuntime.set(r, (set = new Set()));
+        set.add(waiter);
+      }
+      this.count++;
+    });
+  }
+
+  private remove(w: ParkedWaiter): void {
+    let present = false;
+    for (const r of w.spec.accepted) {
+      const set = this.byRuntime.get(r);
+      if (set?.delete(w)) {
+        present = true;
+        if (set.size === 0) this.byRuntime.delete(r);
+      }
+    }
+    if (present) this.count--;
+  }
+
+  /**
+   * For each job, the waiter that should take it: one already chosen in this round with room
+   * left, else the parked waiter with the most preference matches (the longest parked among
+   * equals). `room` tracks how many more jobs each chosen waiter may take.
+   */
+  private choose(jobs: readonly JobSignal[]): {
+    picks: (ParkedWaiter | null)[];
+    room: Map<ParkedWaiter, number>;
+  } {
+    const room = new Map<ParkedWaiter, number>();
+    const picks = jobs.map((job) => {
+      if (this.count === 0) return null;
+      for (const [w, left] of room) {
+        if (left > 0 && w.spec.accepted.includes(job.runtime) && tagsAllow(job.tags, w.spec.tags)) {
+          room.set(w, left - 1);
+          return w;
+        }
+      }
+      let chosen: ParkedWaiter | null = null;
+      let best = -1;
+      for (const w of this.byRuntime.get(job.runtime) ?? []) {
+        if (room.has(w) || !tagsAllow(job.tags, w.spec.tags)) continue;
+        const score = preferenceScore(job.tags, w.spec.tags);
+        if (score > best) {
+          best = score;
+          chosen = w;
+        }
+        // Without preference tags the first eligible waiter is the answer.
+        if (job.tags.length === 0) break;
+      }
+      if (chosen) room.set(chosen, chosen.spec.limit - 1);
+      return chosen;
+    });
+    return { picks, room };
+  }
+
+  /**
+   * Jobs about to be created: choose a parked waiter for each (null = none) and take those
+   * waiters off the park, so nothing else can choose them. The caller inserts the jobs leased
+   * to them and then calls `deliver` (or `release` if the insert failed).
+   */
+  handOff(jobs: readonly JobSignal[]): (Waiter | null)[] {
+    if (this.count === 0) return jobs.map(() => null);
+    const { picks, room } = this.choose(jobs);
+    for (const w of room.keys()) {
+      w.claimed = true;
+      this.remove(w);
+    }
+    return picks;
+  }
+
+  /** Answers a waiter taken by `handOff` with the jobs committed for it. */
+  deliver(waiter: Waiter, jobs: JobRecord[]): void {
+    (waiter as ParkedWaiter).finish(jobs.length ? { jobs } : 'woken');
+  }
+
+  /** Waiters taken by `handOff` whose jobs were not created: they look again. */
+  release(waiters: readonly (Waiter | null)[]): void {
+    for (const w of new Set(waiters)) if (w) (w as ParkedWaiter).finish('woken');
+  }
+
+  /** Jobs became available in the store: wake the waiters best placed to claim them. */
+  announce(jobs: readonly JobSignal[]): void {
+    this.generation++;
+    if (this.count === 0) return;
+    for (const w of this.choose(jobs).room.keys()) w.finish('woken');
+  }
+
+  /** Wakes everybody (shutdown, or a due job of unknown runtime): each looks again. */
+  wakeAll(): void {
+    this.generation++;
+    const all = new Set<ParkedWaiter>();
+    for (const set of this.byRuntime.values()) for (const w of set) all.add(w);
+    for (const w of all) w.finish('woken');
+  }
+}

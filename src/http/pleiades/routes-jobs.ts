@@ -1,0 +1,184 @@
+/**
+ * Pleiades v0.5 jobs: create, read (optionally held until a state: `except` means "expect"), and
+ * the worker's update. A Pleiades worker holds its job's lease without knowing a token, so the
+ * update acts with the job's current lease, and only on leases taken through this API.
+ */
+import { Readable } from 'node:stream';
+import { HubError } from '../../core/errors.js';
+import { pleiadesState, type JobState } from '../../core/states.js';
+import type { Hub } from '../../hub/hub.js';
+import type { JobRecord } from '../../store/store.js';
+import type { Router } from '../router.js';
+import { NO_CODEX } from './routes-data.js';
+import { idField, ok, pathId, readObject, secondsValue, stringArrayField, type Body } from './reply.js';
+
+/** How long `GET /job/{id}?except=…` waits when the client names no timeout (capped by maxWaitMs). */
+export const DEFAULT_EXPECT_WAIT_S = 30;
+
+const FINAL: JobState[] = ['succeeded', 'failed', 'canceled'];
+
+/** Pleiades state names (any case) → the core states they show. */
+const EXPECTABLE: Record<string, JobState[]> = {
+  enqueued: ['queued'],
+  // Pleiades' PreAssigned (picked for a worker, not started): a lease is both at once here.
+  preassigned: ['running'],
+  running: ['running'],
+  finished: ['succeeded'],
+  cancelled: ['failed', 'canceled'],
+  canceled: ['failed', 'canceled'],
+};
+
+type Update = 'finished' | 'cancelled';
+
+export function jobRoutes(r: Router): void {
+  r.on('POST', '/job', async (c) => {
+    const p = await c.principal();
+    c.hub.auth.require(p, 'client', 'worker');
+    const body = await readObject(c, false);
+    const lambda = idField(body, 'lambda', { required: true })!;
+    const input = idField(body, 'input', { required: true })!;
+    const tags = stringArrayField(body, 'tags') ?? [];
+    const [created] = await c.hub.jobs.create(
+      [{ functionId: lambda, input: { blobId: input }, tags }],
+      p.tokenId,
+    );
+    ok(c.res, { message: 'Job created', id: created!.job.id });
+  });
+
+  r.on('GET', '/job/:id', async (c) => {
+    const p = await c.principal();
+    c.hub.auth.require(p, 'client', 'worker');
+    const id = pathId(c.params.id, 'job');
+    const owner = c.hub.auth.ownerScope(p);
+    const expect = c.query.get('except')?.trim();
+    let job: JobRecord;
+    if (expect) {
+      const states = EXPECTABLE[expect.toLowerCase()];
+      if (!states) {
+        throw new HubError(
+          'validation_failed',
+          `except must be one of Enqueued, Running, Finished, Cancelled; got ${JSON.stringify(expect)}`,
+        );
+      }
+      const seconds = secondsValue(c.query.get('timeout'), 'timeout') ?? DEFAULT_EXPECT_WAIT_S;
+      // A final job never changes again: answer at once rather than hold a request in vain.
+      job = await c.hub.jobs.wait(id, [...new Set([...states, ...FINAL])], seconds * 1000, owner, c.signal);
+    } else {
+      job = await c.hub.jobs.get(id, owner);
+    }
+    ok(c.res, await jobContext(c.hub, job));
+  });
+
+  r.on('POST', '/job/:id', async (c) => {
+    c.hub.auth.require(await c.principal(), 'worker');
+    const id = pathId(c.params.id, 'job');
+    const body = await readObject(c, false);
+    const update = parseUpdate(body);
+    const output = idField(body, 'output', { zeroIsNone: true });
+    const input = idField(body, 'input', { zeroIsNone: true });
+    const job = await c.hub.jobs.get(id);
+    if (job.state === 'running') {
+      const token = await pleiadesLease(c.hub, job);
+      if (update === 'finished') {
+        await c.hub.leases.complete({
+          jobId: id,
+          token,
+          output: output === undefined ? undefined : { blobId: output },
+          nextInputBlobId: input,
+        });
+      } else {
+        await c.hub.leases.fail({ jobId: id, token, error: 'cancelled by the worker', retryable: false });
+      }
+    } else if (job.state === 'queued') {
+      if (update === 'finished') {
+        throw new HubError(
+          'job_not_running',
+          `job ${id} is Enqueued, not running: contract it before finishing it`,
+        );
+      }
+      await c.hub.jobs.cancel(id);
+    } else if (!isRepeat(job, update, output)) {
+      throw new HubError(
+        'job_not_running',
+        `job ${id} is no longer running (it is ${pleiadesState(job.state)})`,
+      );
+    }
+    ok(c.res, { message: 'Job found' });
+  });
+}
+
+/** `status` or `state` (Python clients send both), matched without regard to case. */
+function parseUpdate(body: Body): Update {
+  const given = [body.state, body.status].filter((v) => v !== undefined && v !== null);
+  if (given.length === 0)
+    throw new HubError('validation_failed', 'state (or status) is required: "finished" or "cancelled"');
+  const names = given.map((v) => {
+    if (typeof v !== 'string')
+      throw new HubError('validation_failed', `state must be a string, got ${JSON.stringify(v)}`);
+    const s = v.trim().toLowerCase();
+    if (s === 'finished') return 'finished';
+    if (s === 'cancelled' || s === 'canceled') return 'cancelled';
+    throw new HubError(
+      'validation_failed',
+      `state must be "finished" or "cancelled", got ${JSON.stringify(v)}`,
+    );
+  });
+  if (names.some((n) => n !== names[0])) throw new HubError('validation_failed', 'state and status disagree');
+  return names[0]!;
+}
+
+/** The token of a running job's lease, refusing leases held by native (token-carrying) workers. */
+async function pleiadesLease(hub: Hub, job: JobRecord): Promise<string> {
+  if (job.leaseToken === null) throw new HubError('conflict', `job ${job.id} has no lease`);
+  if (job.leaseWorkerId !== null) {
+    const w = await hub.workers.get(job.leaseWorkerId).catch(() => null);
+    if (w && w.record.protocol !== 'v0.5') {
+      throw new HubError(
+        'conflict',
+        `job ${job.id} is leased by a jobhub worker; it reports through /api/v1`,
+      );
+    }
+  }
+  return job.leaseToken;
+}
+
+/** The same update sent again (a retried request) is acknowledged, not refused. */
+function isRepeat(job: JobRecord, update: Update, output: string | undefined): boolean {
+  if (update === 'finished')
+    return job.state === 'succeeded' && (output === undefined || output === job.outputBlobId);
+  return job.state === 'failed' || job.state === 'canceled';
+}
+
+/** Inline bytes (jobs from the native API) become a blob, so Pleiades clients can fetch them. */
+async function blobIdOf(hub: Hub, blobId: string | null, inline: Buffer | null): Promise<string | null> {
+  if (blobId !== null) return blobId;
+  if (inline === null) return null;
+  return (await hub.blobUpload(Readable.from(inline.length ? [inline] : []))).id;
+}
+
+/** The job context clients read: the current format plus the flat legacy fields. */
+export async function jobContext(hub: Hub, job: JobRecord): Promise<Record<string, unknown>> {
+  const fn = job.functionId === null ? null : await hub.functionGet(job.functionId).catch(() => null);
+  const inputId = await blobIdOf(hub, job.inputBlobId, job.inputInline);
+  const outputId = await blobIdOf(hub, job.outputBlobId, job.outputInline);
+  const state = pleiadesState(job.state);
+  const lambda = {
+    id: fn?.id ?? '0',
+    codex: fn?.codeBlobId ?? NO_CODEX,
+    runtime: fn?.runtime ?? job.runtime,
+  };
+  return {
+    message: 'Job found',
+    id: job.id,
+    state,
+    lambda,
+    input: { id: inputId ?? '0' },
+    ...(outputId === null ? {} : { output: { id: outputId } }),
+    tags: job.tags,
+    job_status: state,
+    job_input_id: inputId,
+    job_output_id: outputId,
+    functio: lambda.id,
+    runtime: lambda.runtime,
+  };
+}

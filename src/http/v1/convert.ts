@@ -1,0 +1,42 @@
+/** From the native API's request shapes to the hub service's. */
+import type { Static } from '@sinclair/typebox';
+import { HubError } from '../../core/errors.js';
+import type { JobRequest } from '../../hub/jobs.js';
+import type { Input, JobCreate, NextJob } from './schemas.js';
+
+export function inputFrom(i: Static<typeof Input> | undefined): JobRequest['input'] {
+  if (!i) return undefined;
+  if ('blobId' in i) return { blobId: i.blobId };
+  if ('text' in i) return { bytes: Buffer.from(i.text, 'utf8') };
+  return { bytes: Buffer.from(i.base64, 'base64') };
+}
+
+function nextFrom(n: Static<typeof NextJob> | undefined): JobRequest['next'] {
+  if (!n) return undefined;
+  return {
+    functionId: n.function,
+    runtime: n.runtime,
+    tags: n.tags,
+    priority: n.priority,
+    maxAttempts: n.maxAttempts,
+    timeoutMs: n.timeoutMs,
+    next: nextFrom(n.next as Static<typeof NextJob> | undefined),
+  };
+}
+
+export function jobRequestFrom(b: JobCreate, idempotencyHeader?: string): JobRequest {
+  if (b.idempotencyKey && idempotencyHeader && b.idempotencyKey !== idempotencyHeader) {
+    throw new HubError('validation_failed', 'Idempotency-Key header and idempotencyKey field differ');
+  }
+  return {
+    functionId: b.function,
+    runtime: b.runtime,
+    input: inputFrom(b.input),
+    tags: b.tags,
+    priority: b.priority,
+    maxAttempts: b.maxAttempts,
+    timeoutMs: b.timeoutMs,
+    idempotencyKey: b.idempotencyKey ?? idempotencyHeader,
+    next: nextFrom(b.next),
+  };
+}

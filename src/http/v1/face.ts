@@ -1,0 +1,14 @@
+/** The native API face, mounted at /api/v1/. */
+import type { Face } from '../server.js';
+import { Api, sendError } from './api.js';
+import { jobRoutes } from './routes-jobs.js';
+import { miscRoutes } from './routes-misc.js';
+import { workerRoutes } from './routes-workers.js';
+
+export function nativeApi(): { face: Face; api: Api } {
+  const api = new Api();
+  jobRoutes(api);
+  workerRoutes(api);
+  miscRoutes(api);
+  return { api, face: { name: 'v1', router: api.router, sendError } };
+}

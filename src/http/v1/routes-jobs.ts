@@ -1,0 +1,269 @@
+/** Native API: jobs for requesters (create, batch, get, list, wait, cancel, events, explain, output). */
+import { HubError } from '../../core/errors.js';
+import { JOB_STATES, isJobState, type JobState } from '../../core/states.js';
+import type { JobRecord } from '../../store/store.js';
+import { readJson } from '../body.js';
+import { sendBlob } from '../blob-transfer.js';
+import type { RequestContext } from '../router.js';
+import { sendJson, type Api } from './api.js';
+import { jobRequestFrom } from './convert.js';
+import { JobBatchCreate, JobCreate } from './schemas.js';
+import { jobJson } from './serialize.js';
+
+const FINAL: JobState[] = ['succeeded', 'failed', 'canceled'];
+
+function statesParam(raw: string | null, fallback: JobState[]): JobState[] {
+  if (raw === null || raw === '') return fallback;
+  const states = raw.split(',').map((s) => s.trim().toLowerCase());
+  for (const s of states) {
+    if (!isJobState(s))
+      throw new HubError('validation_failed', `unknown state ${s}; states are ${JOB_STATES.join(', ')}`);
+  }
+  return states as JobState[];
+}
+
+function intParam(c: RequestContext, name: string, fallback: number, min: number, max: number): number {
+  const raw = c.query.get(name);
+  if (raw === null || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new HubError('validation_failed', `query ${name} must be an integer in [${min}, ${max}]`);
+  }
+  return n;
+}
+
+function idParam(c: RequestContext, name = 'id'): string {
+  const id = c.params[name]!;
+  if (!/^\d{1,18}$/.test(id))
+    throw new HubError('not_found', `${name === 'id' ? 'job' : name} ${id} not found`);
+  return id;
+}
+
+/** Requesters read through this: clients see only their own jobs. */
+async function scope(c: RequestContext, ...roles: ('client' | 'worker')[]): Promise<string | undefined> {
+  const p = await c.principal();
+  c.hub.auth.require(p, ...roles);
+  return c.hub.auth.ownerScope(p);
+}
+
+export function jobRoutes(api: Api): void {
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/jobs',
+      tag: 'jobs',
+      summary: 'Create a job',
+      body: JobCreate,
+      responses: { 201: 'created', 200: 'an existing job with the same idempotency key' },
+    },
+    async (c) => {
+      const p = await c.principal();
+      c.hub.auth.require(p, 'client');
+      const body = await readJson(c.req, JobCreate, c.hub.ctx.config.maxJsonBytes);
+      const header = c.req.headers['idempotency-key'];
+      const [r] = await c.hub.jobs.create(
+        [jobRequestFrom(body, typeof header === 'string' ? header : undefined)],
+        p.tokenId,
+      );
+      sendJson(c.res, r!.created ? 201 : 200, { ...jobJson(r!.job), warnings: r!.warnings });
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/jobs/batch',
+      tag: 'jobs',
+      summary: 'Create many jobs in one commit',
+      body: JobBatchCreate,
+      responses: { 201: 'created' },
+    },
+    async (c) => {
+      const p = await c.principal();
+      c.hub.auth.require(p, 'client');
+      const body = await readJson(c.req, JobBatchCreate, c.hub.ctx.config.maxJsonBytes);
+      const results = await c.hub.jobs.create(
+        body.jobs.map((j) => jobRequestFrom(j)),
+        p.tokenId,
+      );
+      sendJson(c.res, 201, {
+        jobs: results.map((r) => ({ ...jobJson(r.job), created: r.created, warnings: r.warnings })),
+      });
+    },
+  );
+  api.route(
+    {
+      method: 'GET',
+      path: '/api/v1/jobs',
+      tag: 'jobs',
+      summary: 'List jobs, newest first',
+      query: {
+        state: 'comma-separated states',
+        runtime: 'runtime',
+        function: 'function id',
+        tag: 'a tag',
+        before: 'page: ids below this',
+        limit: '1-1000, default 100',
+      },
+      responses: { 200: '{jobs, next}' },
+    },
+    async (c) => {
+      const owner = await scope(c, 'client', 'worker');
+      const before = c.query.get('before');
+      if (before !== null && !/^\d{1,18}$/.test(before))
+        throw new HubError('validation_failed', 'query before must be a job id');
+      const fn = c.query.get('function');
+      if (fn !== null && !/^\d{1,18}$/.test(fn))
+        throw new HubError('validation_failed', 'query function must be a function id');
+      const limit = intParam(c, 'limit', 100, 1, 1000);
+      const jobs = await c.hub.jobs.list({
+        states: statesParam(c.query.get('state'), []),
+        runtime: c.query.get('runtime') ?? undefined,
+        functionId: fn ?? undefined,
+        tag: c.query.get('tag') ?? undefined,
+        owner,
+        beforeId: before ?? undefined,
+        limit,
+      });
+      sendJson(c.res, 200, {
+        jobs: jobs.map(jobJson),
+        next: jobs.length === limit ? jobs[jobs.length - 1]!.id : null,
+      });
+    },
+  );
+  api.route(
+    {
+      method: 'GET',
+      path: '/api/v1/jobs/{id}',
+      tag: 'jobs',
+      summary: 'Get a job',
+      responses: { 200: 'the job', 404: 'not_found' },
+    },
+    async (c) =>
+      sendJson(c.res, 200, jobJson(await c.hub.jobs.get(idParam(c), await scope(c, 'client', 'worker')))),
+  );
+  api.route(
+    {
+      method: 'GET',
+      path: '/api/v1/jobs/{id}/wait',
+      tag: 'jobs',
+      summary: 'Long-poll until the job is in one of the states (default: any final state)',
+      query: { state: 'comma-separated states', timeoutMs: 'at most the server cap (default 30000)' },
+      responses: { 200: 'the job (check its state: the wait may have timed out)' },
+    },
+    async (c) => {
+      const owner = await scope(c, 'client', 'worker');
+      const states = statesParam(c.query.get('state'), FINAL);
+      const timeoutMs = intParam(c, 'timeoutMs', 30_000, 0, 3_600_000);
+      const job = await c.hub.jobs.wait(idParam(c), states, timeoutMs, owner, c.signal);
+      sendJson(c.res, 200, jobJson(job));
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/jobs/{id}/cancel',
+      tag: 'jobs',
+      summary: 'Cancel a queued or running job',
+      responses: { 200: 'the job' },
+    },
+    async (c) => sendJson(c.res, 200, jobJson(await c.hub.jobs.cancel(idParam(c), await scope(c, 'client')))),
+  );
+  api.route(
+    {
+      method: 'GET',
+      path: '/api/v1/jobs/{id}/explain',
+      tag: 'jobs',
+      summary: 'Why the job is (not) running',
+      responses: { 200: 'explanation' },
+    },
+    async (c) => sendJson(c.res, 200, await c.hub.explain(idParam(c), await scope(c, 'client', 'worker'))),
+  );
+  api.route(
+    {
+      method: 'GET',
+      path: '/api/v1/jobs/{id}/output',
+      tag: 'jobs',
+      summary: "The job's output bytes",
+      responses: { 200: 'application/octet-stream', 404: 'no output (yet)' },
+    },
+    async (c) => {
+      const job = await c.hub.jobs.get(idParam(c), await scope(c, 'client', 'worker'));
+      if (job.outputBlobId !== null)
+        return sendBlob(c.hub, await c.hub.blobGet(job.outputBlobId), c.req, c.res);
+      if (job.outputInline === null)
+        throw new HubError('not_found', `job ${job.id} has no output (state ${job.state})`);
+      c.res.writeHead(200, {
+        'content-type': 'application/octet-stream',
+        'content-length': job.outputInline.length,
+      });
+      c.res.end(job.outputInline);
+    },
+  );
+  api.route(
+    {
+      method: 'GET',
+      path: '/api/v1/jobs/{id}/events',
+      tag: 'jobs',
+      summary: 'Server-sent events: state, progress, log',
+      responses: { 200: 'text/event-stream' },
+    },
+    (c) => streamEvents(c),
+  );
+}
+
+/** SSE: the current state first, then every change until the job is final and the client leaves. */
+async function streamEvents(c: RequestContext): Promise<void> {
+  const owner = await scope(c, 'client', 'worker');
+  const id = idParam(c);
+  const send = (event: string, data: unknown) =>
+    c.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  const queue: (() => void)[] = [];
+  let ready = false;
+  const unsubscribe = c.hub.ctx.events.subscribe(id, (e) => {
+    const write = () => {
+      if (e.type === 'state') {
+        send('state', jobJson(e.job));
+        if (FINAL.includes(e.job.state)) c.res.end();
+      } else if (e.type === 'progress') send('progress', { jobId: id, progress: e.progress });
+      else send('log', { jobId: id, lines: e.lines });
+    };
+    if (ready) write();
+    else queue.push(write);
+  });
+  let job: JobRecord;
+  try {
+    job = await c.hub.jobs.get(id, owner);
+  } catch (err) {
+    unsubscribe();
+    throw err;
+  }
+  c.res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
+  });
+  if (c.req.method === 'HEAD') {
+    // No body, so no stream: answer the headers now rather than hold the request until the job ends.
+    unsubscribe();
+    c.res.end();
+    return;
+  }
+  send('state', jobJson(job));
+  const tail = c.hub.ctx.events.logTail(id);
+  if (tail.length) send('log', { jobId: id, lines: tail });
+  if (FINAL.includes(job.state)) {
+    unsubscribe();
+    c.res.end();
+    return;
+  }
+  ready = true;
+  for (const write of queue) write();
+  const ping = setInterval(() => c.res.write(': keep-alive\n\n'), 15_000);
+  const shutdown = c.hub.ctx.shutdown;
+  const stop = () => c.res.end();
+  shutdown.addEventListener('abort', stop, { once: true });
+  await new Promise<void>((resolve) => c.res.on('close', resolve));
+  shutdown.removeEventListener('abort', stop);
+  clearInterval(ping);
+  unsubscribe();
+}

@@ -1,0 +1,225 @@
+/** Native API: the worker protocol (register, lease, heartbeat, complete, fail). See docs/protocol.md. */
+import { HubError } from '../../core/errors.js';
+import type { Hub } from '../../hub/hub.js';
+import type { FunctionRecord, JobRecord } from '../../store/store.js';
+import { readJson } from '../body.js';
+import type { RequestContext } from '../router.js';
+import { sendJson, type Api } from './api.js';
+import { inputFrom } from './convert.js';
+import { Complete, CompleteBatch, Fail, Heartbeat, LeaseRequest, WorkerRegister } from './schemas.js';
+import { iso, jobJson, workerJson } from './serialize.js';
+
+const idOf = (c: RequestContext, name: string, what: string) => {
+  const id = c.params[name]!;
+  if (!/^\d{1,18}$/.test(id)) throw new HubError('not_found', `${what} ${id} not found`);
+  return id;
+};
+
+async function asWorker(c: RequestContext): Promise<void> {
+  c.hub.auth.require(await c.principal(), 'worker');
+}
+
+/** What a worker needs to run a leased job, with small inputs inline so it need not fetch them. */
+async function leasedJson(hub: Hub, job: JobRecord, functions: Map<string, FunctionRecord | null>) {
+  let fn: FunctionRecord | null = null;
+  if (job.functionId !== null) {
+    if (!functions.has(job.functionId))
+      functions.set(job.functionId, await hub.ctx.store.functionGet({ id: job.functionId }));
+    fn = functions.get(job.functionId) ?? null;
+  }
+  let input: Record<string, unknown> | null = null;
+  if (job.inputInline !== null)
+    input = { size: job.inputInline.length, base64: job.inputInline.toString('base64') };
+  else if (job.inputBlobId !== null) {
+    const blob = await hub.ctx.store.blobGet({ id: job.inputBlobId });
+    input = { blobId: job.inputBlobId, size: blob?.size ?? null, sha256: blob?.sha256 ?? null };
+    if (blob && blob.size <= hub.ctx.config.inlineBytes) {
+      input.base64 = (await hub.ctx.blobs.readAll(blob.sha256, hub.ctx.config.inlineBytes)).toString(
+        'base64',
+      );
+    }
+  }
+  return {
+    id: job.id,
+    token: job.leaseToken,
+    attempt: job.attempts,
+    runtime: job.runtime,
+    function: fn && { id: fn.id, name: fn.name, runtime: fn.runtime, codeBlobId: fn.codeBlobId },
+    tags: job.tags,
+    team: job.team,
+    timeoutMs: job.timeoutMs,
+    leaseExpiresAt: iso(job.leaseExpiresAt),
+    input,
+  };
+}
+
+export function workerRoutes(api: Api): void {
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/workers',
+      tag: 'workers',
+      summary: 'Register a worker (once per process start)',
+      body: WorkerRegister,
+      responses: { 201: 'the worker and its lease settings' },
+    },
+    async (c) => {
+      await asWorker(c);
+      const b = await readJson(c.req, WorkerRegister, c.hub.ctx.config.maxJsonBytes);
+      const w = await c.hub.workers.register({
+        name: b.name ?? null,
+        runtimes: b.runtimes,
+        tags: b.tags ?? [],
+        capacity: b.capacity ?? 1,
+        protocol: 'v1',
+      });
+      const leaseMs = c.hub.ctx.config.leaseMs;
+      sendJson(c.res, 201, {
+        ...workerJson(w.record),
+        leaseMs,
+        heartbeatMs: Math.floor(leaseMs / 3),
+        maxWaitMs: c.hub.ctx.config.maxWaitMs,
+        inlineBytes: c.hub.ctx.config.inlineBytes,
+      });
+    },
+  );
+  api.route(
+    {
+      method: 'GET',
+      path: '/api/v1/workers',
+      tag: 'workers',
+      summary: 'Workers seen recently',
+      responses: { 200: '{workers}' },
+    },
+    async (c) => {
+      c.hub.auth.require(await c.principal(), 'client', 'worker');
+      sendJson(c.res, 200, {
+        workers: c.hub.workers
+          .alive()
+          .map((w) => workerJson(w.record, { parked: w.parked, lastSeen: w.lastSeen })),
+      });
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/workers/{id}/lease',
+      tag: 'workers',
+      summary: 'Lease up to `limit` jobs, waiting up to `waitMs` for one',
+      body: LeaseRequest,
+      responses: { 200: '{jobs: [...]} (empty when the wait ended)' },
+    },
+    async (c) => {
+      await asWorker(c);
+      const b = await readJson(c.req, LeaseRequest, c.hub.ctx.config.maxJsonBytes, {});
+      const jobs = await c.hub.leases.lease(idOf(c, 'id', 'worker'), {
+        limit: b.limit ?? 1,
+        waitMs: b.waitMs ?? 0,
+        tags: b.tags,
+        signal: c.signal,
+      });
+      const functions = new Map<string, FunctionRecord | null>();
+      sendJson(c.res, 200, { jobs: await Promise.all(jobs.map((j) => leasedJson(c.hub, j, functions))) });
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/jobs/{id}/heartbeat',
+      tag: 'workers',
+      summary: 'Extend the lease; the reply says whether to cancel',
+      body: Heartbeat,
+      responses: { 200: '{cancel, leaseExpiresAt}', 409: 'lease_stale' },
+    },
+    async (c) => {
+      await asWorker(c);
+      const b = await readJson(c.req, Heartbeat, c.hub.ctx.config.maxJsonBytes);
+      const r = await c.hub.leases.heartbeat({
+        jobId: idOf(c, 'id', 'job'),
+        token: b.token,
+        progress: b.progress,
+        logs: b.logs,
+      });
+      sendJson(c.res, 200, { cancel: r.cancel, leaseExpiresAt: iso(r.leaseExpiresAt) });
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/jobs/{id}/complete',
+      tag: 'workers',
+      summary: 'Report success (idempotent for the same token)',
+      body: Complete,
+      responses: { 200: 'the job', 409: 'lease_stale' },
+    },
+    async (c) => {
+      await asWorker(c);
+      const b = await readJson(c.req, Complete, c.hub.ctx.config.maxJsonBytes);
+      const job = await c.hub.leases.complete({
+        jobId: idOf(c, 'id', 'job'),
+        token: b.token,
+        output: inputFrom(b.output),
+        result: b.result,
+        exitStatus: b.exitStatus,
+      });
+      sendJson(c.res, 200, jobJson(job));
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/complete',
+      tag: 'workers',
+      summary: 'Report many successes in one request; one result per item',
+      body: CompleteBatch,
+      responses: { 200: '{results: [{jobId, ok, state | error}]}' },
+    },
+    async (c) => {
+      await asWorker(c);
+      const b = await readJson(c.req, CompleteBatch, c.hub.ctx.config.maxJsonBytes);
+      const results = await Promise.all(
+        b.completions.map((item) =>
+          c.hub.leases
+            .complete({
+              jobId: item.jobId,
+              token: item.token,
+              output: inputFrom(item.output),
+              result: item.result,
+              exitStatus: item.exitStatus,
+            })
+            .then(
+              (job) => ({ jobId: item.jobId, ok: true, state: job.state }),
+              (err: unknown) => {
+                if (!(err instanceof HubError)) throw err;
+                return { jobId: item.jobId, ok: false, error: { code: err.code, message: err.message } };
+              },
+            ),
+        ),
+      );
+      sendJson(c.res, 200, { results });
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/jobs/{id}/fail',
+      tag: 'workers',
+      summary: 'Report a failed attempt (retried when retryable and attempts are left)',
+      body: Fail,
+      responses: { 200: 'the job', 409: 'lease_stale' },
+    },
+    async (c) => {
+      await asWorker(c);
+      const b = await readJson(c.req, Fail, c.hub.ctx.config.maxJsonBytes);
+      const job = await c.hub.leases.fail({
+        jobId: idOf(c, 'id', 'job'),
+        token: b.token,
+        error: b.error,
+        retryable: b.retryable ?? true,
+        exitStatus: b.exitStatus,
+        result: b.result,
+      });
+      sendJson(c.res, 200, jobJson(job));
+    },
+  );
+}

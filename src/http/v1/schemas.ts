@@ -1,0 +1,142 @@
+/**
+ * The native API's contracts, in one place: request bodies checked at the edge, and the same
+ * schemas feed the OpenAPI document served at /openapi.json.
+ */
+import { Type, type Static } from '@sinclair/typebox';
+
+const Id = Type.String({ pattern: '^[0-9]{1,18}$', description: 'A 64-bit id as a decimal string' });
+const Tag = Type.String({ minLength: 1, maxLength: 65 });
+const Tags = Type.Array(Tag, { maxItems: 32 });
+/** A process exit status (a 32-bit integer: what the stores keep). */
+const ExitStatus = Type.Integer({ minimum: -2147483648, maximum: 2147483647 });
+
+export const Input = Type.Union(
+  [
+    Type.Object({ blobId: Id }, { additionalProperties: false }),
+    Type.Object({ text: Type.String() }, { additionalProperties: false }),
+    Type.Object(
+      { base64: Type.String({ pattern: '^[A-Za-z0-9+/_-]*={0,2}$' }) },
+      { additionalProperties: false },
+    ),
+  ],
+  { description: 'A blob id, or small inline bytes as UTF-8 text or base64' },
+);
+
+const JobCore = {
+  function: Type.Optional(Id),
+  runtime: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  tags: Type.Optional(Tags),
+  priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
+  maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 7 * 24 * 3600_000 })),
+};
+
+export const NextJob = Type.Recursive((Self) =>
+  Type.Object({ ...JobCore, next: Type.Optional(Self) }, { additionalProperties: false }),
+);
+
+export const JobCreate = Type.Object(
+  {
+    ...JobCore,
+    input: Type.Optional(Input),
+    idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    next: Type.Optional(NextJob),
+  },
+  { additionalProperties: false },
+);
+export type JobCreate = Static<typeof JobCreate>;
+
+export const JobBatchCreate = Type.Object(
+  { jobs: Type.Array(JobCreate, { minItems: 1, maxItems: 10_000 }) },
+  { additionalProperties: false },
+);
+
+export const FunctionCreate = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    runtime: Type.String({ minLength: 1, maxLength: 256 }),
+    codeBlobId: Type.Optional(Id),
+    tags: Type.Optional(Tags),
+    timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 7 * 24 * 3600_000 })),
+    maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const WorkerRegister = Type.Object(
+  {
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+    runtimes: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { minItems: 1, maxItems: 64 }),
+    tags: Type.Optional(Tags),
+    capacity: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const LeaseRequest = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+    tags: Type.Optional(Tags),
+  },
+  { additionalProperties: false },
+);
+
+export const Heartbeat = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 200 }),
+    progress: Type.Optional(Type.Unknown()),
+    logs: Type.Optional(Type.Array(Type.String({ maxLength: 16_384 }), { maxItems: 1000 })),
+  },
+  { additionalProperties: false },
+);
+
+export const Complete = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 200 }),
+    output: Type.Optional(Input),
+    result: Type.Optional(Type.Unknown()),
+    exitStatus: Type.Optional(ExitStatus),
+  },
+  { additionalProperties: false },
+);
+
+export const CompleteBatch = Type.Object(
+  {
+    completions: Type.Array(
+      Type.Object({ jobId: Id, ...Complete.properties }, { additionalProperties: false }),
+      {
+        minItems: 1,
+        maxItems: 1000,
+      },
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const Fail = Type.Object(
+  {
+    token: Type.String({ minLength: 1, maxLength: 200 }),
+    error: Type.String({ maxLength: 65_536 }),
+    retryable: Type.Optional(Type.Boolean()),
+    exitStatus: Type.Optional(ExitStatus),
+    result: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export const TokenCreate = Type.Object(
+  {
+    role: Type.Union([Type.Literal('admin'), Type.Literal('client'), Type.Literal('worker')]),
+    name: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const ErrorEnvelope = Type.Object({
+  error: Type.Object({
+    code: Type.String({ description: 'Stable machine-readable code, e.g. not_found, lease_stale' }),
+    message: Type.String(),
+    details: Type.Optional(Type.Unknown()),
+  }),
+});

@@ -1,0 +1,73 @@
+/** How native API replies show records: ISO times, ids as strings, small bytes as base64. */
+import type { BlobRecord, FunctionRecord, JobRecord, WorkerRecord } from '../../store/store.js';
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function bytes(blobId: string | null, inline: Buffer | null) {
+  if (blobId !== null) return { blobId };
+  if (inline !== null) return { size: inline.length, base64: inline.toString('base64') };
+  return null;
+}
+
+export function jobJson(job: JobRecord) {
+  return {
+    id: job.id,
+    state: job.state,
+    function: job.functionId,
+    runtime: job.runtime,
+    tags: job.tags,
+    priority: job.priority,
+    team: job.team,
+    attempts: job.attempts,
+    maxAttempts: job.maxAttempts,
+    timeoutMs: job.timeoutMs,
+    input: bytes(job.inputBlobId, job.inputInline),
+    output: bytes(job.outputBlobId, job.outputInline),
+    result: job.result,
+    exitStatus: job.exitStatus,
+    error: job.error,
+    errors: job.errors.map((e) => ({ ...e, at: iso(e.at) })),
+    progress: job.progress,
+    lease:
+      job.state === 'running' ? { workerId: job.leaseWorkerId, expiresAt: iso(job.leaseExpiresAt) } : null,
+    hasNext: job.next !== null,
+    parent: job.parentId,
+    idempotencyKey: job.idempotencyKey,
+    createdAt: iso(job.createdAt),
+    runAt: iso(job.runAt),
+    startedAt: iso(job.startedAt),
+    finishedAt: iso(job.finishedAt),
+  };
+}
+
+export const blobJson = (b: BlobRecord) => ({
+  id: b.id,
+  sha256: b.sha256,
+  size: b.size,
+  createdAt: iso(b.createdAt),
+});
+
+export const functionJson = (f: FunctionRecord) => ({
+  id: f.id,
+  name: f.name,
+  runtime: f.runtime,
+  codeBlobId: f.codeBlobId,
+  tags: f.tags,
+  timeoutMs: f.timeoutMs,
+  maxAttempts: f.maxAttempts,
+  createdAt: iso(f.createdAt),
+});
+
+export const workerJson = (w: WorkerRecord, extra: { parked?: number; lastSeen?: number } = {}) => ({
+  id: w.id,
+  name: w.name,
+  runtimes: w.runtimes,
+  tags: w.tags,
+  capacity: w.capacity,
+  protocol: w.protocol,
+  createdAt: iso(w.createdAt),
+  lastSeenAt: iso(extra.lastSeen ?? w.lastSeenAt),
+  parked: extra.parked ?? 0,
+});
+
+export { iso };

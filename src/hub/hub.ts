@@ -1,0 +1,305 @@
+/**
+ * The hub service: wires store, blobs, dispatch and events together and runs the background
+ * loops (lease reaper, retention). API faces call into it; it knows nothing of HTTP.
+ */
+import { setMaxListeners } from 'node:events';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import pino, { type Logger } from 'pino';
+import type { BlobStore } from '../blobs/blob-store.js';
+import { FsBlobStore } from '../blobs/fs-blob-store.js';
+import type { HubConfig } from '../config/config.js';
+import { HubError, notFound } from '../core/errors.js';
+import { backoffDelay } from '../core/lease.js';
+import { canonicalRuntime } from '../core/runtime.js';
+import { validateTags } from '../core/tags.js';
+import { Dispatcher } from '../dispatch/dispatcher.js';
+import { JobEvents } from '../dispatch/job-events.js';
+import { PostgresStore } from '../store/postgres/store.js';
+import { SqliteStore } from '../store/sqlite/store.js';
+import { Portal } from '../portal/portal.js';
+import type { BlobRecord, FunctionRecord, Store } from '../store/store.js';
+import { AuthService } from './auth.js';
+import { createMetrics, type Clock, type HubContext } from './context.js';
+import { explainJob, type Explanation } from './explain.js';
+import { JobService } from './jobs.js';
+import { LeaseService, WorkerRegistry } from './workers.js';
+
+export interface HubDeps {
+  clock?: Clock;
+  log?: Logger;
+  store?: Store;
+  blobs?: BlobStore;
+}
+
+export class Hub {
+  readonly ctx: HubContext;
+  readonly jobs: JobService;
+  readonly workers: WorkerRegistry;
+  readonly leases: LeaseService;
+  readonly auth: AuthService;
+  /** The contest portal (benchmark jobs, teams, leaderboard). */
+  readonly portal: Portal;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private closed = false;
+  private unsubscribe: (() => void) | undefined;
+
+  private constructor(
+    ctx: HubContext,
+    private readonly stopping: AbortController,
+  ) {
+    this.ctx = ctx;
+    this.workers = new WorkerRegistry(ctx);
+    this.jobs = new JobService(ctx, this.workers);
+    this.leases = new LeaseService(
+      ctx,
+      this.workers,
+      (jobs) => this.jobs.announced(jobs),
+      (job) => this.jobs.finished(job),
+    );
+    this.auth = new AuthService(ctx);
+    this.portal = new Portal(this);
+    this.registerGauges();
+  }
+
+  /** Opens the embedded store and blob directory under `config.dataDir` (unless given). */
+  static async open(config: HubConfig, deps: HubDeps = {}): Promise<Hub> {
+    mkdirSync(config.dataDir, { recursive: true });
+    const store =
+      deps.store ??
+      (config.database
+        ? await PostgresStore.open({ connectionString: config.database })
+        : SqliteStore.open({ path: join(config.dataDir, 'jobhub.db') }));
+    const blobs =
+      deps.blobs ??
+      (config.blobs
+        ? // Imported only when configured: the AWS SDK takes ~0.2 s to load.
+          (await import('../blobs/s3-blob-store.js')).S3BlobStore.fromUrl(config.blobs)
+        : new FsBlobStore({ dir: join(config.dataDir, 'blobs') }));
+    const log = deps.log ?? pino({ level: config.logLevel, base: { service: 'jobhub' } });
+    const stopping = new AbortController();
+    // Every parked wait and event stream listens for the shutdown: no listener cap.
+    setMaxListeners(0, stopping.signal);
+    const ctx: HubContext = {
+      config,
+      store,
+      blobs,
+      dispatcher: new Dispatcher(),
+      events: new JobEvents(),
+      clock: deps.clock ?? Date.now,
+      log,
+      metrics: createMetrics(),
+      shutdown: stopping.signal,
+    };
+    return new Hub(ctx, stopping);
+  }
+
+  /** Starts the background loops. */
+  async start(): Promise<void> {
+    const every = (ms: number, name: string, fn: () => Promise<unknown>) => {
+      let running = false;
+      const t = setInterval(() => {
+        if (running || this.closed) return;
+        running = true;
+        fn()
+          .catch((err: unknown) => this.ctx.log.error({ err }, `${name} failed`))
+          .finally(() => (running = false));
+      }, ms);
+      t.unref();
+      this.timers.push(t);
+    };
+    every(this.ctx.config.reapIntervalMs, 'lease reaper', () => this.reapOnce());
+    const { store, dispatcher } = this.ctx;
+    if (store.onJobsAvailable) {
+      // Shared store: other hubs make jobs runnable too. Wake on their notifications, and poll
+      // slowly as a safety net because notifications can be lost.
+      this.unsubscribe = store.onJobsAvailable((e) => {
+        if ('resync' in e) return void this.safetyPoll();
+        for (const r of e.runtimes) this.announceLater(r.runtime, r.count, r.at);
+      });
+      every(this.ctx.config.safetyPollMs, 'safety poll', () =>
+        dispatcher.parked ? this.safetyPoll() : Promise.resolve(),
+      );
+    }
+    every(this.ctx.config.retentionIntervalMs, 'retention', () => this.retainOnce());
+    await this.leases.scheduleDelayed();
+  }
+
+  /** Answers every long-poll now (lease, wait, contract) and ends event streams. */
+  beginShutdown(): void {
+    this.leases.close();
+    this.stopping.abort();
+  }
+
+  /** Wakes up to `count` parked workers for `runtime` when `at` (ms) comes. */
+  private announceLater(runtime: string, count: number, at: number): void {
+    const signals = Array.from({ length: Math.min(count, 1000) }, () => ({ runtime, tags: [] }));
+    const delay = at - this.ctx.clock();
+    if (delay <= 0) return this.ctx.dispatcher.announce(signals);
+    const t = setTimeout(() => this.ctx.dispatcher.announce(signals), delay);
+    t.unref();
+  }
+
+  /** Looks at what is queued in the shared store and wakes parked workers for it. */
+  async safetyPoll(): Promise<void> {
+    const now = this.ctx.clock();
+    for (const s of await this.ctx.store.queueStats()) {
+      if (s.state === 'queued') this.announceLater(s.runtime, s.count, now);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.unsubscribe?.();
+    for (const t of this.timers) clearInterval(t);
+    this.portal.close();
+    this.beginShutdown();
+    await this.workers.flushSeen().catch(() => undefined);
+    await this.ctx.store.close();
+  }
+
+  /** Turns expired leases into retries or failures; returns how many it handled. */
+  async reapOnce(): Promise<number> {
+    const { ctx } = this;
+    let total = 0;
+    for (;;) {
+      const jobs = await ctx.store.leaseReapExpired({
+        now: ctx.clock(),
+        limit: 500,
+        retryDelayMs: (attempt) =>
+          backoffDelay(attempt, { baseMs: ctx.config.retryBaseMs, maxMs: ctx.config.retryMaxMs }),
+      });
+      for (const job of jobs) {
+        ctx.metrics.leaseExpiries.inc();
+        ctx.log.info({ jobId: job.id, state: job.state, error: job.error }, 'lease expired');
+        this.leases.settled(job);
+      }
+      total += jobs.length;
+      if (jobs.length < 500) break;
+    }
+    await this.workers.flushSeen();
+    return total;
+  }
+
+  /** Removes finished jobs and unreferenced blobs older than the retention, in small batches. */
+  async retainOnce(): Promise<{ jobs: number; blobs: number }> {
+    const { ctx } = this;
+    const before = ctx.clock() - ctx.config.retentionMs;
+    let jobs = 0;
+    // Small batches, each its own commit, so retention never holds the writer for long.
+    for (;;) {
+      const n = await ctx.store.jobDeleteFinished({ before, limit: 500 });
+      jobs += n;
+      if (n < 500 || jobs >= 10_000) break;
+    }
+    const candidates = await ctx.store.blobListUnreferenced({ before, limit: 200 });
+    const deleted = candidates.length
+      ? await ctx.store.blobDelete({ ids: candidates.map((b) => b.id), before })
+      : [];
+    for (const b of deleted) await ctx.blobs.delete(b.sha256);
+    if (jobs || deleted.length) ctx.log.info({ jobs, blobs: deleted.length }, 'retention removed old data');
+    return { jobs, blobs: deleted.length };
+  }
+
+  /**
+   * Streams an upload into the blob store. The request goes through a PassThrough so that a
+   * refused upload (too large) stops the store without destroying the client's socket: the rest
+   * of the body is drained and the client reliably reads the 413.
+   */
+  async blobUpload(source: Readable, maxBytes = this.ctx.config.maxBlobBytes): Promise<BlobRecord> {
+    const pass = new PassThrough({ highWaterMark: 1024 * 1024 });
+    // Its errors reach the caller through put()'s rejection; a late one (the source closing after
+    // put() gave up) must not become an unhandled 'error' event.
+    pass.on('error', () => undefined);
+    // pipe() does not pass on an aborted source: without this the store would wait forever for
+    // the rest of a cut-off upload, holding its temporary file open.
+    const aborted = () => {
+      if (!source.readableEnded) pass.destroy(new HubError('bad_request', 'the upload was aborted'));
+    };
+    source.once('error', aborted);
+    source.once('close', aborted);
+    source.pipe(pass);
+    let put;
+    try {
+      put = await this.ctx.blobs.put(pass, { maxBytes: Math.min(maxBytes, this.ctx.config.maxBlobBytes) });
+    } catch (err) {
+      source.unpipe(pass);
+      source.resume();
+      throw err;
+    } finally {
+      source.removeListener('error', aborted);
+      source.removeListener('close', aborted);
+    }
+    return this.ctx.store.blobInsert({ ...put, now: this.ctx.clock() });
+  }
+
+  async blobGet(id: string): Promise<BlobRecord> {
+    const blob = /^\d{1,18}$/.test(id) ? await this.ctx.store.blobGet({ id }) : null;
+    if (!blob) throw notFound('blob', id);
+    return blob;
+  }
+
+  async functionCreate(p: {
+    name?: string;
+    runtime: string;
+    codeBlobId?: string;
+    tags?: string[];
+    timeoutMs?: number;
+    maxAttempts?: number;
+  }): Promise<FunctionRecord> {
+    if (p.codeBlobId !== undefined) await this.blobGet(p.codeBlobId);
+    return this.ctx.store.functionInsert({
+      name: p.name ?? null,
+      runtime: canonicalRuntime(p.runtime),
+      codeBlobId: p.codeBlobId ?? null,
+      tags: validateTags(p.tags ?? []),
+      timeoutMs: p.timeoutMs ?? this.ctx.config.jobTimeoutMs,
+      maxAttempts: p.maxAttempts ?? this.ctx.config.maxAttempts,
+      createdAt: this.ctx.clock(),
+    });
+  }
+
+  async functionGet(id: string): Promise<FunctionRecord> {
+    const fn = /^\d{1,18}$/.test(id) ? await this.ctx.store.functionGet({ id }) : null;
+    if (!fn) throw notFound('function', id);
+    return fn;
+  }
+
+  async explain(jobId: string, owner?: string): Promise<Explanation> {
+    const job = await this.jobs.get(jobId, owner);
+    return explainJob(job, this.workers.alive(), this.ctx.clock());
+  }
+
+  private registerGauges(): void {
+    const { registry } = this.ctx.metrics;
+    let cache: { at: number; stats: Awaited<ReturnType<Store['queueStats']>> } | null = null;
+    // One store query per scrape at most every second, shared by the gauges below.
+    const stats = async () => {
+      const now = this.ctx.clock();
+      if (!cache || now - cache.at > 1000) cache = { at: now, stats: await this.ctx.store.queueStats() };
+      return cache.stats;
+    };
+    registry.gauge('jobhub_jobs', 'Jobs queued or running, by state and runtime.', async () =>
+      (await stats()).map((s) => ({ labels: { state: s.state, runtime: s.runtime }, value: s.count })),
+    );
+    registry.gauge(
+      'jobhub_oldest_queued_age_seconds',
+      'Age of the oldest queued job, by runtime.',
+      async () =>
+        (await stats())
+          .filter((s) => s.state === 'queued' && s.oldestCreatedAt !== null)
+          .map((s) => ({
+            labels: { runtime: s.runtime },
+            value: (this.ctx.clock() - s.oldestCreatedAt!) / 1000,
+          })),
+    );
+    registry.gauge('jobhub_parked_lease_requests', 'Lease long-polls waiting for a job.', () => [
+      { labels: {}, value: this.ctx.dispatcher.parked },
+    ]);
+    registry.gauge('jobhub_workers_alive', 'Workers seen within three lease lengths.', () => [
+      { labels: {}, value: this.workers.alive().length },
+    ]);
+  }
+}

@@ -1,0 +1,205 @@
+/**
+ * Job operations for requesters: create (single, batch, idempotent), read, list, wait, cancel,
+ * explain. Each write is committed by the store before anything is announced or answered.
+ */
+import { HubError, notFound } from '../core/errors.js';
+import { canonicalRuntime } from '../core/runtime.js';
+import { isFinal, type JobState } from '../core/states.js';
+import { validateTags } from '../core/tags.js';
+import type { Waiter } from '../dispatch/dispatcher.js';
+import type { JobFilter, JobRecord, JobTemplate, NewJob } from '../store/store.js';
+import type { HubContext } from './context.js';
+import type { WorkerRegistry } from './workers.js';
+
+/** A job as a requester describes it (already shape-checked by the API face). */
+export interface JobRequest {
+  functionId?: string;
+  runtime?: string;
+  input?: { blobId: string } | { bytes: Buffer };
+  tags?: string[];
+  priority?: number;
+  maxAttempts?: number;
+  timeoutMs?: number;
+  team?: string;
+  idempotencyKey?: string;
+  next?: Omit<JobRequest, 'input' | 'idempotencyKey' | 'next'> & { next?: JobRequest['next'] };
+}
+
+export interface CreatedJob {
+  job: JobRecord;
+  created: boolean;
+  /** Said at submit when no registered worker could take the job. */
+  warnings: string[];
+}
+
+const MAX_PIPELINE_DEPTH = 16;
+
+export class JobService {
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly workers: WorkerRegistry,
+  ) {}
+
+  private async template(
+    req: Omit<JobRequest, 'input' | 'idempotencyKey'>,
+    owner: string | null,
+    depth: number,
+  ): Promise<JobTemplate> {
+    if (depth > MAX_PIPELINE_DEPTH)
+      throw new HubError('validation_failed', `pipelines nest at most ${MAX_PIPELINE_DEPTH} deep`);
+    const { config, store } = this.ctx;
+    let runtime = req.runtime;
+    let tags = validateTags(req.tags ?? []);
+    let timeoutMs = req.timeoutMs;
+    let maxAttempts = req.maxAttempts;
+    if (req.functionId !== undefined) {
+      const fn = await store.functionGet({ id: req.functionId });
+      if (!fn) throw notFound('function', req.functionId);
+      if (runtime !== undefined && canonicalRuntime(runtime) !== fn.runtime) {
+        throw new HubError(
+          'validation_failed',
+          `runtime ${runtime} differs from function ${fn.id}'s runtime ${fn.runtime}`,
+        );
+      }
+      runtime = fn.runtime;
+      tags = [...new Set([...fn.tags, ...tags])];
+      timeoutMs ??= fn.timeoutMs;
+      maxAttempts ??= fn.maxAttempts;
+    }
+    if (runtime === undefined) throw new HubError('validation_failed', 'a job needs a function or a runtime');
+    return {
+      functionId: req.functionId ?? null,
+      runtime: canonicalRuntime(runtime),
+      inputBlobId: null,
+      inputInline: null,
+      tags,
+      priority: req.priority ?? 0,
+      maxAttempts: maxAttempts ?? config.maxAttempts,
+      timeoutMs: timeoutMs ?? config.jobTimeoutMs,
+      team: req.team ?? null,
+      owner,
+      next: req.next ? await this.template(req.next, owner, depth + 1) : null,
+    };
+  }
+
+  private async resolve(req: JobRequest, owner: string | null): Promise<NewJob> {
+    const t = await this.template(req, owner, 0);
+    const input = req.input;
+    if (input && 'blobId' in input) {
+      if (!(await this.ctx.store.blobGet({ id: input.blobId }))) throw notFound('blob', input.blobId);
+      t.inputBlobId = input.blobId;
+    } else if (input) {
+      if (input.bytes.length > this.ctx.config.inlineBytes) {
+        throw new HubError(
+          'payload_too_large',
+          `inline input is ${input.bytes.length} bytes; above ${this.ctx.config.inlineBytes} upload it as a blob`,
+        );
+      }
+      t.inputInline = input.bytes;
+    }
+    return { ...t, idempotencyKey: req.idempotencyKey ?? null, parentId: null };
+  }
+
+  /**
+   * Creates jobs in one commit (validation is all or nothing; idempotent per key). Jobs that a
+   * parked worker can take are created already leased to it, in the same commit, and that
+   * worker is answered at once: one durable write from enqueue to a worker holding the job.
+   */
+  async create(reqs: JobRequest[], owner: string | null): Promise<CreatedJob[]> {
+    const { ctx } = this;
+    const jobs: NewJob[] = [];
+    for (const r of reqs) jobs.push(await this.resolve(r, owner));
+    const waiters = ctx.dispatcher.handOff(jobs);
+    let results: { job: JobRecord; created: boolean }[];
+    try {
+      results = await ctx.store.jobInsertMany({
+        jobs,
+        now: ctx.clock(),
+        leases: waiters.map((w) => w && { workerId: w.spec.workerId, leaseMs: w.spec.leaseMs }),
+      });
+    } catch (err) {
+      ctx.dispatcher.release(waiters);
+      throw err;
+    }
+    const handed = new Map<Waiter, JobRecord[]>();
+    waiters.forEach((w) => w && handed.set(w, []));
+    const queued: JobRecord[] = [];
+    results.forEach((r, i) => {
+      if (!r.created) return;
+      ctx.metrics.jobsCreated.inc({ runtime: r.job.runtime });
+      const w = waiters[i];
+      if (w && r.job.state === 'running') handed.get(w)!.push(r.job);
+      else queued.push(r.job);
+    });
+    for (const [w, leased] of handed) ctx.dispatcher.deliver(w, leased);
+    this.announced(queued, false);
+    return results.map((r) => ({ ...r, warnings: this.workers.eligibilityWarnings(r.job) }));
+  }
+
+  /** Tells watchers and parked workers about jobs that were just committed as queued. */
+  announced(jobs: JobRecord[], count = true): void {
+    if (jobs.length === 0) return;
+    for (const job of jobs) {
+      if (count) this.ctx.metrics.jobsCreated.inc({ runtime: job.runtime });
+      this.ctx.events.publish({ type: 'state', job });
+    }
+    this.ctx.dispatcher.announce(jobs);
+  }
+
+  async get(id: string, owner?: string): Promise<JobRecord> {
+    const job = await this.ctx.store.jobGet({ id });
+    if (!job || (owner !== undefined && job.owner !== owner)) throw notFound('job', id);
+    return job;
+  }
+
+  list(filter: JobFilter): Promise<JobRecord[]> {
+    return this.ctx.store.jobList(filter);
+  }
+
+  /**
+   * Resolves when the job is in one of `states`, or after `timeoutMs` with the job as it is then.
+   * Subscribes before reading so that a change between the read and the subscription is not lost.
+   */
+  async wait(
+    id: string,
+    states: JobState[],
+    timeoutMs: number,
+    owner?: string,
+    signal?: AbortSignal,
+  ): Promise<JobRecord> {
+    let wake!: (job: JobRecord | null) => void;
+    const woken = new Promise<JobRecord | null>((r) => (wake = r));
+    const unsubscribe = this.ctx.events.subscribe(id, (e) => {
+      if (e.type === 'state' && states.includes(e.job.state)) wake(e.job);
+    });
+    const stop = () => wake(null);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const job = await this.get(id, owner);
+      if (states.includes(job.state) || timeoutMs <= 0 || this.ctx.shutdown.aborted) return job;
+      timer = setTimeout(stop, Math.min(timeoutMs, this.ctx.config.maxWaitMs));
+      signal?.addEventListener('abort', stop, { once: true });
+      this.ctx.shutdown.addEventListener('abort', stop, { once: true });
+      return (await woken) ?? (await this.get(id, owner));
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', stop);
+      this.ctx.shutdown.removeEventListener('abort', stop);
+      unsubscribe();
+    }
+  }
+
+  async cancel(id: string, owner?: string): Promise<JobRecord> {
+    await this.get(id, owner);
+    const outcome = await this.ctx.store.jobCancel({ jobId: id, now: this.ctx.clock() });
+    if (!outcome) throw notFound('job', id);
+    if (outcome.changed) this.finished(outcome.job);
+    return outcome.job;
+  }
+
+  /** Publishes a job that reached a final state. */
+  finished(job: JobRecord): void {
+    if (isFinal(job.state)) this.ctx.metrics.jobsFinished.inc({ state: job.state });
+    this.ctx.events.publish({ type: 'state', job });
+  }
+}

@@ -1,0 +1,345 @@
+/**
+ * The worker side of the hub: registration, leasing (with the long-poll), heartbeats,
+ * completion and failure. Every side effect of an attempt carries the lease token; the store
+ * refuses stale ones and this layer turns that into `lease_stale` (HTTP 409).
+ */
+import { HubError, notFound } from '../core/errors.js';
+import { backoffDelay } from '../core/lease.js';
+import { acceptedRuntimes, BENCH_RUNTIME, canonicalRuntime, parseRuntime } from '../core/runtime.js';
+import { normalizeWorkerTags, tagsAllow } from '../core/tags.js';
+import type { JobRecord, LeaseCheck, WorkerRecord } from '../store/store.js';
+import type { HubContext } from './context.js';
+
+export interface LiveWorker {
+  record: WorkerRecord;
+  accepted: string[];
+  tags: Set<string>;
+  lastSeen: number;
+  /** Lease requests of this worker parked right now. */
+  parked: number;
+}
+
+/** Workers known to this hub process, loaded from the store on first use after a restart. */
+export class WorkerRegistry {
+  private readonly live = new Map<string, LiveWorker>();
+  private readonly touched = new Set<string>();
+
+  constructor(private readonly ctx: HubContext) {}
+
+  async register(p: {
+    name: string | null;
+    runtimes: string[];
+    tags: string[];
+    capacity: number;
+    protocol: WorkerRecord['protocol'];
+  }): Promise<LiveWorker> {
+    const runtimes = [...new Set(p.runtimes.map(canonicalRuntime))];
+    if (runtimes.length === 0) throw new HubError('validation_failed', 'a worker needs at least one runtime');
+    if (p.protocol !== 'portal' && runtimes.some((r) => parseRuntime(r).base === BENCH_RUNTIME)) {
+      throw new HubError(
+        'validation_failed',
+        `runtime ${BENCH_RUNTIME} is reserved for contest benchmarkers, which take jobs through /internal/job/dequeue/`,
+      );
+    }
+    const now = this.ctx.clock();
+    const record = await this.ctx.store.workerInsert({
+      name: p.name,
+      runtimes,
+      tags: normalizeWorkerTags(p.tags),
+      capacity: p.capacity,
+      protocol: p.protocol,
+      createdAt: now,
+      lastSeenAt: now,
+    });
+    return this.remember(record);
+  }
+
+  private remember(record: WorkerRecord): LiveWorker {
+    const w: LiveWorker = {
+      record,
+      accepted: acceptedRuntimes(record.runtimes),
+      tags: new Set(record.tags),
+      lastSeen: record.lastSeenAt,
+      parked: 0,
+    };
+    this.live.set(record.id, w);
+    return w;
+  }
+
+  async get(id: string): Promise<LiveWorker> {
+    const known = this.live.get(id);
+    if (known) return known;
+    if (!/^\d{1,18}$/.test(id)) throw notFound('worker', id);
+    const record = await this.ctx.store.workerGet({ id });
+    if (!record) throw notFound('worker', id);
+    return this.remember(record);
+  }
+
+  /** Notes that a worker was seen; written to the store in batches by `flushSeen`. */
+  seen(w: LiveWorker): void {
+    w.lastSeen = this.ctx.clock();
+    this.touched.add(w.record.id);
+  }
+
+  async flushSeen(): Promise<void> {
+    // Forget workers gone for an hour (a restarted worker registers a new identity anyway).
+    const forgetBefore = this.ctx.clock() - 3600_000;
+    for (const [id, w] of this.live) if (w.lastSeen < forgetBefore && w.parked === 0) this.live.delete(id);
+    if (this.touched.size === 0) return;
+    const ids = [...this.touched];
+    this.touched.clear();
+    await this.ctx.store.workerTouch({ ids, now: this.ctx.clock() });
+  }
+
+  /** Workers seen recently enough to count as alive (three lease lengths). */
+  alive(): LiveWorker[] {
+    const since = this.ctx.clock() - 3 * this.ctx.config.leaseMs;
+    return [...this.live.values()].filter((w) => w.lastSeen >= since || w.parked > 0);
+  }
+
+  /** Why a queued job might wait forever, said when it is submitted. */
+  eligibilityWarnings(job: JobRecord): string[] {
+    if (job.state !== 'queued') return [];
+    const alive = this.alive();
+    const byRuntime = alive.filter((w) => w.accepted.includes(job.runtime));
+    if (byRuntime.length === 0)
+      return [`no live worker offers runtime ${job.runtime}; the job waits until one registers`];
+    if (!byRuntime.some((w) => tagsAllow(job.tags, w.tags))) {
+      return [`workers offer runtime ${job.runtime}, but none has the tags ${job.tags.join(' ')} require`];
+    }
+    return [];
+  }
+}
+
+export interface LeaseOptions {
+  limit: number;
+  waitMs: number;
+  /** Tags for this request only, added to the worker's registered tags. */
+  tags?: string[];
+  /** Lease length; default the hub's; clients that never heartbeat pass the job timeout. */
+  leaseMs?: number;
+  signal?: AbortSignal;
+}
+
+/** A lease long enough that only the job's own timeout ends it (for clients without heartbeats). */
+export const UNTIL_TIMEOUT = 10 * 365 * 24 * 3600_000;
+
+export class LeaseService {
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  /** Set on shutdown: parked lease requests answer with no job instead of parking again. */
+  closing = false;
+
+  constructor(
+    private readonly ctx: HubContext,
+    private readonly workers: WorkerRegistry,
+    private readonly onReleased: (jobs: JobRecord[]) => void,
+    private readonly onFinished: (job: JobRecord) => void,
+  ) {}
+
+  async lease(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
+    const { ctx } = this;
+    const w = await this.workers.get(workerId);
+    const tags = o.tags?.length ? new Set([...w.tags, ...normalizeWorkerTags(o.tags)]) : w.tags;
+    const deadline = ctx.clock() + Math.min(o.waitMs, ctx.config.maxWaitMs);
+    this.workers.seen(w);
+    const leaseMs = o.leaseMs ?? ctx.config.leaseMs;
+    for (;;) {
+      const generation = ctx.dispatcher.generation;
+      const jobs = await ctx.store.jobLeaseNext({
+        workerId: w.record.id,
+        runtimes: w.accepted,
+        tags: [...tags],
+        limit: o.limit,
+        leaseMs,
+        now: ctx.clock(),
+      });
+      if (jobs.length > 0) return this.granted(jobs);
+      w.parked++;
+      const outcome = await ctx.dispatcher
+        .wait(
+          { workerId: w.record.id, accepted: w.accepted, tags, limit: o.limit, leaseMs },
+          { waitMs: deadline - ctx.clock(), seenGeneration: generation, signal: o.signal },
+        )
+        .finally(() => w.parked--);
+      this.workers.seen(w);
+      // Handed jobs directly at their creation (already committed as leased to this worker).
+      if (typeof outcome === 'object') return this.granted(outcome.jobs);
+      if (outcome !== 'woken' || this.closing) return [];
+    }
+  }
+
+  /** Records leases that were just committed. */
+  granted(jobs: JobRecord[]): JobRecord[] {
+    const now = this.ctx.clock();
+    for (const job of jobs) {
+      this.ctx.metrics.leasesGranted.inc();
+      this.ctx.metrics.queueWaitSeconds.observe(Math.max(0, now - Math.max(job.createdAt, job.runAt)) / 1000);
+      this.ctx.events.publish({ type: 'state', job });
+    }
+    return jobs;
+  }
+
+  private leaseError(check: Exclude<LeaseCheck, { ok: true }>, jobId: string): HubError {
+    if (check.reason === 'not_found') return notFound('job', jobId);
+    if (check.reason === 'canceled')
+      return new HubError('lease_stale', `job ${jobId} was canceled; stop working on it`);
+    if (check.reason === 'expired') {
+      return new HubError(
+        'lease_stale',
+        `the lease of job ${jobId} expired (timeout or missed heartbeats); stop working on it`,
+      );
+    }
+    return new HubError('lease_stale', `the lease token is not the current lease of job ${jobId}`);
+  }
+
+  async heartbeat(p: {
+    jobId: string;
+    token: string;
+    progress?: unknown;
+    logs?: string[];
+    leaseMs?: number;
+  }): Promise<{ cancel: boolean; leaseExpiresAt: number | null }> {
+    const { ctx } = this;
+    const check = await ctx.store.leaseExtend({
+      jobId: p.jobId,
+      token: p.token,
+      leaseMs: p.leaseMs ?? ctx.config.leaseMs,
+      progress: p.progress,
+      now: ctx.clock(),
+    });
+    if (!check.ok) {
+      if (check.reason === 'canceled') return { cancel: true, leaseExpiresAt: null };
+      throw this.leaseError(check, p.jobId);
+    }
+    if (check.job.leaseWorkerId) {
+      const w = await this.workers.get(check.job.leaseWorkerId).catch(() => null);
+      if (w) this.workers.seen(w);
+    }
+    if (p.progress !== undefined)
+      ctx.events.publish({ type: 'progress', jobId: p.jobId, progress: p.progress });
+    if (p.logs?.length) ctx.events.publish({ type: 'log', jobId: p.jobId, lines: p.logs });
+    return { cancel: false, leaseExpiresAt: check.job.leaseExpiresAt };
+  }
+
+  async complete(p: {
+    jobId: string;
+    token: string;
+    output?: { blobId: string } | { bytes: Buffer };
+    result?: unknown;
+    exitStatus?: number | null;
+    nextInputBlobId?: string;
+  }): Promise<JobRecord> {
+    const { ctx } = this;
+    let outputBlobId: string | null = null;
+    let outputInline: Buffer | null = null;
+    if (p.output && 'blobId' in p.output) {
+      if (!(await ctx.store.blobGet({ id: p.output.blobId }))) throw notFound('blob', p.output.blobId);
+      outputBlobId = p.output.blobId;
+    } else if (p.output) {
+      if (p.output.bytes.length > ctx.config.inlineBytes) {
+        throw new HubError(
+          'payload_too_large',
+          `inline output above ${ctx.config.inlineBytes} bytes: upload it as a blob`,
+        );
+      }
+      outputInline = p.output.bytes;
+    }
+    if (p.nextInputBlobId !== undefined && !(await ctx.store.blobGet({ id: p.nextInputBlobId }))) {
+      throw notFound('blob', p.nextInputBlobId);
+    }
+    const outcome = await ctx.store.jobComplete({
+      jobId: p.jobId,
+      token: p.token,
+      outputBlobId,
+      outputInline,
+      result: p.result ?? null,
+      exitStatus: p.exitStatus ?? null,
+      nextInputBlobId: p.nextInputBlobId ?? null,
+      now: ctx.clock(),
+    });
+    if (!outcome.ok) throw this.leaseError(outcome, p.jobId);
+    if (outcome.repeat) return outcome.job;
+    this.onFinished(outcome.job);
+    this.onReleased(outcome.created);
+    return outcome.job;
+  }
+
+  async fail(p: {
+    jobId: string;
+    token: string;
+    error: string;
+    retryable: boolean;
+    exitStatus?: number | null;
+    result?: unknown;
+  }): Promise<JobRecord> {
+    const { ctx } = this;
+    const current = await ctx.store.jobGet({ id: p.jobId });
+    const attempt = current?.attempts ?? 1;
+    const check = await ctx.store.jobFail({
+      jobId: p.jobId,
+      token: p.token,
+      error: p.error,
+      retryable: p.retryable,
+      exitStatus: p.exitStatus ?? null,
+      result: p.result ?? null,
+      retryDelayMs: backoffDelay(attempt, { baseMs: ctx.config.retryBaseMs, maxMs: ctx.config.retryMaxMs }),
+      now: ctx.clock(),
+    });
+    if (!check.ok) throw this.leaseError(check, p.jobId);
+    ctx.metrics.attemptsFailed.inc();
+    this.settled(check.job);
+    return check.job;
+  }
+
+  /** A job left its lease: announce it when it may run again, or publish its end. */
+  settled(job: JobRecord): void {
+    if (job.state !== 'queued') return this.onFinished(job);
+    this.ctx.events.publish({ type: 'state', job });
+    const delay = job.runAt - this.ctx.clock();
+    // Announce only: the state event is published above, and a retry is not a created job.
+    if (delay <= 0) return this.ctx.dispatcher.announce([job]);
+    const arm = (ms: number) => {
+      const timer = setTimeout(() => {
+        this.retryTimers.delete(timer);
+        if (this.closing) return;
+        // Timers may fire a millisecond before the clock reaches runAt; a worker woken then finds
+        // nothing due and parks again with no further announcement, so wait out the rest.
+        const left = job.runAt - this.ctx.clock();
+        if (left > 0) return arm(left);
+        this.ctx.dispatcher.announce([job]);
+      }, ms);
+      timer.unref();
+      this.retryTimers.add(timer);
+    };
+    arm(delay);
+  }
+
+  /**
+   * After a restart the hub does not know which queued jobs wait out a backoff: ask the store for
+   * the earliest, wake every parked worker to look when it is due, and repeat.
+   */
+  async scheduleDelayed(): Promise<void> {
+    if (this.closing) return;
+    const at = await this.ctx.store.jobNextRunAt({ now: this.ctx.clock() });
+    if (at === null) return;
+    const timer = setTimeout(
+      () => {
+        this.retryTimers.delete(timer);
+        this.ctx.dispatcher.wakeAll();
+        void this.scheduleDelayed().catch((err: unknown) =>
+          this.ctx.log.error({ err }, 'scheduling delayed jobs failed'),
+        );
+      },
+      Math.max(0, at - this.ctx.clock()),
+    );
+    timer.unref();
+    this.retryTimers.add(timer);
+  }
+
+  close(): void {
+    this.closing = true;
+    for (const t of this.retryTimers) clearTimeout(t);
+    this.retryTimers.clear();
+    this.ctx.dispatcher.wakeAll();
+  }
+}

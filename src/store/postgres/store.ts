@@ -1,0 +1,422 @@
+/**
+ * The PostgreSQL store: many hub processes on one database. Each write is its own transaction
+ * on a pooled connection; concurrent commits share WAL flushes in PostgreSQL itself, so the
+ * store needs no batching of its own. Rows are read in the same shape as SQLite's (JSON as text,
+ * bigint as number) so both dialects share the row mapping.
+ */
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import type { PoolClient } from 'pg';
+import {
+  blobFromRow,
+  functionFromRow,
+  tokenFromRow,
+  workerFromRow,
+  type BlobRow,
+  type FunctionRow,
+  type TokenRow,
+  type WorkerRow,
+} from '../rows.js';
+import type {
+  BlobRecord,
+  CompleteOutcome,
+  CompleteParams,
+  DirectLease,
+  FunctionRecord,
+  JobFilter,
+  JobRecord,
+  LeaseRequest,
+  NewJob,
+  Store,
+  TokenRecord,
+  WorkerRecord,
+} from '../store.js';
+import * as jobs from './jobs.js';
+import { migrate } from './migrate.js';
+import {
+  createPool,
+  ignore,
+  isConnectionError,
+  RETRIES,
+  RETRY_DELAY_MS,
+  sleep,
+  unavailable,
+} from './connection.js';
+import { PostgresPortalStore } from './portal.js';
+import type { PortalStore } from '../../portal/store.js';
+import { NotificationListener, notifyQueued, type JobsAvailable } from './notify.js';
+
+export interface PostgresStoreOptions {
+  /** postgres://user@host:port/db */
+  connectionString: string;
+  /** Schema holding the tables (tests use one per suite). */
+  schema?: string;
+  /** Pool size. */
+  maxConnections?: number;
+}
+
+export class PostgresStore implements Store {
+  readonly dialect = 'postgres' as const;
+  private closed = false;
+  private portalStore: PostgresPortalStore | null = null;
+
+  /** Names this process in its notifications, so it can ignore its own. */
+  private readonly origin = randomUUID();
+  private readonly listener: NotificationListener;
+  private readonly channel: string;
+  private completions: {
+    p: CompleteParams;
+    resolve: (o: CompleteOutcome) => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    readonly schema: string,
+    connectionString: string,
+  ) {
+    this.channel = `jobhub_${schema.toLowerCase()}`;
+    this.listener = new NotificationListener(connectionString, this.channel, this.origin);
+  }
+
+  onJobsAvailable(fn: (e: JobsAvailable) => void): () => void {
+    return this.listener.subscribe(fn);
+  }
+
+  static async open(opts: PostgresStoreOptions): Promise<PostgresStore> {
+    // `?schema=name` in the URL selects the schema (several deployments can share one database).
+    const url = new URL(opts.connectionString);
+    const schema = opts.schema ?? url.searchParams.get('schema') ?? 'public';
+    url.searchParams.delete('schema');
+    const connectionString = url.toString();
+    const pool = createPool(connectionString, schema, opts.maxConnections ?? 10);
+    const client = await pool.connect();
+    try {
+      await migrate(client, schema);
+    } finally {
+      client.release();
+    }
+    return new PostgresStore(pool, schema, connectionString);
+  }
+
+  /**
+   * Runs `fn` in a transaction. A connection lost before COMMIT was sent leaves nothing behind
+   * (PostgreSQL rolls the transaction back), so the whole transaction is retried on a fresh
+   * connection; a loss during COMMIT is ambiguous and surfaces as `unavailable`.
+   */
+  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new Error('store is closed');
+      let committing = false;
+      let client: PoolClient | undefined;
+      try {
+        client = await this.pool.connect();
+        // A checked-out client reports a dropped connection as an 'error' event; the failing
+        // query rejects as well, which is where it is handled.
+        client.on('error', ignore);
+        await client.query('BEGIN');
+        const result = await fn(client);
+        committing = true;
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        if (client) await client.query('ROLLBACK').catch(() => undefined);
+        if (!isConnectionError(err)) throw err;
+        if (committing || attempt >= RETRIES) throw unavailable(err);
+        client?.removeListener('error', ignore);
+        client?.release(err as Error);
+        client = undefined;
+        await sleep(RETRY_DELAY_MS * attempt);
+      } finally {
+        client?.removeListener('error', ignore);
+        client?.release();
+      }
+    }
+  }
+
+  /** A read (or an idempotent single statement); retried when the connection is lost. */
+  private async query<R>(sql: string, args: unknown[] = []): Promise<R[]> {
+    for (let attempt = 1; ; attempt++) {
+      if (this.closed) throw new Error('store is closed');
+      try {
+        return (await this.pool.query(sql, args)).rows as R[];
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        if (attempt >= RETRIES) throw unavailable(err);
+        await sleep(RETRY_DELAY_MS * attempt);
+      }
+    }
+  }
+
+  /** Reads for the job functions, with the same retries. */
+  private readonly reader = {
+    query: async (sql: string, args?: unknown[]) => ({ rows: await this.query(sql, args) }),
+  } as unknown as Pick<PoolClient, 'query'>;
+
+  private async one<R>(sql: string, args: unknown[]): Promise<R | undefined> {
+    return (await this.query<R>(sql, args))[0];
+  }
+
+  /** A single-statement write that is not idempotent: run in a transaction for safe retries. */
+  private async write<R>(sql: string, args: unknown[]): Promise<R | undefined> {
+    return this.tx(async (c) => (await c.query(sql, args)).rows[0] as R | undefined);
+  }
+
+  /** The contest portal's tables, on the same pool. */
+  portal(): PortalStore {
+    return (this.portalStore ??= new PostgresPortalStore(this.pool, () => this.closed));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.listener.close();
+    await this.pool.end();
+  }
+
+  async ping(): Promise<boolean> {
+    return (await this.one<{ one: number }>('SELECT 1 AS one', []))?.one === 1;
+  }
+
+  async blobInsert(p: { sha256: string; size: number; now: number }): Promise<BlobRecord> {
+    const row = await this.one<BlobRow>(
+      `INSERT INTO blobs (sha256, size, created_at, touched_at) VALUES ($1, $2, $3, $3)
+       ON CONFLICT (sha256) DO UPDATE SET touched_at = excluded.touched_at RETURNING *`,
+      [p.sha256, p.size, p.now],
+    );
+    return blobFromRow(row!);
+  }
+  async blobGet(p: { id: string }): Promise<BlobRecord | null> {
+    const row = await this.one<BlobRow>('SELECT * FROM blobs WHERE id = $1', [Number(p.id)]);
+    return row ? blobFromRow(row) : null;
+  }
+  async blobListUnreferenced(p: { before: number; limit: number }): Promise<BlobRecord[]> {
+    const rows = await this.query<BlobRow>(
+      `SELECT * FROM blobs b WHERE touched_at < $1
+         AND NOT EXISTS (SELECT 1 FROM jobs WHERE input_blob_id = b.id)
+         AND NOT EXISTS (SELECT 1 FROM jobs WHERE output_blob_id = b.id)
+         AND NOT EXISTS (SELECT 1 FROM functions WHERE code_blob_id = b.id)
+       ORDER BY touched_at LIMIT $2`,
+      [p.before, p.limit],
+    );
+    return rows.map(blobFromRow);
+  }
+  async blobDelete(p: { ids: string[]; before: number }): Promise<BlobRecord[]> {
+    const rows = await this.query<BlobRow>(
+      `DELETE FROM blobs b WHERE id = ANY($1::bigint[]) AND touched_at < $2
+         AND NOT EXISTS (SELECT 1 FROM jobs WHERE input_blob_id = b.id OR output_blob_id = b.id)
+         AND NOT EXISTS (SELECT 1 FROM functions WHERE code_blob_id = b.id) RETURNING *`,
+      [p.ids.map(Number), p.before],
+    );
+    return rows.map(blobFromRow);
+  }
+
+  async functionInsert(p: Omit<FunctionRecord, 'id'>): Promise<FunctionRecord> {
+    const row = await this.write<FunctionRow>(
+      `INSERT INTO functions (name, runtime, code_blob_id, tags, timeout_ms, max_attempts, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [
+        p.name,
+        p.runtime,
+        p.codeBlobId === null ? null : Number(p.codeBlobId),
+        JSON.stringify(p.tags),
+        p.timeoutMs,
+        p.maxAttempts,
+        p.createdAt,
+      ],
+    );
+    return functionFromRow(row!);
+  }
+  async functionGet(p: { id: string }): Promise<FunctionRecord | null> {
+    const row = await this.one<FunctionRow>('SELECT * FROM functions WHERE id = $1', [Number(p.id)]);
+    return row ? functionFromRow(row) : null;
+  }
+  async functionList(p: { beforeId?: string; limit: number }): Promise<FunctionRecord[]> {
+    const before = p.beforeId === undefined ? Number.MAX_SAFE_INTEGER : Number(p.beforeId);
+    return (
+      await this.query<FunctionRow>('SELECT * FROM functions WHERE id < $1 ORDER BY id DESC LIMIT $2', [
+        before,
+        p.limit,
+      ])
+    ).map(functionFromRow);
+  }
+
+  jobInsertMany(p: { jobs: NewJob[]; now: number; leases?: (DirectLease | null)[] }) {
+    return this.tx(async (c) => {
+      const results = await jobs.insertMany(c, p.jobs, p.now, p.leases);
+      await notifyQueued(
+        c,
+        this.channel,
+        this.origin,
+        results.filter((r) => r.created).map((r) => r.job),
+      );
+      return results;
+    });
+  }
+  jobGet(p: { id: string }): Promise<JobRecord | null> {
+    return jobs.get(this.reader, p.id);
+  }
+  jobList(p: JobFilter): Promise<JobRecord[]> {
+    return jobs.list(this.reader, p);
+  }
+  jobLeaseNext(p: LeaseRequest): Promise<JobRecord[]> {
+    // Without worker tags the claim is one statement; with them, a ranked window in a transaction.
+    if (p.tags.length === 0) return jobs.leaseInOrder(this.reader, p);
+    return this.tx((c) => jobs.leaseNext(c, p));
+  }
+  leaseExtend(p: { jobId: string; token: string; leaseMs: number; progress?: unknown; now: number }) {
+    return this.tx((c) => jobs.extend(c, p));
+  }
+  /**
+   * Completions arriving in the same turn of the event loop (a worker's batch, many workers at
+   * once) share one transaction and one UPDATE: group commit for the busiest write of the queue.
+   */
+  jobComplete(p: CompleteParams): Promise<CompleteOutcome> {
+    return new Promise((resolve, reject) => {
+      this.completions.push({ p, resolve, reject });
+      if (this.completions.length === 1) setImmediate(() => void this.flushCompletions());
+    });
+  }
+
+  private async flushCompletions(): Promise<void> {
+    const batch = this.completions.splice(0);
+    try {
+      const outcomes = await this.tx(async (c) => {
+        const out = await jobs.completeBatch(
+          c,
+          batch.map((b) => b.p),
+        );
+        await notifyQueued(
+          c,
+          this.channel,
+          this.origin,
+          out.flatMap((o) => (o.ok ? o.created : [])),
+        );
+        return out;
+      });
+      batch.forEach((b, i) => b.resolve(outcomes[i]!));
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
+  }
+  jobFail(p: Parameters<Store['jobFail']>[0]) {
+    return this.tx(async (c) => {
+      const check = await jobs.fail(c, p);
+      if (check.ok) await notifyQueued(c, this.channel, this.origin, [check.job]);
+      return check;
+    });
+  }
+  jobCancel(p: { jobId: string; now: number }) {
+    return this.tx((c) => jobs.cancel(c, p.jobId, p.now));
+  }
+  leaseReapExpired(p: { now: number; limit: number; retryDelayMs: (attempt: number) => number }) {
+    return this.tx(async (c) => {
+      const reaped = await jobs.reapExpired(c, p);
+      await notifyQueued(c, this.channel, this.origin, reaped);
+      return reaped;
+    });
+  }
+  jobNextRunAt(p: { now: number }) {
+    return jobs.nextRunAt(this.reader, p.now);
+  }
+  queueStats() {
+    return jobs.stats(this.reader);
+  }
+  jobDeleteFinished(p: { before: number; limit: number }) {
+    return this.tx((c) => jobs.deleteFinished(c, p.before, p.limit));
+  }
+
+  async workerInsert(p: Omit<WorkerRecord, 'id'>): Promise<WorkerRecord> {
+    const row = await this.write<WorkerRow>(
+      `INSERT INTO workers (name, runtimes, tags, capacity, protocol, created_at, last_seen_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      [
+        p.name,
+        JSON.stringify(p.runtimes),
+        JSON.stringify(p.tags),
+        p.capacity,
+        p.protocol,
+        p.createdAt,
+        p.lastSeenAt,
+      ],
+    );
+    return workerFromRow(row!);
+  }
+  async workerGet(p: { id: string }): Promise<WorkerRecord | null> {
+    const row = await this.one<WorkerRow>('SELECT * FROM workers WHERE id = $1', [Number(p.id)]);
+    return row ? workerFromRow(row) : null;
+  }
+  async workerList(p: { seenAfter: number; limit: number }): Promise<WorkerRecord[]> {
+    return (
+      await this.query<WorkerRow>(
+        'SELECT * FROM workers WHERE last_seen_at >= $1 ORDER BY id DESC LIMIT $2',
+        [p.seenAfter, p.limit],
+      )
+    ).map(workerFromRow);
+  }
+  async workerTouch(p: { ids: string[]; now: number }): Promise<void> {
+    await this.query(
+      'UPDATE workers SET last_seen_at = greatest(last_seen_at, $1) WHERE id = ANY($2::bigint[])',
+      [p.now, p.ids.map(Number)],
+    );
+  }
+
+  async kvNamespaceInsert(p: { consistency: string; now: number }): Promise<{ id: string }> {
+    const row = await this.write<{ id: number }>(
+      'INSERT INTO kv_namespaces (consistency, created_at) VALUES ($1, $2) RETURNING id',
+      [p.consistency, p.now],
+    );
+    return { id: String(row!.id) };
+  }
+  async kvNamespaceExists(p: { id: string }): Promise<boolean> {
+    return (await this.one('SELECT 1 FROM kv_namespaces WHERE id = $1', [Number(p.id)])) !== undefined;
+  }
+  async kvGet(p: { namespace: string; key: string; now: number }): Promise<string | null> {
+    const row = await this.one<{ value: string }>(
+      'SELECT value FROM kv_entries WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)',
+      [Number(p.namespace), p.key, p.now],
+    );
+    return row ? row.value : null;
+  }
+  kvSet(p: {
+    namespace: string;
+    key: string;
+    value: string;
+    append: boolean;
+    expiresAt: number | null;
+    now: number;
+  }) {
+    return this.tx(async (c) => {
+      const { rows } = await c.query<{ value: string }>(
+        `SELECT value FROM kv_entries WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)
+         FOR UPDATE`,
+        [Number(p.namespace), p.key, p.now],
+      );
+      const old = rows[0]?.value ?? null;
+      const value = p.append && old !== null ? old + p.value : p.value;
+      await c.query(
+        `INSERT INTO kv_entries (namespace, key, value, expires_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+        [Number(p.namespace), p.key, value, p.expiresAt],
+      );
+      return old;
+    });
+  }
+
+  async tokenInsert(p: {
+    role: TokenRecord['role'];
+    name: string | null;
+    hash: string;
+    now: number;
+  }): Promise<TokenRecord> {
+    const row = await this.write<TokenRow>(
+      'INSERT INTO tokens (role, name, hash, created_at) VALUES ($1, $2, $3, $4) RETURNING *',
+      [p.role, p.name, p.hash, p.now],
+    );
+    return tokenFromRow(row!);
+  }
+  async tokenFindByHash(p: { hash: string }): Promise<TokenRecord | null> {
+    const row = await this.one<TokenRow>('SELECT * FROM tokens WHERE hash = $1', [p.hash]);
+    return row ? tokenFromRow(row) : null;
+  }
+}

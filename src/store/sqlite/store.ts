@@ -1,0 +1,294 @@
+/**
+ * The embedded store: one SQLite file in WAL mode. Writes go through group commit (see
+ * group-commit.ts) with `synchronous=FULL`, so an acknowledged write survives a crash of the
+ * process and of the machine. Reads run directly on the same connection.
+ */
+import Database from 'better-sqlite3';
+import type { Statement } from 'better-sqlite3';
+import type {
+  BlobRecord,
+  DirectLease,
+  FunctionRecord,
+  JobFilter,
+  JobRecord,
+  LeaseRequest,
+  NewJob,
+  Store,
+  TokenRecord,
+  WorkerRecord,
+} from '../store.js';
+import { GroupCommit } from './group-commit.js';
+import { SqliteJobs } from './jobs.js';
+import { migrate } from './migrate.js';
+import { SqlitePortalStore } from './portal.js';
+import type { PortalStore } from '../../portal/store.js';
+import {
+  blobFromRow,
+  functionFromRow,
+  workerFromRow,
+  tokenFromRow,
+  type BlobRow,
+  type FunctionRow,
+  type TokenRow,
+  type WorkerRow,
+} from '../rows.js';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file, or ':memory:'. */
+  path: string;
+}
+
+export class SqliteStore implements Store {
+  readonly dialect = 'sqlite' as const;
+  private readonly db: Database.Database;
+  private readonly writes: GroupCommit;
+  private readonly jobs: SqliteJobs;
+  private readonly s: Record<string, Statement>;
+  private closed = false;
+  private portalStore: SqlitePortalStore | null = null;
+
+  private constructor(db: Database.Database) {
+    this.db = db;
+    this.writes = new GroupCommit(db);
+    this.jobs = new SqliteJobs(db);
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      blobUpsert: p(`INSERT INTO blobs (sha256, size, created_at, touched_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (sha256) DO UPDATE SET touched_at = excluded.touched_at RETURNING *`),
+      blobGet: p('SELECT * FROM blobs WHERE id = ?'),
+      blobUnreferenced: p(`SELECT * FROM blobs b WHERE touched_at < ?
+        AND NOT EXISTS (SELECT 1 FROM jobs WHERE input_blob_id = b.id)
+        AND NOT EXISTS (SELECT 1 FROM jobs WHERE output_blob_id = b.id)
+        AND NOT EXISTS (SELECT 1 FROM functions WHERE code_blob_id = b.id)
+        ORDER BY touched_at LIMIT ?`),
+      blobDelete: p(`DELETE FROM blobs WHERE id = ? AND touched_at < ?
+        AND NOT EXISTS (SELECT 1 FROM jobs WHERE input_blob_id = blobs.id OR output_blob_id = blobs.id)
+        AND NOT EXISTS (SELECT 1 FROM functions WHERE code_blob_id = blobs.id) RETURNING *`),
+      fnInsert:
+        p(`INSERT INTO functions (name, runtime, code_blob_id, tags, timeout_ms, max_attempts, created_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`),
+      fnGet: p('SELECT * FROM functions WHERE id = ?'),
+      fnList: p('SELECT * FROM functions WHERE id < ? ORDER BY id DESC LIMIT ?'),
+      workerInsert:
+        p(`INSERT INTO workers (name, runtimes, tags, capacity, protocol, created_at, last_seen_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`),
+      workerGet: p('SELECT * FROM workers WHERE id = ?'),
+      workerList: p('SELECT * FROM workers WHERE last_seen_at >= ? ORDER BY id DESC LIMIT ?'),
+      workerTouch: p('UPDATE workers SET last_seen_at = max(last_seen_at, ?) WHERE id = ?'),
+      kvNsInsert: p('INSERT INTO kv_namespaces (consistency, created_at) VALUES (?, ?) RETURNING id'),
+      kvNsGet: p('SELECT 1 FROM kv_namespaces WHERE id = ?'),
+      kvGet: p(`SELECT value FROM kv_entries WHERE namespace = ? AND key = ?
+        AND (expires_at IS NULL OR expires_at > ?)`),
+      kvPut: p(`INSERT INTO kv_entries (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)
+        ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`),
+      tokenInsert: p('INSERT INTO tokens (role, name, hash, created_at) VALUES (?, ?, ?, ?) RETURNING *'),
+      tokenByHash: p('SELECT * FROM tokens WHERE hash = ?'),
+    };
+  }
+
+  /** Opens (creating if needed) and migrates the database. */
+  static open(opts: SqliteStoreOptions): SqliteStore {
+    const db = new Database(opts.path);
+    db.pragma('journal_mode = WAL');
+    // FULL: the WAL is fsynced at every commit; group commit keeps that to one fsync per batch.
+    db.pragma('synchronous = FULL');
+    db.pragma('busy_timeout = 5000');
+    db.pragma('cache_size = -65536'); // 64 MiB of page cache: the queue's hot pages stay in memory
+    migrate(db);
+    return new SqliteStore(db);
+  }
+
+  private write<T>(fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    return this.writes.run(fn);
+  }
+
+  private read<T>(fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new Error('store is closed'));
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+
+  /** The contest portal's tables on this connection, writing through the same group commit. */
+  portal(): PortalStore {
+    return (this.portalStore ??= new SqlitePortalStore(
+      this.db,
+      (fn) => this.write(fn),
+      (fn) => this.read(fn),
+    ));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.writes.flush();
+    this.closed = true;
+    this.db.close();
+  }
+
+  ping(): Promise<boolean> {
+    return this.read(() => this.db.prepare('SELECT 1 AS one').get() !== undefined);
+  }
+
+  /** Commits performed and operations they carried (group commit's effect, for metrics). */
+  commitStats(): { commits: number; operations: number } {
+    return { commits: this.writes.commits, operations: this.writes.operations };
+  }
+
+  blobInsert(p: { sha256: string; size: number; now: number }): Promise<BlobRecord> {
+    return this.write(() => blobFromRow(this.s.blobUpsert!.get(p.sha256, p.size, p.now, p.now) as BlobRow));
+  }
+  blobGet(p: { id: string }): Promise<BlobRecord | null> {
+    return this.read(() => {
+      const row = this.s.blobGet!.get(Number(p.id)) as BlobRow | undefined;
+      return row ? blobFromRow(row) : null;
+    });
+  }
+  blobListUnreferenced(p: { before: number; limit: number }): Promise<BlobRecord[]> {
+    return this.read(() => (this.s.blobUnreferenced!.all(p.before, p.limit) as BlobRow[]).map(blobFromRow));
+  }
+  blobDelete(p: { ids: string[]; before: number }): Promise<BlobRecord[]> {
+    return this.write(() =>
+      p.ids.flatMap((id) => {
+        const row = this.s.blobDelete!.get(Number(id), p.before) as BlobRow | undefined;
+        return row ? [blobFromRow(row)] : [];
+      }),
+    );
+  }
+
+  functionInsert(p: Omit<FunctionRecord, 'id'>): Promise<FunctionRecord> {
+    return this.write(() =>
+      functionFromRow(
+        this.s.fnInsert!.get(
+          p.name,
+          p.runtime,
+          p.codeBlobId === null ? null : Number(p.codeBlobId),
+          JSON.stringify(p.tags),
+          p.timeoutMs,
+          p.maxAttempts,
+          p.createdAt,
+        ) as FunctionRow,
+      ),
+    );
+  }
+  functionGet(p: { id: string }): Promise<FunctionRecord | null> {
+    return this.read(() => {
+      const row = this.s.fnGet!.get(Number(p.id)) as FunctionRow | undefined;
+      return row ? functionFromRow(row) : null;
+    });
+  }
+  functionList(p: { beforeId?: string; limit: number }): Promise<FunctionRecord[]> {
+    const before = p.beforeId === undefined ? Number.MAX_SAFE_INTEGER : Number(p.beforeId);
+    return this.read(() => (this.s.fnList!.all(before, p.limit) as FunctionRow[]).map(functionFromRow));
+  }
+
+  jobInsertMany(p: { jobs: NewJob[]; now: number; leases?: (DirectLease | null)[] }) {
+    return this.write(() => this.jobs.insertMany(p.jobs, p.now, p.leases));
+  }
+  jobGet(p: { id: string }): Promise<JobRecord | null> {
+    return this.read(() => this.jobs.get(p.id));
+  }
+  jobList(p: JobFilter): Promise<JobRecord[]> {
+    return this.read(() => this.jobs.list(p));
+  }
+  jobLeaseNext(p: LeaseRequest): Promise<JobRecord[]> {
+    return this.write(() => this.jobs.leaseNext(p));
+  }
+  leaseExtend(p: { jobId: string; token: string; leaseMs: number; progress?: unknown; now: number }) {
+    return this.write(() => this.jobs.extend(p));
+  }
+  jobComplete(p: Parameters<Store['jobComplete']>[0]) {
+    return this.write(() => this.jobs.complete(p));
+  }
+  jobFail(p: Parameters<Store['jobFail']>[0]) {
+    return this.write(() => this.jobs.fail(p));
+  }
+  jobCancel(p: { jobId: string; now: number }) {
+    return this.write(() => this.jobs.cancel(p.jobId, p.now));
+  }
+  leaseReapExpired(p: { now: number; limit: number; retryDelayMs: (attempt: number) => number }) {
+    return this.write(() => this.jobs.reapExpired(p));
+  }
+  jobNextRunAt(p: { now: number }) {
+    return this.read(() => this.jobs.nextRunAt(p.now));
+  }
+  queueStats() {
+    return this.read(() => this.jobs.stats());
+  }
+  jobDeleteFinished(p: { before: number; limit: number }) {
+    return this.write(() => this.jobs.deleteFinished(p.before, p.limit));
+  }
+
+  workerInsert(p: Omit<WorkerRecord, 'id'>): Promise<WorkerRecord> {
+    return this.write(() =>
+      workerFromRow(
+        this.s.workerInsert!.get(
+          p.name,
+          JSON.stringify(p.runtimes),
+          JSON.stringify(p.tags),
+          p.capacity,
+          p.protocol,
+          p.createdAt,
+          p.lastSeenAt,
+        ) as WorkerRow,
+      ),
+    );
+  }
+  workerGet(p: { id: string }): Promise<WorkerRecord | null> {
+    return this.read(() => {
+      const row = this.s.workerGet!.get(Number(p.id)) as WorkerRow | undefined;
+      return row ? workerFromRow(row) : null;
+    });
+  }
+  workerList(p: { seenAfter: number; limit: number }): Promise<WorkerRecord[]> {
+    return this.read(() => (this.s.workerList!.all(p.seenAfter, p.limit) as WorkerRow[]).map(workerFromRow));
+  }
+  workerTouch(p: { ids: string[]; now: number }): Promise<void> {
+    return this.write(() => {
+      for (const id of p.ids) this.s.workerTouch!.run(p.now, Number(id));
+    });
+  }
+
+  kvNamespaceInsert(p: { consistency: string; now: number }): Promise<{ id: string }> {
+    return this.write(() => ({
+      id: String((this.s.kvNsInsert!.get(p.consistency, p.now) as { id: number }).id),
+    }));
+  }
+  kvNamespaceExists(p: { id: string }): Promise<boolean> {
+    return this.read(() => this.s.kvNsGet!.get(Number(p.id)) !== undefined);
+  }
+  kvGet(p: { namespace: string; key: string; now: number }): Promise<string | null> {
+    return this.read(() => this.kvValue(p.namespace, p.key, p.now));
+  }
+  private kvValue(namespace: string, key: string, now: number): string | null {
+    const row = this.s.kvGet!.get(Number(namespace), key, now) as { value: string } | undefined;
+    return row ? row.value : null;
+  }
+  kvSet(p: {
+    namespace: string;
+    key: string;
+    value: string;
+    append: boolean;
+    expiresAt: number | null;
+    now: number;
+  }) {
+    return this.write(() => {
+      const old = this.kvValue(p.namespace, p.key, p.now);
+      const value = p.append && old !== null ? old + p.value : p.value;
+      this.s.kvPut!.run(Number(p.namespace), p.key, value, p.expiresAt);
+      return old;
+    });
+  }
+
+  tokenInsert(p: { role: TokenRecord['role']; name: string | null; hash: string; now: number }) {
+    return this.write(() => tokenFromRow(this.s.tokenInsert!.get(p.role, p.name, p.hash, p.now) as TokenRow));
+  }
+  tokenFindByHash(p: { hash: string }): Promise<TokenRecord | null> {
+    return this.read(() => {
+      const row = this.s.tokenByHash!.get(p.hash) as TokenRow | undefined;
+      return row ? tokenFromRow(row) : null;
+    });
+  }
+}

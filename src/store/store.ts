@@ -1,0 +1,276 @@
+/**
+ * The one narrow interface between the hub and its database. Implementations own their
+ * connections and leak no driver types. Every write method resolves only after its effect is
+ * durably committed, so a caller may acknowledge it to a client. Methods are named noun-first and
+ * take one params object. The conformance suite (test/store/conformance.ts) defines the contract.
+ */
+import type { JobState } from '../core/states.js';
+import type { JobsAvailable } from './postgres/notify.js';
+
+export interface BlobRecord {
+  id: string;
+  sha256: string;
+  size: number;
+  createdAt: number;
+}
+
+export interface FunctionRecord {
+  id: string;
+  name: string | null;
+  runtime: string;
+  codeBlobId: string | null;
+  tags: string[];
+  timeoutMs: number;
+  maxAttempts: number;
+  createdAt: number;
+}
+
+/** A job to create: what a client asks for, resolved against its function. */
+export interface JobTemplate {
+  functionId: string | null;
+  runtime: string;
+  inputBlobId: string | null;
+  inputInline: Buffer | null;
+  tags: string[];
+  priority: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  team: string | null;
+  owner: string | null;
+  /** Created atomically when this job succeeds, its input = this job's output. */
+  next: JobTemplate | null;
+}
+
+export interface NewJob extends JobTemplate {
+  idempotencyKey: string | null;
+  parentId: string | null;
+}
+
+export interface AttemptError {
+  at: number;
+  attempt: number;
+  type: 'failed' | 'expired';
+  message: string;
+}
+
+export interface JobRecord {
+  id: string;
+  functionId: string | null;
+  runtime: string;
+  inputBlobId: string | null;
+  inputInline: Buffer | null;
+  tags: string[];
+  priority: number;
+  team: string | null;
+  owner: string | null;
+  state: JobState;
+  attempts: number;
+  maxAttempts: number;
+  timeoutMs: number;
+  runAt: number;
+  leaseToken: string | null;
+  leaseWorkerId: string | null;
+  leaseExpiresAt: number | null;
+  progress: unknown;
+  outputBlobId: string | null;
+  outputInline: Buffer | null;
+  exitStatus: number | null;
+  error: string | null;
+  result: unknown;
+  errors: AttemptError[];
+  idempotencyKey: string | null;
+  next: JobTemplate | null;
+  parentId: string | null;
+  createdAt: number;
+  startedAt: number | null;
+  finishedAt: number | null;
+}
+
+export interface WorkerRecord {
+  id: string;
+  name: string | null;
+  runtimes: string[];
+  tags: string[];
+  capacity: number;
+  /** `portal`: a contest benchmarker, leasing through the portal's dequeue. */
+  protocol: 'v1' | 'v0.5' | 'portal';
+  createdAt: number;
+  lastSeenAt: number;
+}
+
+export interface JobFilter {
+  states?: JobState[];
+  runtime?: string;
+  functionId?: string;
+  owner?: string;
+  team?: string;
+  tag?: string;
+  /** Return jobs with an id below this (pages go from newest to oldest). */
+  beforeId?: string;
+  limit: number;
+}
+
+export interface LeaseRequest {
+  workerId: string;
+  /** Canonical job runtimes the worker can run (see core/runtime acceptedRuntimes). */
+  runtimes: string[];
+  tags: string[];
+  limit: number;
+  leaseMs: number;
+  now: number;
+  /**
+   * Team rules (contest benchmarkers): `only` = the job's team must be one of these; `exclude` =
+   * the job must have no team or one not in this list.
+   */
+  teams?: { only?: string[]; exclude?: string[] };
+}
+
+/** A lease granted at creation: the job goes straight to this worker. */
+export interface DirectLease {
+  workerId: string;
+  leaseMs: number;
+}
+
+export type LeaseCheck =
+  | { ok: true; job: JobRecord }
+  /** The lease was ended by a requester's cancel: the worker should stop. */
+  | { ok: false; reason: 'canceled' }
+  /** The token is not the job's current lease (expired and re-leased, or finished). */
+  | { ok: false; reason: 'stale' }
+  /** The token's lease ran out (the reaper has not re-queued the job yet): too late to extend. */
+  | { ok: false; reason: 'expired' }
+  | { ok: false; reason: 'not_found' };
+
+export interface CompleteParams {
+  jobId: string;
+  token: string;
+  outputBlobId: string | null;
+  outputInline: Buffer | null;
+  result: unknown;
+  exitStatus: number | null;
+  /** Overrides the input of the pipeline's next job (Pleiades `input` on update). */
+  nextInputBlobId?: string | null;
+  now: number;
+}
+
+export interface FailParams {
+  jobId: string;
+  token: string;
+  error: string;
+  retryable: boolean;
+  exitStatus: number | null;
+  result: unknown;
+  /** Delay before the job may run again, when it goes back to the queue. */
+  retryDelayMs: number;
+  now: number;
+}
+
+/** A completion's outcome; `created` holds the pipeline's next job, if any. */
+export type CompleteOutcome =
+  /** `repeat`: the same completion was already recorded; nothing changed this time. */
+  { ok: true; job: JobRecord; created: JobRecord[]; repeat: boolean } | Exclude<LeaseCheck, { ok: true }>;
+
+export interface QueueStat {
+  state: JobState;
+  runtime: string;
+  count: number;
+  oldestCreatedAt: number | null;
+}
+
+export interface TokenRecord {
+  id: string;
+  role: 'admin' | 'client' | 'worker';
+  name: string | null;
+  createdAt: number;
+}
+
+export interface Store {
+  readonly dialect: 'sqlite' | 'postgres';
+  /**
+   * Stores shared by several hub processes tell each hub when another one made jobs runnable
+   * (see postgres/notify.ts). Absent for the embedded store: one process sees all its writes.
+   */
+  onJobsAvailable?(fn: (e: JobsAvailable) => void): () => void;
+  close(): Promise<void>;
+  /** Whether the database answers (for /readyz). */
+  ping(): Promise<boolean>;
+
+  blobInsert(p: { sha256: string; size: number; now: number }): Promise<BlobRecord>;
+  blobGet(p: { id: string }): Promise<BlobRecord | null>;
+  /** Blobs untouched since `before` that no job or function references. */
+  blobListUnreferenced(p: { before: number; limit: number }): Promise<BlobRecord[]>;
+  /** Deletes the rows if still unreferenced and untouched; returns the ones deleted. */
+  blobDelete(p: { ids: string[]; before: number }): Promise<BlobRecord[]>;
+
+  functionInsert(p: Omit<FunctionRecord, 'id'>): Promise<FunctionRecord>;
+  functionGet(p: { id: string }): Promise<FunctionRecord | null>;
+  functionList(p: { beforeId?: string; limit: number }): Promise<FunctionRecord[]>;
+
+  /**
+   * Creates jobs in one commit. A job whose idempotency key exists already is not created again:
+   * the existing one is returned with `created: false`. A job with an entry in `leases` is
+   * created already leased to that worker (the hand-off to a parked worker), in the same commit.
+   */
+  jobInsertMany(p: {
+    jobs: NewJob[];
+    now: number;
+    leases?: (DirectLease | null)[];
+  }): Promise<{ job: JobRecord; created: boolean }[]>;
+  jobGet(p: { id: string }): Promise<JobRecord | null>;
+  jobList(p: JobFilter): Promise<JobRecord[]>;
+  /** Leases up to `limit` queued jobs the worker may run: priority, then preference, then FIFO. */
+  jobLeaseNext(p: LeaseRequest): Promise<JobRecord[]>;
+  /** Heartbeat: extends the lease of the token's holder and records progress. */
+  leaseExtend(p: {
+    jobId: string;
+    token: string;
+    leaseMs: number;
+    progress?: unknown;
+    now: number;
+  }): Promise<LeaseCheck>;
+  /** Ends the lease with success; idempotent for the same token. Creates the `next` job. */
+  jobComplete(p: CompleteParams): Promise<CompleteOutcome>;
+  /** Ends the lease with a failure: back to the queue after a delay, or failed. */
+  jobFail(p: FailParams): Promise<LeaseCheck>;
+  /** Cancels a queued or running job; a final job is returned unchanged (`changed: false`). */
+  jobCancel(p: { jobId: string; now: number }): Promise<{ job: JobRecord; changed: boolean } | null>;
+  /** Re-queues or fails running jobs whose lease ended before `now`. */
+  leaseReapExpired(p: {
+    now: number;
+    limit: number;
+    retryDelayMs: (attempt: number) => number;
+  }): Promise<JobRecord[]>;
+  /** The earliest `runAt` of a queued job that is not yet due (retry backoff), if any. */
+  jobNextRunAt(p: { now: number }): Promise<number | null>;
+  /** Queued jobs counted by state and runtime, with the oldest creation time. */
+  queueStats(): Promise<QueueStat[]>;
+  /** Deletes up to `limit` final jobs finished before `before`; returns how many. */
+  jobDeleteFinished(p: { before: number; limit: number }): Promise<number>;
+
+  workerInsert(p: Omit<WorkerRecord, 'id'>): Promise<WorkerRecord>;
+  workerGet(p: { id: string }): Promise<WorkerRecord | null>;
+  workerList(p: { seenAfter: number; limit: number }): Promise<WorkerRecord[]>;
+  /** Records that workers were seen (batched by the hub, not written per request). */
+  workerTouch(p: { ids: string[]; now: number }): Promise<void>;
+
+  kvNamespaceInsert(p: { consistency: string; now: number }): Promise<{ id: string }>;
+  kvNamespaceExists(p: { id: string }): Promise<boolean>;
+  kvGet(p: { namespace: string; key: string; now: number }): Promise<string | null>;
+  /** Sets (or appends to) a value and returns the old value. */
+  kvSet(p: {
+    namespace: string;
+    key: string;
+    value: string;
+    append: boolean;
+    expiresAt: number | null;
+    now: number;
+  }): Promise<string | null>;
+
+  tokenInsert(p: {
+    role: TokenRecord['role'];
+    name: string | null;
+    hash: string;
+    now: number;
+  }): Promise<TokenRecord>;
+  tokenFindByHash(p: { hash: string }): Promise<TokenRecord | null>;
+}

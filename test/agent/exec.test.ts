@@ -1,0 +1,144 @@
+/** The `default` runtime end to end: executables in a bubblewrap sandbox with limits. */
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { DefaultRuntime, NO_SANDBOX_MESSAGE } from '../../src/agent/runtimes/default/runtime.js';
+import { detectTools } from '../../src/agent/runtimes/default/sandbox.js';
+import { testHub } from '../helpers/hub.js';
+import { output, runOnce, startAgent } from './helpers.js';
+
+const tools = detectTools();
+const sandboxed = it.skipIf(tools.bwrap === null);
+const noSandbox = { ...tools, bwrap: null, bwrapProblem: 'bubblewrap (bwrap) is not installed' };
+
+describe('default runtime (exec)', () => {
+  sandboxed('runs an executable: stdin in, stdout out', async () => {
+    const { url } = await testHub();
+    await startAgent(url, ['default']);
+    const job = await runOnce(url, 'default', '#!/bin/sh\ntr a-z A-Z\n', 'hello exec');
+    expect(job.state).toBe('succeeded');
+    expect(job.exitStatus).toBe(0);
+    expect((await output(url, job.id)).toString()).toBe('HELLO EXEC');
+  });
+
+  sandboxed('fails on a non-zero exit with the status and the stderr tail', async () => {
+    const { url } = await testHub();
+    await startAgent(url, ['default']);
+    const job = await runOnce(url, 'default', '#!/bin/sh\necho "something broke" >&2\nexit 3\n');
+    expect(job.state).toBe('failed');
+    expect(job.exitStatus).toBe(3);
+    expect(job.error).toBe('exit: the job exited with status 3; stderr: something broke');
+  });
+
+  sandboxed('reports a job that kills itself with the signal', async () => {
+    const { url } = await testHub();
+    await startAgent(url, ['default']);
+    const job = await runOnce(url, 'default', '#!/bin/sh\necho dying >&2\nkill -9 $$\n');
+    expect(job.state).toBe('failed');
+    expect(job.error).toMatch(/^signal: the job was killed by SIGKILL; stderr: dying/);
+  });
+
+  sandboxed('kills a hanging job at its timeout', async () => {
+    const { url } = await testHub();
+    const { agent } = await startAgent(url, ['default']);
+    const t0 = Date.now();
+    const job = await runOnce(url, 'default', '#!/bin/sh\nsleep 30\n', '', { timeoutMs: 500 });
+    expect(job.state).toBe('failed');
+    expect(job.error).toMatch(/^timeout: time limit of 500 ms exceeded \(killed\)/);
+    expect(Date.now() - t0).toBeLessThan(5_000);
+    expect(agent.active).toBe(0);
+  });
+
+  sandboxed('kills a job whose output goes over the limit; large output is uploaded as a blob', async () => {
+    const { url } = await testHub();
+    await startAgent(url, (dir) => [new DefaultRuntime({ workDir: dir, spillBytes: 50_000 })], {
+      outputBytes: 300_000,
+    });
+    const flood = await runOnce(url, 'default', '#!/bin/sh\nyes\n');
+    expect(flood.state).toBe('failed');
+    expect(flood.error).toMatch(/^output_limit: output exceeds the limit of 300000 bytes/);
+    const big = await runOnce(url, 'default', "#!/bin/sh\nhead -c 200000 /dev/zero | tr '\\0' a\n");
+    expect(big.state).toBe('succeeded');
+    expect(big.output).toEqual({ blobId: expect.any(String) });
+    const bytes = await output(url, big.id);
+    expect(bytes.length).toBe(200_000);
+    expect(bytes.every((b) => b === 0x61)).toBe(true);
+  });
+
+  sandboxed(
+    "cannot read the hub's data, open a network connection, write the system or see the worker's secrets",
+    async () => {
+      const running = await testHub();
+      const { url } = running;
+      const secretFile = join(running.hub.ctx.config.dataDir, 'secret.txt');
+      writeFileSync(secretFile, 'top secret');
+      process.env.JOBHUB_TEST_SECRET = 'hunter2';
+      try {
+        await startAgent(url, ['default']);
+        const read = await runOnce(url, 'default', `#!/bin/sh\ncat ${secretFile}\n`);
+        expect(read.state).toBe('failed');
+        expect(read.error).toMatch(/No such file or directory/);
+
+        const port = new URL(url).port;
+        const probe = `#!/bin/bash\nif (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null; then echo CONNECTED; else echo BLOCKED; fi\n`;
+        const net = await runOnce(url, 'default', probe);
+        expect((await output(url, net.id)).toString()).toBe('BLOCKED\n');
+
+        const env = await runOnce(
+          url,
+          'default',
+          '#!/bin/sh\nenv\ntouch /usr/x 2>/dev/null && echo WROTE-USR\necho ok > /tmp/x && cat /tmp/x\nid -u\n',
+        );
+        const text = (await output(url, env.id)).toString();
+        expect(text).not.toContain('hunter2');
+        expect(text).not.toContain('JOBHUB_TEST_SECRET');
+        expect(text).not.toContain('WROTE-USR');
+        const names = text
+          .split('\n')
+          .filter((l) => l.includes('='))
+          .map((l) => l.split('=')[0]);
+        expect(names.filter((n) => !['PWD', 'SHLVL', '_'].includes(n!)).sort()).toEqual([
+          'HOME',
+          'LANG',
+          'PATH',
+        ]);
+        expect(text).toContain('ok\n65534\n');
+      } finally {
+        delete process.env.JOBHUB_TEST_SECRET;
+      }
+    },
+  );
+
+  it('without bubblewrap: warns at start and fails exec jobs (not retried) with a clear message', async () => {
+    const { url } = await testHub();
+    const lines: string[] = [];
+    const log = pino(
+      { level: 'warn' },
+      new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }),
+    );
+    const { agent } = await startAgent(
+      url,
+      (dir) => [new DefaultRuntime({ workDir: dir, tools: noSandbox })],
+      { log },
+    );
+    expect(lines.join('')).toMatch(/bubblewrap \(bwrap\) is not installed; exec jobs will be failed/);
+    const job = await runOnce(url, 'default', '#!/bin/sh\necho hi\n', '', { maxAttempts: 3 });
+    expect(job.state).toBe('failed');
+    expect(job.attempts).toBe(1);
+    expect(job.error).toBe(`refused: ${NO_SANDBOX_MESSAGE}`);
+    expect(agent.active).toBe(0);
+  });
+
+  it('with --unsafe-no-sandbox and no bubblewrap: runs the job unconfined (the network probe connects)', async () => {
+    const { url } = await testHub();
+    await startAgent(url, (dir) => [
+      new DefaultRuntime({ workDir: dir, tools: noSandbox, unsafeNoSandbox: true }),
+    ]);
+    const port = new URL(url).port;
+    const probe = `#!/bin/bash\nif (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null; then echo CONNECTED; else echo BLOCKED; fi\n`;
+    const job = await runOnce(url, 'default', probe);
+    expect((await output(url, job.id)).toString()).toBe('CONNECTED\n');
+  });
+});

@@ -1,0 +1,305 @@
+/**
+ * Test helpers for the native API: a small typed client over `api()` for the calls most tests
+ * make (create jobs, register workers, lease, heartbeat, complete, fail), an SSE reader, and
+ * the real CLI in child processes (build, run, spawn a hub).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
+import { api } from './hub.js';
+
+export type Headers = Record<string, string>;
+
+/**
+ * A JSON reply as tests read it: shape-checked by the assertions themselves (as `api()` in
+ * hub.ts does), so property access stays unchecked by the compiler.
+ */
+export type Json = any;
+
+export interface LeasedJob {
+  id: string;
+  token: string;
+  attempt: number;
+  runtime: string;
+  tags: string[];
+  input: { blobId?: string; size: number | null; sha256?: string | null; base64?: string } | null;
+  function: { id: string; name: string | null; runtime: string; codeBlobId: string | null } | null;
+  leaseExpiresAt: string | null;
+  timeoutMs: number;
+}
+
+export const bearer = (token: string): Headers => ({ authorization: `Bearer ${token}` });
+
+/** POST /api/v1/jobs; expects 201 (or 200 when `expectStatus` says so) and returns the job. */
+export async function createJob(
+  base: string,
+  body: Record<string, unknown>,
+  headers: Headers = {},
+  expectStatus = 201,
+) {
+  const r = await api(base, 'POST', '/api/v1/jobs', body, headers);
+  expect(r.status, JSON.stringify(r.body)).toBe(expectStatus);
+  return r.body as { id: string; state: string; warnings: string[]; [k: string]: unknown };
+}
+
+export async function getJob(base: string, id: string, headers: Headers = {}) {
+  const r = await api(base, 'GET', `/api/v1/jobs/${id}`, undefined, headers);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body as Record<string, Json>;
+}
+
+/** Registers a worker; returns its id. */
+export async function registerWorker(
+  base: string,
+  body: { runtimes: string[]; tags?: string[]; capacity?: number; name?: string } = { runtimes: ['default'] },
+  headers: Headers = {},
+): Promise<string> {
+  const r = await api(base, 'POST', '/api/v1/workers', body, headers);
+  expect(r.status, JSON.stringify(r.body)).toBe(201);
+  return r.body.id as string;
+}
+
+export async function lease(
+  base: string,
+  workerId: string,
+  body: { limit?: number; waitMs?: number; tags?: string[] } = {},
+  headers: Headers = {},
+): Promise<LeasedJob[]> {
+  const r = await api(base, 'POST', `/api/v1/workers/${workerId}/lease`, body, headers);
+  expect(r.status, JSON.stringify(r.body)).toBe(200);
+  return r.body.jobs as LeasedJob[];
+}
+
+/** Leases exactly one job (no waiting) and fails the test otherwise. */
+export async function leaseOne(
+  base: string,
+  workerId: string,
+  body: { waitMs?: number; tags?: string[] } = {},
+) {
+  const jobs = await lease(base, workerId, { limit: 1, ...body });
+  expect(jobs).toHaveLength(1);
+  return jobs[0]!;
+}
+
+export function heartbeat(base: string, jobId: string, body: Record<string, unknown>, headers: Headers = {}) {
+  return api(base, 'POST', `/api/v1/jobs/${jobId}/heartbeat`, body, headers);
+}
+
+export function complete(base: string, jobId: string, body: Record<string, unknown>, headers: Headers = {}) {
+  return api(base, 'POST', `/api/v1/jobs/${jobId}/complete`, body, headers);
+}
+
+export function fail(base: string, jobId: string, body: Record<string, unknown>, headers: Headers = {}) {
+  return api(base, 'POST', `/api/v1/jobs/${jobId}/fail`, body, headers);
+}
+
+/** Uploads raw bytes as a blob; returns {id, sha256, size}. */
+export async function uploadBlob(base: string, bytes: Uint8Array, headers: Headers = {}) {
+  const res = await fetch(`${base}/api/v1/blobs`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', ...headers },
+    body: bytes,
+  });
+  const body = (await res.json()) as { id: string; sha256: string; size: number };
+  expect(res.status, JSON.stringify(body)).toBe(201);
+  return body;
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
+export async function until<T>(
+  fn: () => Promise<T | null | undefined | false>,
+  timeoutMs = 5_000,
+  stepMs = 25,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await sleep(stepMs);
+  }
+}
+
+export interface SseEvent {
+  event: string;
+  data: Json;
+}
+
+/**
+ * Opens an SSE stream with fetch and parses it as events arrive. `next()` resolves with the next
+ * event (or null at the end of the stream); `close()` aborts the request.
+ */
+export async function openEvents(url: string, headers: Headers = {}) {
+  const abort = new AbortController();
+  const res = await fetch(url, {
+    headers: { accept: 'text/event-stream', ...headers },
+    signal: abort.signal,
+  });
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let ended = false;
+  const queue: SseEvent[] = [];
+
+  const parseBuffered = () => {
+    for (;;) {
+      const end = buffer.indexOf('\n\n');
+      if (end < 0) return;
+      const block = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      let event = 'message';
+      const data: string[] = [];
+      for (const line of block.split('\n')) {
+        if (line.startsWith(':')) continue; // comment (keep-alive)
+        if (line.startsWith('event:')) event = line.slice(6).trim();
+        else if (line.startsWith('data:')) data.push(line.slice(5).trimStart());
+      }
+      if (data.length) queue.push({ event, data: JSON.parse(data.join('\n')) });
+    }
+  };
+
+  return {
+    status: res.status,
+    headers: res.headers,
+    async next(timeoutMs = 5_000): Promise<SseEvent | null> {
+      const deadline = Date.now() + timeoutMs;
+      while (queue.length === 0 && !ended) {
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<'timeout'>(
+          (r) => (timer = setTimeout(() => r('timeout'), deadline - Date.now())),
+        );
+        const chunk = await Promise.race([reader.read(), timeout]);
+        clearTimeout(timer);
+        if (chunk === 'timeout') throw new Error(`no SSE event within ${timeoutMs} ms`);
+        if (chunk.done) ended = true;
+        else buffer += decoder.decode(chunk.value, { stream: true });
+        parseBuffered();
+      }
+      return queue.shift() ?? null;
+    },
+    close(): void {
+      abort.abort();
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real CLI in child processes (test/cli, test/crash).
+
+/** The repository root (where package.json and bin/ are). */
+export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * Runs `npm run build` so that bin/jobhub.js runs the current sources. Test files run in
+ * parallel processes; flock(1) keeps two builds from writing dist/ at the same time.
+ */
+export function buildCli(): void {
+  const lock = join(tmpdir(), 'jobhub-test-build.lock');
+  const hasFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
+  const [cmd, args] = hasFlock
+    ? ['flock', [lock, 'npm', 'run', 'build', '--silent']]
+    : ['npm', ['run', 'build', '--silent']];
+  const r = spawnSync(cmd, args as string[], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`npm run build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+}
+
+/** Runs the CLI to completion. */
+export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/jobhub.js'), ...args], {
+    cwd: ROOT,
+    encoding: 'utf8',
+    timeout: 30_000,
+    env: { ...process.env, ...opts.env },
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+export interface HubProcess {
+  proc: ChildProcess;
+  url: string;
+  /** Every stdout/stderr line so far (the hub logs JSON lines). */
+  output: string[];
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const spawned = new Set<ChildProcess>();
+
+/**
+ * Starts `jobhub server --port 0 --log-level info …` and resolves once it logged its URL.
+ * Processes still running after a test are killed (see `killSpawned`).
+ */
+export async function spawnHub(
+  dataDir: string,
+  extra: string[] = [],
+  timeoutMs = 15_000,
+): Promise<HubProcess> {
+  const proc = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'bin/jobhub.js'),
+      'server',
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--log-level',
+      'info',
+      ...extra,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JOBHUB_LOG_LEVEL: '' } },
+  );
+  spawned.add(proc);
+  const output: string[] = [];
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => {
+      spawned.delete(proc);
+      resolve({ code, signal });
+    }),
+  );
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`hub did not start:\n${output.join('\n')}`)), timeoutMs);
+    const onLine = (line: string) => {
+      output.push(line);
+      try {
+        const entry = JSON.parse(line) as { url?: string };
+        if (entry.url) {
+          clearTimeout(timer);
+          resolve(entry.url);
+        }
+      } catch {
+        // not a JSON log line
+      }
+    };
+    for (const stream of [proc.stdout!, proc.stderr!]) {
+      let buf = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buf += chunk;
+        let i;
+        while ((i = buf.indexOf('\n')) >= 0) {
+          onLine(buf.slice(0, i));
+          buf = buf.slice(i + 1);
+        }
+      });
+    }
+    void exited.then((e) => {
+      clearTimeout(timer);
+      reject(new Error(`hub exited (${e.code ?? e.signal}) before listening:\n${output.join('\n')}`));
+    });
+  });
+  return { proc, url, output, exited };
+}
+
+/** Kills (SIGKILL) the hub processes this test file started and that are still running. */
+export async function killSpawned(): Promise<void> {
+  const waits = [...spawned].map((p) => {
+    const done = new Promise<void>((r) => p.once('exit', () => r()));
+    p.kill('SIGKILL');
+    return done;
+  });
+  await Promise.all(waits);
+}

@@ -1,0 +1,19 @@
+/** The portal store conformance suite against SQLite (a fresh database file per test). */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { portalStoreConformance } from './store-conformance.js';
+
+portalStoreConformance('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jobhub-portal-'));
+  const core = SqliteStore.open({ path: join(dir, 'hub.db') });
+  return {
+    store: core.portal(),
+    core,
+    cleanup: async () => {
+      await core.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});

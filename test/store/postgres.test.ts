@@ -1,0 +1,109 @@
+/**
+ * The store conformance suite against PostgreSQL, when JOBHUB_TEST_PG names a database
+ * (.ci/run sets it to the machine's running PostgreSQL). Each suite gets its own schema.
+ */
+import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import pg from 'pg';
+import { describe, expect, it } from 'vitest';
+import { PostgresStore } from '../../src/store/postgres/store.js';
+import { newJob, storeConformance } from './conformance.js';
+import { storeTeamConformance } from './conformance-teams.js';
+
+const url = process.env.JOBHUB_TEST_PG;
+
+async function dropSchema(schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await client.end();
+}
+
+const freshSchema = () => `jobhub_test_${randomBytes(6).toString('hex')}`;
+
+if (!url) {
+  describe('PostgresStore', () => {
+    it.skip('needs JOBHUB_TEST_PG=postgres://… to run (the conformance suite runs against SQLite regardless)', () => {});
+  });
+} else {
+  const openPostgres = async () => {
+    const schema = freshSchema();
+    const store = await PostgresStore.open({ connectionString: url, schema, maxConnections: 8 });
+    return {
+      store,
+      cleanup: async () => {
+        await store.close();
+        await dropSchema(schema);
+      },
+    };
+  };
+  storeConformance('postgres', openPostgres);
+  storeTeamConformance('postgres', openPostgres);
+
+  describe('PostgresStore specifics', () => {
+    it('applies migrations once when several hubs start at the same time', async () => {
+      const schema = freshSchema();
+      try {
+        const stores = await Promise.all(
+          Array.from({ length: 4 }, () =>
+            PostgresStore.open({ connectionString: url, schema, maxConnections: 2 }),
+          ),
+        );
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        const { rows } = await client.query(`SELECT version FROM "${schema}".schema_migrations`);
+        await client.end();
+        const files = readdirSync(new URL('../../src/store/postgres/migrations/', import.meta.url)).filter(
+          (f) => f.endsWith('.sql'),
+        );
+        const versions = rows
+          .map((r: { version: number }) => r.version)
+          .sort((a: number, b: number) => a - b);
+        expect(versions).toEqual(files.map((f) => Number(f.slice(0, 3))).sort((a, b) => a - b));
+        await Promise.all(stores.map((s) => s.close()));
+      } finally {
+        await dropSchema(schema);
+      }
+    });
+
+    it('never hands one job to two stores leasing at once (SKIP LOCKED)', async () => {
+      const schema = freshSchema();
+      const stores = await Promise.all(
+        Array.from({ length: 3 }, () =>
+          PostgresStore.open({ connectionString: url, schema, maxConnections: 4 }),
+        ),
+      );
+      try {
+        const now = 1_000_000;
+        await stores[0]!.jobInsertMany({ jobs: Array.from({ length: 90 }, () => newJob()), now });
+        const worker = await stores[0]!.workerInsert({
+          name: null,
+          runtimes: ['default'],
+          tags: [],
+          capacity: 1,
+          protocol: 'v1',
+          createdAt: now,
+          lastSeenAt: now,
+        });
+        const batches = await Promise.all(
+          Array.from({ length: 18 }, (_, i) =>
+            stores[i % 3]!.jobLeaseNext({
+              workerId: worker.id,
+              runtimes: ['default'],
+              tags: [],
+              limit: 10,
+              leaseMs: 1000,
+              now,
+            }),
+          ),
+        );
+        const ids = batches.flat().map((j) => j.id);
+        expect(new Set(ids).size).toBe(ids.length);
+        expect(ids.length).toBe(90);
+      } finally {
+        await Promise.all(stores.map((s) => s.close()));
+        await dropSchema(schema);
+      }
+    });
+  });
+}

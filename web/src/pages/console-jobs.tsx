@@ -1,0 +1,165 @@
+/** Jobs console: every job, newest first, filtered by state, runtime, function and tag. */
+import { useState } from 'preact/hooks';
+import { query } from '../api.js';
+import { useResource } from '../live.js';
+import { fnLabel, JOB_STATES, V, type Fn, type Job } from '../native.js';
+import { Link, navigate } from '../router.js';
+import { Badge, duration, Empty, Load, Section, TableWrap, Time } from '../ui.js';
+import { ConsoleTabs } from './console.js';
+
+export function JobRows({ jobs, fns }: { jobs: Job[]; fns: Fn[] }) {
+  return (
+    <TableWrap label="Jobs">
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Job</th>
+            <th scope="col">State</th>
+            <th scope="col">Function / runtime</th>
+            <th scope="col" class="num opt">
+              Attempts
+            </th>
+            <th scope="col">Created</th>
+            <th scope="col" class="num opt">
+              Took
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {jobs.map((j) => (
+            <tr key={j.id} data-job={j.id} data-state={j.state}>
+              <td>
+                <Link to={`/console/jobs/${j.id}`}>#{j.id}</Link>
+              </td>
+              <td>
+                <Badge state={j.state} />
+              </td>
+              <td>
+                {j.function ? (
+                  fnLabel(
+                    fns.find((f) => f.id === j.function),
+                    j.function,
+                  )
+                ) : (
+                  <span class="muted">
+                    {j.runtime === 'isucon-bench' ? 'contest benchmark' : 'no function'}
+                  </span>
+                )}{' '}
+                <span class="muted">{j.runtime}</span>
+                {j.tags.length > 0 && <span class="muted opt"> [{j.tags.join(' ')}]</span>}
+              </td>
+              <td class="num opt">
+                {j.attempts}/{j.maxAttempts}
+              </td>
+              <td>
+                <Time at={j.createdAt} />
+              </td>
+              <td class="num opt">
+                {j.startedAt && j.finishedAt
+                  ? duration(Date.parse(j.finishedAt) - Date.parse(j.startedAt))
+                  : '—'}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </TableWrap>
+  );
+}
+
+export function ConsoleJobs({ query: q }: { query: URLSearchParams }) {
+  const f = {
+    state: q.get('state') ?? '',
+    runtime: q.get('runtime') ?? '',
+    function: q.get('function') ?? '',
+    tag: q.get('tag') ?? '',
+    before: q.get('before') ?? '',
+  };
+  const [tag, setTag] = useState(f.tag);
+  const [runtime, setRuntime] = useState(f.runtime);
+  const fns = useResource<{ functions: Fn[] }>(`${V}/functions?limit=1000`, 30_000);
+  const jobs = useResource<{ jobs: Job[]; next: string | null }>(
+    `${V}/jobs${query({ ...f, limit: 50 })}`,
+    3000,
+  );
+  const set = (changes: Partial<typeof f>) => {
+    const next = { ...f, before: '', ...changes };
+    navigate(`/console/jobs${query(next)}`, { replace: true });
+  };
+  return (
+    <>
+      <h1 tabIndex={-1}>Jobs console</h1>
+      <ConsoleTabs />
+      <Section title="Jobs" id="jobs">
+        <form
+          class="form-row"
+          role="search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            set({ tag: tag.trim(), runtime: runtime.trim() });
+          }}
+        >
+          <div class="field">
+            <label for="j-state">State</label>
+            <select id="j-state" value={f.state} onChange={(e) => set({ state: e.currentTarget.value })}>
+              <option value="">any state</option>
+              {JOB_STATES.map((s) => (
+                <option key={s}>{s}</option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="j-fn">Function</label>
+            <select id="j-fn" value={f.function} onChange={(e) => set({ function: e.currentTarget.value })}>
+              <option value="">any function</option>
+              {(fns.data?.functions ?? []).map((fn) => (
+                <option key={fn.id} value={fn.id}>
+                  {fnLabel(fn)}
+                </option>
+              ))}
+            </select>
+          </div>
+          <div class="field">
+            <label for="j-runtime">Runtime</label>
+            <input
+              id="j-runtime"
+              value={runtime}
+              placeholder="e.g. dlabLua54"
+              onInput={(e) => setRuntime(e.currentTarget.value)}
+            />
+          </div>
+          <div class="field">
+            <label for="j-tag">Tag</label>
+            <input id="j-tag" value={tag} onInput={(e) => setTag(e.currentTarget.value)} />
+          </div>
+          <button type="submit">Filter</button>
+        </form>
+        <Load r={jobs} what="Loading jobs">
+          {(d) =>
+            d.jobs.length === 0 ? (
+              <Empty>
+                No jobs match. <Link to="/console/submit">Submit one</Link>.
+              </Empty>
+            ) : (
+              <>
+                <JobRows jobs={d.jobs} fns={fns.data?.functions ?? []} />
+                <div class="row">
+                  {f.before && (
+                    <button type="button" class="small" onClick={() => set({ before: '' })}>
+                      Newest
+                    </button>
+                  )}
+                  {d.next && (
+                    <button type="button" class="small" onClick={() => set({ before: d.next! })}>
+                      Older
+                    </button>
+                  )}
+                </div>
+              </>
+            )
+          }
+        </Load>
+      </Section>
+    </>
+  );
+}
