@@ -212,15 +212,22 @@ export function serverFault(face: string, reply: RawReply): boolean {
 /** Columns that change behind the scenes (liveness bookkeeping), not because of a request. */
 const VOLATILE = new Set(['last_seen_at']);
 
+export interface Digest {
+  hash: string;
+  /** Per table: a hash of its rows. */
+  tables: Record<string, string>;
+  /** Per table: its rows as JSON text, to say which rows changed when a check fails. */
+  rows: Record<string, string[]>;
+}
+
 export interface Digester {
   /** A hash of every row of every table and every blob file name, with a per-table breakdown. */
-  digest(): Promise<{ hash: string; tables: Record<string, string> }>;
+  digest(): Promise<Digest>;
   close(): Promise<void>;
 }
 
-function hashRows(rows: unknown[]): string {
-  const h = createHash('sha256');
-  for (const row of rows) {
+function rowTexts(rows: unknown[]): string[] {
+  return rows.map((row) => {
     const clean = Object.fromEntries(
       Object.entries(row as Record<string, unknown>)
         .filter(([k]) => !VOLATILE.has(k))
@@ -229,8 +236,13 @@ function hashRows(rows: unknown[]): string {
           Buffer.isBuffer(v) ? v.toString('base64') : typeof v === 'bigint' ? String(v) : v,
         ]),
     );
-    h.update(JSON.stringify(clean));
-  }
+    return JSON.stringify(clean);
+  });
+}
+
+function hashTexts(texts: string[]): string {
+  const h = createHash('sha256');
+  for (const t of texts) h.update(t);
   return h.digest('hex').slice(0, 16);
 }
 
@@ -248,10 +260,11 @@ function blobFiles(dataDir: string): string[] {
   return out.sort();
 }
 
-function combine(tables: Record<string, string>): { hash: string; tables: Record<string, string> } {
+function combine(rows: Record<string, string[]>): Digest {
+  const tables = Object.fromEntries(Object.entries(rows).map(([k, v]) => [k, hashTexts(v)]));
   const h = createHash('sha256');
   for (const k of Object.keys(tables).sort()) h.update(`${k}=${tables[k]};`);
-  return { hash: h.digest('hex').slice(0, 16), tables };
+  return { hash: h.digest('hex').slice(0, 16), tables, rows };
 }
 
 /** Digests the SQLite file of a hub's data directory (read-only, alongside the hub's connection). */
@@ -265,13 +278,10 @@ export function sqliteDigester(dataDir: string): Digester {
     ).map((r) => r.name);
   return {
     async digest() {
-      const tables: Record<string, string> = {};
-      for (const t of names()) tables[t] = hashRows(db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all());
-      tables['blob files'] = createHash('sha256')
-        .update(blobFiles(dataDir).join('\n'))
-        .digest('hex')
-        .slice(0, 16);
-      return combine(tables);
+      const rows: Record<string, string[]> = {};
+      for (const t of names()) rows[t] = rowTexts(db.prepare(`SELECT * FROM "${t}" ORDER BY rowid`).all());
+      rows['blob files'] = blobFiles(dataDir);
+      return combine(rows);
     },
     async close() {
       db.close();
@@ -292,19 +302,16 @@ export async function postgresDigester(url: string, schema: string, dataDir: str
     ).rows.map((r) => r.table_name);
   return {
     async digest() {
-      const tables: Record<string, string> = {};
+      const tables: Record<string, string[]> = {};
       for (const t of await tablesOf()) {
         const rows = (await client.query(`SELECT * FROM "${schema}"."${t}" ORDER BY 1`)).rows as Record<
           string,
           unknown
         >[];
         // Both dialects in one shape: JSON columns compare by value, not by text.
-        tables[t] = hashRows(rows);
+        tables[t] = rowTexts(rows);
       }
-      tables['blob files'] = createHash('sha256')
-        .update(blobFiles(dataDir).join('\n'))
-        .digest('hex')
-        .slice(0, 16);
+      tables['blob files'] = blobFiles(dataDir);
       return combine(tables);
     },
     async close() {
@@ -314,10 +321,7 @@ export async function postgresDigester(url: string, schema: string, dataDir: str
 }
 
 /** A digest taken when the hub is quiet: two equal readings in a row (async effects settled). */
-export async function stableDigest(
-  d: Digester,
-  tries = 10,
-): Promise<{ hash: string; tables: Record<string, string> }> {
+export async function stableDigest(d: Digester, tries = 10): Promise<Digest> {
   let last = await d.digest();
   for (let i = 0; i < tries; i++) {
     await new Promise((r) => setTimeout(r, 5));
@@ -335,4 +339,13 @@ export function changedTables(
 ): string[] {
   const keys = new Set([...Object.keys(a.tables), ...Object.keys(b.tables)]);
   return [...keys].filter((k) => a.tables[k] !== b.tables[k]);
+}
+
+/** The rows of `table` only before and only after (a few of each), for a failure message. */
+export function changedRows(a: Digest, b: Digest, table: string, max = 3): string {
+  const before = new Set(a.rows[table] ?? []);
+  const after = new Set(b.rows[table] ?? []);
+  const gone = [...before].filter((r) => !after.has(r)).slice(0, max);
+  const added = [...after].filter((r) => !before.has(r)).slice(0, max);
+  return `${table}: before ${gone.join(' ')} | after ${added.join(' ')}`;
 }

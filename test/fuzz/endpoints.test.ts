@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import {
   allRoutes,
+  changedRows,
   changedTables,
   envelopeProblem,
   faceFor,
@@ -515,9 +516,9 @@ async function check(t: Target, r: Req, seen: Map<string, Set<number>>): Promise
   if (r.method !== 'HEAD') expect(envelopeProblem(face, reply), label).toBeNull();
   if (reply.status >= 400 && !knownPartialWrite(r.route, reply.status)) {
     const after = await t.digester.digest();
-    expect(changedTables(before, after), `${label} → ${reply.status} ${reply.text.slice(0, 200)}`).toEqual(
-      [],
-    );
+    const changed = changedTables(before, after);
+    const rows = changed.map((table) => changedRows(before, after, table)).join('; ');
+    expect(changed, `${label} → ${reply.status} ${reply.text.slice(0, 200)}; ${rows}`).toEqual([]);
     t.last = after;
   }
   const key = `${r.route.method} ${r.route.pattern}`;
