@@ -51,6 +51,8 @@ async function startHub(extraArgs: string[]): Promise<HubProcess> {
   const child = spawn(
     process.execPath,
     [
+      // Node flags for the hub, e.g. HUB_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+      ...(process.env.HUB_NODE_ARGS ? process.env.HUB_NODE_ARGS.split(' ') : []),
       join(hubRoot(), 'bin/jobhub.js'),
       'server',
       '--port',
