@@ -136,11 +136,12 @@ class Http {
     path: string,
     body?: unknown,
     signal?: AbortSignal,
+    headers: Record<string, string> = {},
   ): Promise<T> {
     const res = await this.pool.request({
       method,
       path,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal,
     });
@@ -364,7 +365,7 @@ export class JobhubQueue implements QueueUnderTest {
       return `${this.workers} simulated workers parked on a lease long-poll (\`waitMs\` 30 s)`;
     if (this.useAgent)
       return `the real agent (\`jobhub worker --runtimes ${AGENT_RUNTIME} --concurrency N\`) running \`${AGENT_CODE}\`; \`POST /api/v1/jobs/batch\` for batches`;
-    return `${this.workers} simulated workers × prefetch ${this.prefetch} (lease \`limit\` = free prefetch, long-poll 1 s), N handlers at once, one \`POST /api/v1/complete\` per leased batch; \`POST /api/v1/jobs/batch\` for batches`;
+    return `${this.workers} simulated workers × prefetch ${this.prefetch} (lease \`limit\` = free prefetch, long-poll 1 s), N handlers at once, one \`POST /api/v1/complete\` per leased batch; \`POST /api/v1/jobs/batch\` (\`Prefer: return=minimal\`) for batches`;
   }
 
   get url(): string {
@@ -429,7 +430,15 @@ export class JobhubQueue implements QueueUnderTest {
         input ? { ...this.jobSpec(), input: await this.inputField(input(i)) } : this.jobSpec(),
       ),
     );
-    const r = await this.http!.json<{ jobs: { id: string }[] }>('POST', '/api/v1/jobs/batch', { jobs });
+    const r = await this.http!.json<{ jobs: { id: string }[] }>(
+      'POST',
+      '/api/v1/jobs/batch',
+      { jobs },
+      undefined,
+      {
+        prefer: 'return=minimal',
+      },
+    );
     return r.jobs.map((j) => j.id);
   }
 

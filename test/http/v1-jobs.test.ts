@@ -132,6 +132,31 @@ describe('POST /api/v1/jobs', () => {
     expect(empty.status).toBe(400);
   });
 
+  it('answers a batch in short form when the client prefers return=minimal', async () => {
+    const { url } = await testHub();
+    const jobs = [{ runtime: 'default', input: { text: 'a' } }, { runtime: 'other' }];
+    const r = await api(
+      url,
+      'POST',
+      '/api/v1/jobs/batch',
+      { jobs },
+      { prefer: 'respond-async, return=minimal' },
+    );
+    expect(r.status).toBe(201);
+    expect(r.headers.get('preference-applied')).toBe('return=minimal');
+    expect(r.body.jobs).toHaveLength(2);
+    expect(Object.keys(r.body.jobs[0]).sort()).toEqual(['created', 'id', 'state', 'warnings']);
+    expect(r.body.jobs[0]).toMatchObject({ state: 'queued', created: true });
+    expect(r.body.jobs[1].warnings[0]).toMatch(/other/);
+    // The jobs are the same as in the long form.
+    const got = await api(url, 'GET', `/api/v1/jobs/${r.body.jobs[0].id}`);
+    expect(got.body).toMatchObject({ id: r.body.jobs[0].id, input: { base64: b64('a') } });
+    // Without the preference: the full jobs, and no Preference-Applied.
+    const full = await api(url, 'POST', '/api/v1/jobs/batch', { jobs });
+    expect(full.headers.get('preference-applied')).toBeNull();
+    expect(full.body.jobs[0]).toMatchObject({ runtime: 'default', input: { base64: b64('a') } });
+  });
+
   it('is idempotent by Idempotency-Key header and by body field', async () => {
     const { url } = await testHub();
     const first = await createJob(

@@ -75,7 +75,9 @@ export function jobRoutes(api: Api): void {
       tag: 'jobs',
       summary: 'Create many jobs in one commit',
       body: JobBatchCreate,
-      responses: { 201: 'created' },
+      responses: {
+        201: 'created; with `Prefer: return=minimal` each job is only {id, state, created, warnings}',
+      },
     },
     async (c) => {
       const p = await c.principal();
@@ -85,6 +87,20 @@ export function jobRoutes(api: Api): void {
         body.jobs.map((j) => jobRequestFrom(j)),
         p.tokenId,
       );
+      // RFC 7240: a bulk producer that keeps only the ids asks for the short form, which saves
+      // the hub serialising (and the client parsing) every job in full.
+      if (prefersMinimal(c.req.headers.prefer)) {
+        c.res.setHeader('preference-applied', 'return=minimal');
+        sendJson(c.res, 201, {
+          jobs: results.map((r) => ({
+            id: r.job.id,
+            state: r.job.state,
+            created: r.created,
+            warnings: r.warnings,
+          })),
+        });
+        return;
+      }
       sendJson(c.res, 201, {
         jobs: results.map((r) => ({ ...jobJson(r.job), created: r.created, warnings: r.warnings })),
       });
@@ -266,4 +282,10 @@ async function streamEvents(c: RequestContext): Promise<void> {
   shutdown.removeEventListener('abort', stop);
   clearInterval(ping);
   unsubscribe();
+}
+
+/** Whether a `Prefer` header asks for `return=minimal` (RFC 7240; other preferences are ignored). */
+function prefersMinimal(header: string | string[] | undefined): boolean {
+  const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
+  return values.some((v) => v.split(/[,;]/).some((pref) => pref.trim().toLowerCase() === 'return=minimal'));
 }
