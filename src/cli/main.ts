@@ -9,7 +9,6 @@ import { VERSION } from '../http/app.js';
 import { portalCommand } from './portal.js';
 import { benchWorkerCommand } from './bench-worker.js';
 
-
 const program = new Command('jobhub')
   .description('A job hub: clients submit jobs, pull-based workers lease, run and report them.')
   .version(VERSION);

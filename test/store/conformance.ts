@@ -349,6 +349,35 @@ export function storeConformance(name: string, open: OpenStore): void {
         expect(await get(res[0]!.job.id)).toEqual(res[0]!.job);
       });
 
+      it('creates a lone job, and a job with an idempotency key, already leased', async () => {
+        const w = await worker();
+        const leased = { workerId: w.id, leaseMs: LEASE_MS };
+        const [lone] = await store.jobInsertMany({ jobs: [newJob()], now: T0, leases: [leased] });
+        const [keyed] = await store.jobInsertMany({
+          jobs: [newJob({ idempotencyKey: 'direct' })],
+          now: T0,
+          leases: [leased],
+        });
+        for (const r of [lone!, keyed!]) {
+          expect(r).toMatchObject({
+            created: true,
+            job: { state: 'running', attempts: 1, leaseWorkerId: w.id },
+          });
+          expect(await get(r.job.id)).toEqual(r.job);
+        }
+        expect(lone!.job.leaseToken).not.toBe(keyed!.job.leaseToken);
+        // The same key again: the existing job, not a second lease.
+        const [again] = await store.jobInsertMany({
+          jobs: [newJob({ idempotencyKey: 'direct' })],
+          now: T0 + 1,
+          leases: [leased],
+        });
+        expect(again).toMatchObject({
+          created: false,
+          job: { id: keyed!.job.id, leaseToken: keyed!.job.leaseToken },
+        });
+      });
+
       it('answers null for an unknown job', async () => {
         expect(await store.jobGet({ id: unknownId })).toBeNull();
       });

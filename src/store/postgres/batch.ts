@@ -4,24 +4,45 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
+import { leaseExpiry } from '../../core/lease.js';
 import { jobFromRow, templateToJson, type JobRow } from '../rows.js';
-import type { CompleteParams, JobRecord, NewJob } from '../store.js';
+import type { CompleteParams, DirectLease, JobRecord, NewJob } from '../store.js';
 
 type Q = Pick<PoolClient, 'query'>;
 const id = (v: string | null) => (v === null ? null : Number(v));
+
+/** The lease columns of a job inserted already leased: token, worker, expiry, start. */
+export function directLease(
+  lease: DirectLease | null | undefined,
+  timeoutMs: number,
+  now: number,
+): [string, number, number, number] | [null, null, null, null] {
+  if (!lease) return [null, null, null, null];
+  const expires = leaseExpiry({ now, leaseMs: lease.leaseMs, startedAt: now, timeoutMs });
+  return [randomUUID(), Number(lease.workerId), expires, now];
+}
 
 /**
  * Inserts jobs that carry neither an idempotency key nor a team (the common case: nothing can
  * conflict) in one statement; returns them in input order (ids follow insertion order).
  */
-export async function insertPlain(q: Q, jobs: NewJob[], now: number): Promise<JobRecord[]> {
+export async function insertPlain(
+  q: Q,
+  jobs: NewJob[],
+  now: number,
+  leases?: (DirectLease | null)[],
+): Promise<JobRecord[]> {
+  // Jobs handed to parked workers are inserted already leased (token non-NULL), in the same row.
+  const lease = jobs.map((j, i) => directLease(leases?.[i], j.timeoutMs, now));
   const { rows } = await q.query<JobRow>(
     `INSERT INTO jobs (function_id, runtime, input_blob_id, input_inline, tags, priority, owner, state,
-       max_attempts, timeout_ms, run_at, next, parent_id, created_at)
-     SELECT f, r, ib, ii, t::jsonb, pr, ow, 'queued', ma, tmo, $1, nx::jsonb, pa, $1
+       max_attempts, timeout_ms, run_at, next, parent_id, created_at,
+       attempts, lease_token, lease_worker_id, lease_expires_at, started_at)
+     SELECT f, r, ib, ii, t::jsonb, pr, ow, CASE WHEN tok IS NULL THEN 'queued' ELSE 'running' END,
+       ma, tmo, $1, nx::jsonb, pa, $1, CASE WHEN tok IS NULL THEN 0 ELSE 1 END, tok, wk, ex, CASE WHEN tok IS NULL THEN NULL ELSE $1::bigint END
      FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::int[], $8::text[],
-                 $9::int[], $10::bigint[], $11::text[], $12::bigint[]) WITH ORDINALITY
-          AS u(f, r, ib, ii, t, pr, ow, ma, tmo, nx, pa, ord)
+                 $9::int[], $10::bigint[], $11::text[], $12::bigint[], $13::text[], $14::bigint[], $15::bigint[])
+          WITH ORDINALITY AS u(f, r, ib, ii, t, pr, ow, ma, tmo, nx, pa, tok, wk, ex, ord)
      ORDER BY ord
      RETURNING *`,
     [
@@ -37,6 +58,9 @@ export async function insertPlain(q: Q, jobs: NewJob[], now: number): Promise<Jo
       jobs.map((j) => j.timeoutMs),
       jobs.map((j) => templateToJson(j.next)),
       jobs.map((j) => id(j.parentId)),
+      lease.map((l) => l[0]),
+      lease.map((l) => l[1]),
+      lease.map((l) => l[2]),
     ],
   );
   return rows.sort((a, b) => a.id - b.id).map(jobFromRow);

@@ -3,14 +3,13 @@
  * so that hubs sharing the database never hand out the same job and never wait on each other;
  * tag eligibility is decided in SQL, preference order among the candidates in code.
  */
-import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import { expiryReason, leaseExpiry } from '../../core/lease.js';
+import { expiryReason } from '../../core/lease.js';
 import { teamBusy } from '../../core/errors.js';
 import { afterFailedAttempt } from '../../core/states.js';
 import { preferenceScore } from '../../core/tags.js';
 import { jobFromRow, templateToJson, type JobRow } from '../rows.js';
-import { claimMany, completeMany, insertPlain } from './batch.js';
+import { claimMany, completeMany, directLease, insertPlain } from './batch.js';
 import type {
   AttemptError,
   CompleteOutcome,
@@ -27,15 +26,15 @@ import type {
 
 type Q = Pick<PoolClient, 'query'>;
 
+/** A job handed to a parked worker is inserted already leased to it ($15–$18; NULLs when queued). */
 const INSERT = `INSERT INTO jobs (function_id, runtime, input_blob_id, input_inline, tags, priority, team, owner,
-    state, max_attempts, timeout_ms, run_at, idempotency_key, next, parent_id, created_at)
-  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'queued', $9, $10, $11, $12, $13, $14, $11)
+    state, max_attempts, timeout_ms, run_at, idempotency_key, next, parent_id, created_at,
+    attempts, lease_token, lease_worker_id, lease_expires_at, started_at)
+  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $15::text IS NULL THEN 'queued' ELSE 'running' END,
+    $9, $10, $11, $12, $13, $14, $11,
+    CASE WHEN $15::text IS NULL THEN 0 ELSE 1 END, $15, $16, $17, $18)
   ON CONFLICT (coalesce(owner, ''), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING *`;
-
-const CLAIM = `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = $1, lease_worker_id = $2,
-    lease_expires_at = $3, started_at = $4, progress = NULL
-  WHERE id = $5 AND state = 'queued' RETURNING *`;
 
 /** A job's +tags must all be in the worker's tags, its -tags none of them. */
 /**
@@ -59,18 +58,8 @@ export async function insertMany(
   leases?: (DirectLease | null)[],
 ): Promise<{ job: JobRecord; created: boolean }[]> {
   if (jobs.length > 1 && jobs.every((j) => j.idempotencyKey === null && j.team === null)) {
-    const inserted = await insertPlain(q, jobs, now);
-    const out: { job: JobRecord; created: boolean }[] = [];
-    for (const [i, job] of inserted.entries()) {
-      const lease = leases?.[i];
-      out.push({
-        job: lease
-          ? ((await claim(q, job.id, job.timeoutMs, lease.workerId, lease.leaseMs, now)) ?? job)
-          : job,
-        created: true,
-      });
-    }
-    return out;
+    const inserted = await insertPlain(q, jobs, now, leases);
+    return inserted.map((job) => ({ job, created: true }));
   }
   const out: { job: JobRecord; created: boolean }[] = [];
   for (const [i, j] of jobs.entries()) {
@@ -89,6 +78,7 @@ export async function insertMany(
       j.idempotencyKey,
       templateToJson(j.next),
       id(j.parentId),
+      ...directLease(leases?.[i], j.timeoutMs, now),
     ]);
     if (rows[0] === undefined) {
       const existing = await q.query<JobRow>(
@@ -98,12 +88,7 @@ export async function insertMany(
       out.push({ job: jobFromRow(existing.rows[0]!), created: false });
       continue;
     }
-    const lease = leases?.[i];
-    const job = jobFromRow(rows[0]);
-    out.push({
-      job: lease ? ((await claim(q, job.id, job.timeoutMs, lease.workerId, lease.leaseMs, now)) ?? job) : job,
-      created: true,
-    });
+    out.push({ job: jobFromRow(rows[0]), created: true });
   }
   return out;
 }
@@ -116,25 +101,6 @@ async function insertRow(q: Q, j: NewJob, args: unknown[]): Promise<{ rows: JobR
       throw teamBusy(j.team);
     throw err;
   }
-}
-
-async function claim(
-  q: Q,
-  jobId: string | number,
-  timeoutMs: number,
-  workerId: string,
-  leaseMs: number,
-  now: number,
-) {
-  const expires = leaseExpiry({ now, leaseMs, startedAt: now, timeoutMs });
-  const { rows } = await q.query<JobRow>(CLAIM, [
-    randomUUID(),
-    Number(workerId),
-    expires,
-    now,
-    Number(jobId),
-  ]);
-  return rows[0] ? jobFromRow(rows[0]) : null;
 }
 
 export async function get(q: Q, jobId: string): Promise<JobRecord | null> {

@@ -134,6 +134,36 @@ export class PostgresStore implements Store {
     }
   }
 
+  /**
+   * One statement in autocommit (it is its own transaction). Retried only while no connection
+   * can be had: once sent, a statement whose connection drops may have committed.
+   */
+  private async single<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    let client: PoolClient | undefined;
+    for (let attempt = 1; !client; attempt++) {
+      if (this.closed) throw new Error('store is closed');
+      try {
+        client = await this.pool.connect();
+      } catch (err) {
+        if (!isConnectionError(err)) throw err;
+        if (attempt >= RETRIES) throw unavailable(err);
+        await sleep(RETRY_DELAY_MS * attempt);
+      }
+    }
+    client.on('error', ignore);
+    let broken: Error | undefined;
+    try {
+      return await fn(client);
+    } catch (err) {
+      if (!isConnectionError(err)) throw err;
+      broken = err as Error;
+      throw unavailable(err);
+    } finally {
+      client.removeListener('error', ignore);
+      client.release(broken);
+    }
+  }
+
   /** A read (or an idempotent single statement); retried when the connection is lost. */
   private async query<R>(sql: string, args: unknown[] = []): Promise<R[]> {
     for (let attempt = 1; ; attempt++) {
@@ -242,6 +272,11 @@ export class PostgresStore implements Store {
   }
 
   jobInsertMany(p: { jobs: NewJob[]; now: number; leases?: (DirectLease | null)[] }) {
+    // One job handed straight to a parked worker: a single INSERT, nothing to notify, so no
+    // transaction around it (BEGIN and COMMIT would be two more round trips on the latency path).
+    const only = p.jobs.length === 1 ? p.jobs[0]! : null;
+    if (only && only.idempotencyKey === null && p.leases?.[0])
+      return this.single((c) => jobs.insertMany(c, p.jobs, p.now, p.leases));
     return this.tx(async (c) => {
       const results = await jobs.insertMany(c, p.jobs, p.now, p.leases);
       await notifyQueued(
