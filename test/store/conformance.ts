@@ -795,6 +795,26 @@ export function storeConformance(name: string, open: OpenStore): void {
         expect(await store.jobList({ limit: 10 })).toHaveLength(2);
       });
 
+      it('settles completions sent together: plain, pipeline, repeated, stale', async () => {
+        const plain = await running();
+        const piped = await running({ next: template() });
+        const stale = await running();
+        const [a, b, again, wrong] = await Promise.all([
+          complete(plain, { result: { n: 1 } }),
+          complete(piped, { outputInline: Buffer.from('on') }),
+          complete(plain, { result: { n: 1 } }),
+          complete({ ...stale, leaseToken: 'not-the-token' }),
+        ]);
+        expect(a).toMatchObject({ ok: true, created: [], job: { id: plain.id, state: 'succeeded' } });
+        expect(b).toMatchObject({ ok: true, job: { id: piped.id, state: 'succeeded' } });
+        if (!b.ok) throw new Error('unreachable');
+        expect(b.created).toHaveLength(1);
+        expect(b.created[0]).toMatchObject({ parentId: piped.id, state: 'queued' });
+        expect(again).toMatchObject({ ok: true, job: { id: plain.id, state: 'succeeded' } });
+        expect(wrong).toEqual({ ok: false, reason: 'stale' });
+        expect((await get(stale.id)).state).toBe('running');
+      });
+
       it('passes inline output on as the next input', async () => {
         const r = await running({ next: template() });
         const res = await complete(r, { outputInline: Buffer.from('carry') });
