@@ -64,7 +64,7 @@ const METRICS: Metric[] = [
   { name: 'latency p50 ms', get: (r, id) => med(r.latency?.byQueue?.[id]?.p50Ms), higherIsBetter: false },
 ];
 
-const PEERS = ['bullmq', 'pgboss', 'graphile'];
+const PEERS = ['bullmq', 'bullmq-durable', 'pgboss', 'graphile'];
 
 /** The best peer's value in a run (highest or lowest), if any peer ran. */
 function bestPeer(r: Report, m: Metric): number | undefined {

@@ -24,7 +24,7 @@ import {
 } from './peers/peer.js';
 import { PgbossQueue } from './peers/pgboss.js';
 
-export const PEER_IDS = ['bullmq', 'pgboss', 'graphile'] as const;
+export const PEER_IDS = ['bullmq', 'bullmq-durable', 'pgboss', 'graphile'] as const;
 export const JOBHUB_IDS = ['jobhub-sqlite', 'jobhub-pg'] as const;
 export const CONCURRENCY = 50;
 
@@ -62,6 +62,8 @@ export function makeQueue(id: string): QueueUnderTest {
   switch (id) {
     case 'bullmq':
       return new BullmqQueue();
+    case 'bullmq-durable':
+      return new BullmqQueue({ durable: true });
     case 'pgboss':
       return new PgbossQueue();
     case 'graphile':
@@ -610,6 +612,7 @@ const COLORS: Record<string, Rgb> = {
   'jobhub-sqlite-agent': [94, 60, 153],
   'jobhub-pg-agent': [140, 200, 230],
   bullmq: [214, 39, 40],
+  'bullmq-durable': [227, 119, 194],
   pgboss: [255, 127, 14],
   graphile: [44, 160, 44],
 };

@@ -7,14 +7,14 @@
  *   --check              regression gate: quick comparison with the last committed results; exits 1
  *                        on a large drop (writes no files under bench/ or docs/)
  *   --only=a,b           scenarios: throughput, latency, payloads, scale, contest, blobs
- *   --peers=a,b          peers to run (bullmq, pgboss, graphile; default all); --no-peers for none
+ *   --peers=a,b          peers to run (bullmq, bullmq-durable, pgboss, graphile; default all); --no-peers for none
  *   --stores=sqlite,pg   jobhub stores (default both)
  *   --agent / --no-agent use the real worker agent for throughput when the build has it (default: yes)
  *   --rounds=N           rounds per scenario (default 3, quick 2)
  *   --report / --no-report   write docs/benchmarks.md and the charts
  *   --no-build           use the current dist/ as it is
  */
-import { execSync } from 'node:child_process';
+import { execSync, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
@@ -89,7 +89,9 @@ async function servicesUp(): Promise<void> {
       );
     await r.quit();
   }
-  if (peers.some((p) => p !== 'bullmq') || stores.includes('pg')) {
+  if (peers.includes('bullmq-durable') && spawnSync('redis-server', ['--version']).status !== 0)
+    throw new Error('redis-server is needed for bullmq-durable (it runs its own, with appendfsync always)');
+  if (peers.some((p) => !p.startsWith('bullmq')) || stores.includes('pg')) {
     const c = new pg.Client({ connectionString: PG_URL });
     await c
       .connect()

@@ -2,7 +2,16 @@
  * BullMQ on the local Redis. Settings: the library's defaults (completed jobs are kept, which is
  * also how the store is asked what is done: the completed set's size). Payloads are base64 in the
  * job's data and the return value, as BullMQ stores JSON.
+ *
+ * The machine's Redis keeps nothing on disk: an acknowledged job is lost if Redis is killed. The
+ * durable variant runs its own `redis-server` with `appendonly yes` and `appendfsync always` (every
+ * write in the append-only file and fsynced before the reply), which is the promise jobhub and the
+ * PostgreSQL queues make, so that the cost of durability can be read off side by side.
  */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import {
@@ -19,8 +28,8 @@ interface Data {
 }
 
 export class BullmqQueue implements QueueUnderTest {
-  readonly id = 'bullmq';
-  readonly label = 'BullMQ';
+  readonly id: string;
+  readonly label: string;
   readonly store = 'Redis' as const;
   readonly isJobhub = false;
   private prefix = '';
@@ -29,6 +38,13 @@ export class BullmqQueue implements QueueUnderTest {
   private workers: Worker<Data>[] = [];
   private admin: Redis | null = null;
   private redisPid = 0;
+  private redis = REDIS;
+  private own: { child: ChildProcess; dir: string } | null = null;
+
+  constructor(private readonly o: { durable?: boolean } = {}) {
+    this.id = o.durable ? 'bullmq-durable' : 'bullmq';
+    this.label = o.durable ? 'BullMQ (Redis AOF, fsync always)' : 'BullMQ';
+  }
 
   settings(mode: WorkerMode): string {
     if (mode === 'serial') return 'one Worker, concurrency 1 (fetches the next job in the completing call)';
@@ -37,10 +53,11 @@ export class BullmqQueue implements QueueUnderTest {
 
   async setup(): Promise<void> {
     this.prefix = `jhbench_${uniqueSuffix()}`;
-    this.admin = new Redis({ ...REDIS, lazyConnect: false });
+    if (this.o.durable) await this.startOwnRedis();
+    this.admin = new Redis({ ...this.redis, lazyConnect: false });
     const info = await this.admin.info('server');
     this.redisPid = Number(/process_id:(\d+)/.exec(info)?.[1] ?? 0);
-    this.queue = new Queue<Data>(this.name, { connection: { ...REDIS }, prefix: this.prefix });
+    this.queue = new Queue<Data>(this.name, { connection: { ...this.redis }, prefix: this.prefix });
     await this.queue.waitUntilReady();
   }
 
@@ -58,6 +75,53 @@ export class BullmqQueue implements QueueUnderTest {
       } while (cursor !== '0');
       await this.admin.quit();
       this.admin = null;
+    }
+    if (this.own) {
+      const { child, dir } = this.own;
+      this.own = null;
+      this.redis = REDIS;
+      await new Promise<void>((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGKILL');
+      });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** A private redis-server that appends and fsyncs every write before it answers. */
+  private async startOwnRedis(): Promise<void> {
+    const dir = mkdtempSync(join(tmpdir(), 'jhbench-redis-'));
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    const child = spawn(
+      'redis-server',
+      [
+        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+        '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no',
+      ], // prettier-ignore
+      { stdio: 'ignore' },
+    );
+    this.own = { child, dir };
+    this.redis = { host: '127.0.0.1', port };
+    const until = Date.now() + 10_000;
+    for (;;) {
+      const probe = new Redis({
+        ...this.redis,
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      probe.on('error', () => undefined); // refused until the server listens: retried below
+      try {
+        await probe.connect();
+        await probe.ping();
+        await probe.quit();
+        return;
+      } catch (err) {
+        probe.disconnect();
+        if (child.exitCode !== null || Date.now() > until)
+          throw new Error(`redis-server (appendfsync always) did not start: ${(err as Error).message}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
     }
   }
 
@@ -84,7 +148,7 @@ export class BullmqQueue implements QueueUnderTest {
         return out ? out.toString('base64') : undefined;
       },
       {
-        connection: { ...REDIS, maxRetriesPerRequest: null },
+        connection: { ...this.redis, maxRetriesPerRequest: null },
         prefix: this.prefix,
         concurrency: mode === 'serial' ? 1 : concurrency,
       },
