@@ -122,6 +122,7 @@ export async function loadContest(portal: Portal, d: ContestDescription): Promis
     if (missing !== undefined)
       throw new HubError('validation_failed', `benchmarker ${b.name} names unknown team ${missing}`);
   }
+  await checkAddresses(portal, teams, known);
   if (d.contest !== undefined) await portal.admin.setContest(d.contest);
   const summary: LoadSummary = {
     teams: { created: 0, updated: 0 },
@@ -193,6 +194,34 @@ export async function loadContest(portal: Portal, d: ContestDescription): Promis
   portal.dispatch.invalidate();
   await portal.teamsChanged();
   return summary;
+}
+
+/**
+ * A server address is unique across teams. One that another team holds would be refused by the
+ * store half-way through the writes, after earlier teams were written: refuse the file first.
+ */
+async function checkAddresses(portal: Portal, teams: TeamPlan[], known: Map<string, TeamRecord>) {
+  const holders = new Map<string, string>();
+  for (const team of known.values())
+    for (const s of await portal.store.serverList({ teamId: team.id })) holders.set(s.globalIp, team.name);
+  const listed = new Map<string, string>();
+  for (const t of teams) {
+    for (const s of t.servers ?? []) {
+      const twice = listed.get(s.globalIp);
+      if (twice !== undefined && twice !== t.name)
+        throw new HubError(
+          'conflict',
+          `server address ${s.globalIp} is listed for teams ${twice} and ${t.name}`,
+        );
+      listed.set(s.globalIp, t.name);
+      const holder = holders.get(s.globalIp);
+      if (holder !== undefined && holder !== t.name)
+        throw new HubError(
+          'conflict',
+          `server address ${s.globalIp} belongs to team ${holder}; free it there first`,
+        );
+    }
+  }
 }
 
 const toInput = (s: ServerFields): ServerInput => ({

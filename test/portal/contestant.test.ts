@@ -234,6 +234,39 @@ describe('staff API', () => {
     );
   });
 
+  it('refuses a contest file whose server address another team holds, and writes none of it', async () => {
+    const { url } = await testHub();
+    await loadContest(url, { contest: openContest(), teams: teams(2) });
+    const before = await Promise.all(
+      ['/teams', '/contest', '/benchmarkers'].map((p) => staff(url, 'GET', p)),
+    );
+    const [taken] = teams(1, 1)[0]!.servers!; // team1's address
+    for (const file of [
+      // A new team first (it would have been created), then the address of team1 for team0.
+      {
+        teams: [
+          { name: 'newcomer', password: 'pw-new' },
+          { name: 'team0', servers: [{ ...taken, hostname: 's9' }] },
+        ],
+      },
+      // Two teams of the file listing one address.
+      {
+        contest: { ...openContest(), ends_at: new Date(Date.now() + 9e6).toISOString() },
+        teams: [
+          { name: 'x1', servers: [{ ...taken!, global_ip: '203.0.113.50' }] },
+          { name: 'x2', servers: [{ ...taken!, global_ip: '203.0.113.50' }] },
+        ],
+        benchmarkers: [{ name: 'b', ip: '127.0.0.9', teams: [] }],
+      },
+    ]) {
+      const r = await staff(url, 'POST', '/load', file);
+      expect(r.status, JSON.stringify(r.body)).toBe(409);
+      expect(r.body.error.message).toMatch(/server address/);
+    }
+    const after = await Promise.all(['/teams', '/contest', '/benchmarkers'].map((p) => staff(url, 'GET', p)));
+    expect(after.map((r) => r.body)).toEqual(before.map((r) => r.body));
+  });
+
   it('lists jobs with filters, cancels, re-enqueues, and enqueues for all teams', async () => {
     const { url } = await testHub();
     await loadContest(url, {
