@@ -1,4 +1,5 @@
 /** The `default` runtime end to end: executables in a bubblewrap sandbox with limits. */
+import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -22,6 +23,31 @@ describe('default runtime (exec)', () => {
     expect(job.exitStatus).toBe(0);
     expect((await output(url, job.id)).toString()).toBe('HELLO EXEC');
   });
+
+  // The kernel exempts root from the process-count limit, and a job that escaped its sandbox
+  // should not be root: a root worker runs jobs as nobody on the host.
+  it.skipIf(tools.bwrap === null || process.getuid?.() !== 0)(
+    'runs the jobs of a root worker as nobody on the host',
+    async () => {
+      expect(tools.rootProblem).toBeNull();
+      const { url } = await testHub();
+      await startAgent(url, ['default']);
+      // Seen from the host while it runs: whose process is the job?
+      const running = runOnce(url, 'default', '#!/bin/sh\nexec sleep 2.71828\n');
+      const owner = async () => {
+        for (let i = 0; i < 100; i++) {
+          for (const uid of ['0', '65534']) {
+            const r = spawnSync('pgrep', ['-u', uid, '-f', 'sleep 2.71828'], { encoding: 'utf8' });
+            if (r.status === 0) return uid;
+          }
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        return 'not seen';
+      };
+      expect(await owner()).toBe('65534');
+      expect((await running).state).toBe('succeeded');
+    },
+  );
 
   sandboxed('fails on a non-zero exit with the status and the stderr tail', async () => {
     const { url } = await testHub();

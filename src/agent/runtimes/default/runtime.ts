@@ -53,6 +53,7 @@ export class DefaultRuntime implements Runtime<Prepared> {
   readonly features = [] as const;
   readonly tools: SandboxTools;
   private seq = 0;
+  private workDirOpened = false;
 
   constructor(private readonly o: DefaultRuntimeOptions) {
     this.tools = o.tools ?? detectTools();
@@ -64,7 +65,12 @@ export class DefaultRuntime implements Runtime<Prepared> {
   }
 
   warning(): string | null {
-    if (this.sandboxed) return null;
+    if (this.sandboxed) {
+      const why = this.tools.rootProblem;
+      return why === null
+        ? null
+        : `${why}; exec jobs of this root worker run as root on the host, without a process-count limit (run the worker as an unprivileged user)`;
+    }
     const why = this.tools.bwrapProblem ?? 'bubblewrap is not available';
     return this.o.unsafeNoSandbox
       ? `${why}; exec jobs run WITHOUT a sandbox (--unsafe-no-sandbox): they can read the worker's files and use the network`
@@ -73,6 +79,11 @@ export class DefaultRuntime implements Runtime<Prepared> {
 
   /** Writes the executable once per sha256 (atomically: a half-written file is never run). */
   async prepare(code: CodeBlob): Promise<Prepared> {
+    // Jobs run as nobody must reach their executable: the directory may be crossed, not listed.
+    if (this.tools.dropToNobody.length && !this.workDirOpened) {
+      await chmod(this.o.workDir, 0o711);
+      this.workDirOpened = true;
+    }
     const path = join(this.o.workDir, `code-${code.sha256}`);
     const tmp = `${path}.${process.pid}.${this.seq++}`;
     await writeFile(tmp, code.bytes, { mode: 0o755 });
@@ -96,6 +107,7 @@ export class DefaultRuntime implements Runtime<Prepared> {
     let scratch: string | null = null;
     if (this.tools.bwrap) {
       argv = [
+        ...this.tools.dropToNobody,
         this.tools.bwrap,
         ...bwrapArgs({
           tmpBytes: this.o.tmpBytes ?? 256 * 1024 ** 2,

@@ -18,6 +18,14 @@ export interface SandboxTools {
   /** Why bubblewrap is unusable (not installed, or it failed to start), for the warning. */
   bwrapProblem: string | null;
   prlimit: string | null;
+  /**
+   * Put in front of bubblewrap when the worker runs as root: the job's processes then belong to
+   * nobody on the host, so the process-count limit binds (the kernel exempts root from it) and
+   * whatever escaped the sandbox would be unprivileged. Empty when not needed or not possible.
+   */
+  dropToNobody: string[];
+  /** Why jobs of a root worker still run as root on the host, for the warning; null if they do not. */
+  rootProblem: string | null;
 }
 
 const SEARCH = ['/usr/bin', '/bin', '/usr/local/bin', '/usr/sbin', '/sbin'];
@@ -40,21 +48,37 @@ const ETC_FILES = [
 /** Where the job's executable appears inside the sandbox. */
 export const CODE_PATH = '/job/code';
 
+/** The user jobs of a root worker run as on the host (nobody). */
+export const NOBODY = 65534;
+
 /** Finds bubblewrap and prlimit and checks that bubblewrap can actually make a sandbox here. */
 export function detectTools(): SandboxTools {
   const prlimit = find('prlimit');
   const bwrap = find('bwrap');
-  if (!bwrap) return { bwrap: null, bwrapProblem: 'bubblewrap (bwrap) is not installed', prlimit };
-  const probe = spawnSync(bwrap, [...bwrapArgs({ tmpBytes: 1024 * 1024 }), '--', '/bin/sh', '-c', 'exit 0'], {
-    env: {},
-    timeout: 10_000,
-    encoding: 'utf8',
-  });
-  if (probe.status !== 0) {
-    const why = (probe.stderr || probe.error?.message || `exit status ${probe.status}`).trim();
-    return { bwrap: null, bwrapProblem: `bubblewrap cannot create a sandbox here: ${why}`, prlimit };
-  }
-  return { bwrap, bwrapProblem: null, prlimit };
+  const none = { prlimit, dropToNobody: [], rootProblem: null };
+  if (!bwrap) return { ...none, bwrap: null, bwrapProblem: 'bubblewrap (bwrap) is not installed' };
+  const probe = (prefix: string[]) => {
+    const argv = [...prefix, bwrap, ...bwrapArgs({ tmpBytes: 1024 * 1024 }), '--', '/bin/sh', '-c', 'exit 0'];
+    const r = spawnSync(argv[0]!, argv.slice(1), { env: {}, timeout: 10_000, encoding: 'utf8' });
+    return r.status === 0 ? null : (r.stderr || r.error?.message || `exit status ${r.status}`).trim();
+  };
+  const plain = probe([]);
+  if (plain !== null)
+    return { ...none, bwrap: null, bwrapProblem: `bubblewrap cannot create a sandbox here: ${plain}` };
+  if (process.getuid?.() !== 0) return { ...none, bwrap, bwrapProblem: null };
+  const setpriv = find('setpriv');
+  if (!setpriv)
+    return { ...none, bwrap, bwrapProblem: null, rootProblem: 'setpriv (util-linux) is not installed' };
+  const drop = [setpriv, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
+  const dropped = probe(drop);
+  if (dropped !== null)
+    return {
+      ...none,
+      bwrap,
+      bwrapProblem: null,
+      rootProblem: `nobody cannot make a sandbox here: ${dropped}`,
+    };
+  return { ...none, bwrap, bwrapProblem: null, dropToNobody: drop };
 }
 
 export interface BwrapOptions {
@@ -137,8 +161,8 @@ export function withLimits(argv: string[], limits: ProcessLimits, prlimit: strin
     // Soft limit sends SIGXCPU (reported as a CPU-time limit); the hard one a second later kills.
     if (cpu) opts.push(`--cpu=${cpu}:${cpu + 1}`);
     if (limits.memoryBytes > 0) opts.push(`--as=${limits.memoryBytes}`);
-    // Processes of the worker's user: a fork bomb stops here. (The kernel exempts root from
-    // this limit: run workers as an unprivileged user, as deploy/systemd does.)
+    // Processes of the job's user on the host: a fork bomb stops here. (The kernel exempts root
+    // from this limit: a root worker runs its jobs as nobody, see dropToNobody.)
     opts.push(`--nproc=${MAX_PROCESSES}`);
     return [prlimit, ...opts, '--', ...argv];
   }
