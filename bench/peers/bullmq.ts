@@ -76,32 +76,39 @@ export class BullmqQueue implements QueueUnderTest {
       await this.admin.quit();
       this.admin = null;
     }
-    if (this.own) {
-      const { child, dir } = this.own;
-      this.own = null;
-      this.redis = REDIS;
-      await new Promise<void>((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGKILL');
-      });
-      rmSync(dir, { recursive: true, force: true });
+    await this.stopOwnRedis();
+  }
+
+  /**
+   * A private redis-server that appends and fsyncs every write before it answers, on TCP like the
+   * machine's Redis. A random port may be taken: the server must be the child started here (its
+   * pid) with `appendfsync always`, or another port is tried.
+   */
+  private async startOwnRedis(): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const dir = mkdtempSync(join(tmpdir(), 'jhbench-redis-'));
+      const port = 20_000 + Math.floor(Math.random() * 20_000);
+      const child = spawn(
+        'redis-server',
+        [
+          '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
+          '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no',
+        ], // prettier-ignore
+        { stdio: 'ignore' },
+      );
+      const failed = new Promise<Error>((resolve) => child.once('error', resolve));
+      this.own = { child, dir };
+      this.redis = { host: '127.0.0.1', port };
+      const problem = await Promise.race([this.ownRedisReady(child), failed]);
+      if (problem === null) return;
+      await this.stopOwnRedis();
+      if (attempt >= 5)
+        throw new Error(`redis-server (appendfsync always) did not start: ${problem.message}`);
     }
   }
 
-  /** A private redis-server that appends and fsyncs every write before it answers. */
-  private async startOwnRedis(): Promise<void> {
-    const dir = mkdtempSync(join(tmpdir(), 'jhbench-redis-'));
-    const port = 20_000 + Math.floor(Math.random() * 20_000);
-    const child = spawn(
-      'redis-server',
-      [
-        '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '',
-        '--appendonly', 'yes', '--appendfsync', 'always', '--daemonize', 'no',
-      ], // prettier-ignore
-      { stdio: 'ignore' },
-    );
-    this.own = { child, dir };
-    this.redis = { host: '127.0.0.1', port };
+  /** null when the server on our port is our child, durable; else what is wrong. */
+  private async ownRedisReady(child: ChildProcess): Promise<Error | null> {
     const until = Date.now() + 10_000;
     for (;;) {
       const probe = new Redis({
@@ -113,16 +120,31 @@ export class BullmqQueue implements QueueUnderTest {
       probe.on('error', () => undefined); // refused until the server listens: retried below
       try {
         await probe.connect();
-        await probe.ping();
+        const pid = Number(/process_id:(\d+)/.exec(await probe.info('server'))?.[1]);
+        const fsync = (await probe.config('GET', 'appendfsync')) as string[];
         await probe.quit();
-        return;
+        if (pid !== child.pid || fsync[1] !== 'always')
+          return new Error(`port ${this.redis.port} answered by another Redis (pid ${pid})`);
+        return null;
       } catch (err) {
         probe.disconnect();
-        if (child.exitCode !== null || Date.now() > until)
-          throw new Error(`redis-server (appendfsync always) did not start: ${(err as Error).message}`);
+        if (child.exitCode !== null || Date.now() > until) return err as Error;
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+  }
+
+  private async stopOwnRedis(): Promise<void> {
+    if (!this.own) return;
+    const { child, dir } = this.own;
+    this.own = null;
+    this.redis = REDIS;
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.kill('SIGKILL');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
   }
 
   async enqueueBatch(n: number, input?: (i: number) => Buffer): Promise<string[]> {

@@ -180,11 +180,17 @@ export function serverLimit(max: number): HubError {
   return new HubError('conflict', `a team has at most ${max} servers`);
 }
 
-export function checkServerList(servers: { hostname: string; isBenchTarget: boolean }[], max: number): void {
+export function checkServerList(
+  servers: { hostname: string; globalIp?: string; isBenchTarget: boolean }[],
+  max: number,
+): void {
   if (servers.length > max) throw serverLimit(max);
   const names = new Set(servers.map((s) => s.hostname));
   if (names.size !== servers.length)
     throw new HubError('validation_failed', 'hostnames must be unique within a team');
+  const addresses = servers.map((s) => s.globalIp).filter((a) => a !== undefined);
+  if (new Set(addresses).size !== addresses.length)
+    throw new HubError('validation_failed', 'global IPs must be unique within a team');
   if (servers.filter((s) => s.isBenchTarget).length > 1) {
     throw new HubError('validation_failed', 'at most one server of a team is the bench target');
   }

@@ -1,5 +1,6 @@
 /** Native API, requester side: create, batch, idempotency, get, list, wait, cancel, explain, output, pipelines. */
 import { describe, expect, it } from 'vitest';
+import { prefersMinimal } from '../../src/http/v1/routes-jobs.js';
 import { api, testHub } from '../helpers/hub.js';
 import {
   complete,
@@ -155,6 +156,16 @@ describe('POST /api/v1/jobs', () => {
     const full = await api(url, 'POST', '/api/v1/jobs/batch', { jobs });
     expect(full.headers.get('preference-applied')).toBeNull();
     expect(full.body.jobs[0]).toMatchObject({ runtime: 'default', input: { base64: b64('a') } });
+  });
+
+  it('reads Prefer as RFC 7240 says: first return wins, spaces, quotes, parameters', () => {
+    expect(prefersMinimal('return=minimal')).toBe(true);
+    expect(prefersMinimal('respond-async, return = "minimal"; foo=bar')).toBe(true);
+    expect(prefersMinimal(['wait=5', 'RETURN=Minimal'])).toBe(true);
+    expect(prefersMinimal('return=representation, return=minimal')).toBe(false);
+    expect(prefersMinimal('handling=lenient')).toBe(false);
+    expect(prefersMinimal('x-return=minimal')).toBe(false);
+    expect(prefersMinimal(undefined)).toBe(false);
   });
 
   it('is idempotent by Idempotency-Key header and by body field', async () => {

@@ -267,6 +267,34 @@ describe('staff API', () => {
     expect(after.map((r) => r.body)).toEqual(before.map((r) => r.body));
   });
 
+  it('swaps server addresses within a team in one load, and refuses one address twice in a team', async () => {
+    const { url } = await testHub();
+    const server = (hostname: string, last: number, target = false) => ({
+      hostname,
+      global_ip: `203.0.113.${last}`,
+      private_ip: `10.9.0.${last}`,
+      is_bench_target: target,
+    });
+    const ids = await loadContest(url, {
+      teams: [{ name: 'swap', password: 'pw-swap', servers: [server('s1', 1, true), server('s2', 2)] }],
+    });
+    const swapped = [server('s1', 2, true), server('s2', 1)];
+    await loadContest(url, { teams: [{ name: 'swap', servers: swapped }] });
+    const listed = await staff(url, 'GET', `/teams/${ids.get('swap')}/servers`);
+    const byHost = Object.fromEntries(
+      (listed.body.servers as { hostname: string; global_ip: string }[]).map((x) => [
+        x.hostname,
+        x.global_ip,
+      ]),
+    );
+    expect(byHost).toEqual({ s1: '203.0.113.2', s2: '203.0.113.1' });
+    const twice = await staff(url, 'POST', '/load', {
+      teams: [{ name: 'swap', servers: [server('s1', 7, true), server('s2', 7)] }],
+    });
+    expect(twice.status).toBe(400);
+    expect(twice.body.error.message).toMatch(/unique within a team/);
+  });
+
   it('lists jobs with filters, cancels, re-enqueues, and enqueues for all teams', async () => {
     const { url } = await testHub();
     await loadContest(url, {

@@ -284,8 +284,19 @@ async function streamEvents(c: RequestContext): Promise<void> {
   unsubscribe();
 }
 
-/** Whether a `Prefer` header asks for `return=minimal` (RFC 7240; other preferences are ignored). */
-function prefersMinimal(header: string | string[] | undefined): boolean {
+/**
+ * Whether `Prefer` asks for `return=minimal` (RFC 7240): preferences are comma-separated, each
+ * `name [= value]` with optional `;` parameters; values may be quoted; the first `return` wins.
+ */
+export function prefersMinimal(header: string | string[] | undefined): boolean {
   const values = Array.isArray(header) ? header : header === undefined ? [] : [header];
-  return values.some((v) => v.split(/[,;]/).some((pref) => pref.trim().toLowerCase() === 'return=minimal'));
+  for (const pref of values.join(',').split(',')) {
+    const [name = '', value = ''] = pref
+      .split(';')[0]!
+      .split('=')
+      .map((x) => x.trim());
+    if (name.toLowerCase() !== 'return') continue;
+    return value.replace(/^"(.*)"$/, '$1').toLowerCase() === 'minimal';
+  }
+  return false;
 }

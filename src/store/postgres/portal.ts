@@ -258,6 +258,16 @@ export class PostgresPortalStore implements PortalStore {
         if (!wanted.has(hostname)) await c.query('DELETE FROM portal_servers WHERE id = $1', [row.id]);
       }
       await c.query(CLEAR_TARGET, [teamId]);
+      // Addresses that change hands within the team (s1 X→Y, s2 Y→X) are parked on a unique
+      // placeholder first, so that no update collides with a row updated after it.
+      const moving = p.servers.flatMap((f) => {
+        const row = existing.get(f.hostname);
+        return row && row.global_ip !== f.globalIp ? [row.id] : [];
+      });
+      if (moving.length)
+        await c.query(`UPDATE portal_servers SET global_ip = 'moving:' || id WHERE id = ANY($1::bigint[])`, [
+          moving,
+        ]);
       for (const f of p.servers) {
         const row = existing.get(f.hostname);
         if (row) await this.updateServer(c, row.id, teamId, f);

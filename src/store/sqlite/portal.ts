@@ -96,6 +96,7 @@ export class SqlitePortalStore implements PortalStore {
       serverClearTarget: p(
         'UPDATE portal_servers SET is_bench_target = 0 WHERE team_id = ? AND is_bench_target = 1',
       ),
+      serverPark: p(`UPDATE portal_servers SET global_ip = 'moving:' || id WHERE id = ?`),
       serverInsert:
         p(`INSERT INTO portal_servers (team_id, hostname, global_ip, private_ip, is_bench_target, created_at)
         VALUES (?, ?, ?, ?, ?, ?) RETURNING *`),
@@ -270,6 +271,12 @@ export class SqlitePortalStore implements PortalStore {
       for (const [hostname, row] of existing)
         if (!wanted.has(hostname)) this.s.serverDelete!.run(row.id, teamId);
       this.s.serverClearTarget!.run(teamId);
+      // Addresses that change hands within the team (s1 X→Y, s2 Y→X) are parked on a unique
+      // placeholder first, so that no update collides with a row updated after it.
+      for (const f of p.servers) {
+        const row = existing.get(f.hostname);
+        if (row && row.global_ip !== f.globalIp) this.s.serverPark!.run(row.id);
+      }
       for (const f of p.servers) {
         const row = existing.get(f.hostname);
         if (row) this.updateServer(row.id, teamId, f);

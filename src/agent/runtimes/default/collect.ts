@@ -40,7 +40,8 @@ export class OutputCollector {
         }
         this.size += chunk.length;
         if (!this.file && this.size > this.o.spillBytes) {
-          this.file = createWriteStream(this.path);
+          // The work directory can be crossed by nobody (see openToNobody): the spill is private.
+          this.file = createWriteStream(this.path, { mode: 0o600 });
           this.file.on('error', reject);
           for (const c of this.chunks) this.file.write(c);
           this.chunks = [];

@@ -4,8 +4,9 @@
  * failure. Each job runs in a bubblewrap sandbox with CPU, memory, wall-time and output limits.
  * Without bubblewrap, jobs are refused unless the agent was started with `--unsafe-no-sandbox`.
  */
-import { spawn } from 'node:child_process';
-import { chmod, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import { chmod, chown, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants } from 'node:os';
 import {
@@ -18,7 +19,7 @@ import {
   type Runtime,
 } from '../runtime.js';
 import { OutputCollector } from './collect.js';
-import { CODE_PATH, bwrapArgs, detectTools, withLimits, type SandboxTools } from './sandbox.js';
+import { CODE_PATH, NOBODY, bwrapArgs, detectTools, withLimits, type SandboxTools } from './sandbox.js';
 
 export interface DefaultRuntimeOptions {
   /** A private directory of the agent for code files and output spill files. */
@@ -53,10 +54,10 @@ export class DefaultRuntime implements Runtime<Prepared> {
   readonly features = [] as const;
   readonly tools: SandboxTools;
   private seq = 0;
-  private workDirOpened = false;
 
   constructor(private readonly o: DefaultRuntimeOptions) {
-    this.tools = o.tools ?? detectTools();
+    const tools = o.tools ?? detectTools();
+    this.tools = tools.dropToNobody.length ? openToNobody(tools, o.workDir) : tools;
   }
 
   /** True when jobs run inside bubblewrap. */
@@ -79,15 +80,14 @@ export class DefaultRuntime implements Runtime<Prepared> {
 
   /** Writes the executable once per sha256 (atomically: a half-written file is never run). */
   async prepare(code: CodeBlob): Promise<Prepared> {
-    // Jobs run as nobody must reach their executable: the directory may be crossed, not listed.
-    if (this.tools.dropToNobody.length && !this.workDirOpened) {
-      await chmod(this.o.workDir, 0o711);
-      this.workDirOpened = true;
-    }
     const path = join(this.o.workDir, `code-${code.sha256}`);
     const tmp = `${path}.${process.pid}.${this.seq++}`;
-    await writeFile(tmp, code.bytes, { mode: 0o755 });
-    await chmod(tmp, 0o755);
+    await writeFile(tmp, code.bytes, { mode: 0o700 });
+    if (this.tools.dropToNobody.length) {
+      // Jobs run as nobody: theirs alone to read and run (other users of the host cannot).
+      await chown(tmp, NOBODY, NOBODY);
+      await chmod(tmp, 0o500);
+    } else await chmod(tmp, 0o755);
     await rename(tmp, path);
     return { path };
   }
@@ -225,4 +225,24 @@ export class DefaultRuntime implements Runtime<Prepared> {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * Jobs of a root worker run as nobody, who must reach their executables in the work directory:
+ * it becomes crossable (not listable) by others; its files stay the agent's, or nobody's alone.
+ * If nobody still cannot reach it (a parent directory closed to other users), jobs run as root.
+ */
+function openToNobody(tools: SandboxTools, workDir: string): SandboxTools {
+  chmodSync(workDir, 0o711);
+  const drop = tools.dropToNobody;
+  const r = spawnSync(drop[0]!, [...drop.slice(1), '/bin/sh', '-c', 'test -x "$1"', 'sh', workDir], {
+    env: {},
+    timeout: 10_000,
+  });
+  if (r.status === 0) return tools;
+  return {
+    ...tools,
+    dropToNobody: [],
+    rootProblem: `user nobody cannot reach the work directory ${workDir}`,
+  };
 }
