@@ -321,10 +321,12 @@ export async function postgresDigester(url: string, schema: string, dataDir: str
 }
 
 /** A digest taken when the hub is quiet: two equal readings in a row (async effects settled). */
-export async function stableDigest(d: Digester, tries = 10): Promise<Digest> {
+export async function stableDigest(d: Digester, tries = 10, gapMs = 25): Promise<Digest> {
+  // The gap is what "quiet" means: long enough for a write still in flight on a loaded machine
+  // (a test suite on two cores) to land between two readings.
   let last = await d.digest();
   for (let i = 0; i < tries; i++) {
-    await new Promise((r) => setTimeout(r, 5));
+    await new Promise((r) => setTimeout(r, gapMs));
     const next = await d.digest();
     if (next.hash === last.hash) return next;
     last = next;
