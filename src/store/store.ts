@@ -129,6 +129,8 @@ export interface LeaseRequest {
 export interface DirectLease {
   workerId: string;
   leaseMs: number;
+  /** The lease token, when the caller chose it (a store may, to find the row again); else random. */
+  token?: string;
 }
 
 export type LeaseCheck =

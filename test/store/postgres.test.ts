@@ -105,5 +105,52 @@ if (!url) {
         await dropSchema(schema);
       }
     });
+
+    it('creates a job for a parked worker once when its connection is cut mid-statement', async () => {
+      const schema = freshSchema();
+      const store = await PostgresStore.open({ connectionString: url, schema, maxConnections: 4 });
+      const admin = new pg.Client({ connectionString: url });
+      await admin.connect();
+      try {
+        const now = 1_000_000;
+        const worker = await store.workerInsert({
+          name: null,
+          runtimes: ['default'],
+          tags: [],
+          capacity: 1,
+          protocol: 'v1',
+          createdAt: now,
+          lastSeenAt: now,
+        });
+        // Hold the table so that the hub's INSERT waits, then cut the hub's connection under it.
+        await admin.query('BEGIN');
+        await admin.query(`LOCK TABLE "${schema}".jobs IN EXCLUSIVE MODE`);
+        const created = store.jobInsertMany({
+          jobs: [newJob()],
+          now,
+          leases: [{ workerId: worker.id, leaseMs: 60_000 }],
+        });
+        let pid: number | undefined;
+        for (let i = 0; i < 200 && pid === undefined; i++) {
+          const { rows } = await admin.query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO jobs%'`,
+          );
+          pid = rows[0]?.pid;
+          if (pid === undefined) await new Promise((r) => setTimeout(r, 10));
+        }
+        expect(pid, 'the INSERT waiting on the lock').toBeDefined();
+        await admin.query('SELECT pg_terminate_backend($1)', [pid]);
+        await admin.query('COMMIT');
+        const [r] = await created;
+        expect(r).toMatchObject({ created: true, job: { state: 'running', leaseWorkerId: worker.id } });
+        const { rows } = await admin.query(`SELECT id, lease_token FROM "${schema}".jobs`);
+        expect(rows).toHaveLength(1);
+        expect(rows[0].lease_token).toBe(r!.job.leaseToken);
+      } finally {
+        await admin.end();
+        await store.close();
+        await dropSchema(schema);
+      }
+    });
   });
 }

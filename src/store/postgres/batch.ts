@@ -19,7 +19,7 @@ export function directLease(
 ): [string, number, number, number] | [null, null, null, null] {
   if (!lease) return [null, null, null, null];
   const expires = leaseExpiry({ now, leaseMs: lease.leaseMs, startedAt: now, timeoutMs });
-  return [randomUUID(), Number(lease.workerId), expires, now];
+  return [lease.token ?? randomUUID(), Number(lease.workerId), expires, now];
 }
 
 /**

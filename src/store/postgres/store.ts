@@ -7,13 +7,16 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
+import { HubError } from '../../core/errors.js';
 import {
   blobFromRow,
   functionFromRow,
+  jobFromRow,
   tokenFromRow,
   workerFromRow,
   type BlobRow,
   type FunctionRow,
+  type JobRow,
   type TokenRow,
   type WorkerRow,
 } from '../rows.js';
@@ -275,8 +278,19 @@ export class PostgresStore implements Store {
     // One job handed straight to a parked worker: a single INSERT, nothing to notify, so no
     // transaction around it (BEGIN and COMMIT would be two more round trips on the latency path).
     const only = p.jobs.length === 1 ? p.jobs[0]! : null;
-    if (only && only.idempotencyKey === null && p.leases?.[0])
-      return this.single((c) => jobs.insertMany(c, p.jobs, p.now, p.leases));
+    if (only && only.idempotencyKey === null && p.leases?.[0]) {
+      const leases = [{ ...p.leases[0], token: randomUUID() }];
+      return this.single((c) => jobs.insertMany(c, p.jobs, p.now, leases)).catch(async (err: unknown) => {
+        if (!(err instanceof HubError && err.code === 'unavailable')) throw err;
+        // The connection dropped: the INSERT may have committed or not. Its lease token tells;
+        // if it did not, it is made again like any transaction (retried across reconnects).
+        const [row] = await this.query<JobRow>('SELECT * FROM jobs WHERE lease_token = $1', [
+          leases[0]!.token,
+        ]);
+        if (row) return [{ job: jobFromRow(row), created: true }];
+        return this.tx((c) => jobs.insertMany(c, p.jobs, p.now, leases));
+      });
+    }
     return this.tx(async (c) => {
       const results = await jobs.insertMany(c, p.jobs, p.now, p.leases);
       await notifyQueued(
