@@ -1,12 +1,12 @@
 /** The `default` runtime end to end: executables in a bubblewrap sandbox with limits. */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { DefaultRuntime, NO_SANDBOX_MESSAGE } from '../../src/agent/runtimes/default/runtime.js';
-import { detectTools } from '../../src/agent/runtimes/default/sandbox.js';
+import { JOB_UID_BASE, detectTools } from '../../src/agent/runtimes/default/sandbox.js';
 import { testHub } from '../helpers/hub.js';
 import { output, runOnce, startAgent } from './helpers.js';
 
@@ -25,28 +25,79 @@ describe('default runtime (exec)', () => {
   });
 
   // The kernel exempts root from the process-count limit, and a job that escaped its sandbox
-  // should not be root: a root worker runs jobs as nobody on the host.
+  // should not be root: a root worker runs each job as an unprivileged user of its own.
   it.skipIf(tools.bwrap === null || process.getuid?.() !== 0)(
-    'runs the jobs of a root worker as nobody on the host',
+    'runs the jobs of a root worker as users of their own, not root',
     async () => {
       expect(tools.rootProblem).toBeNull();
       const { url } = await testHub();
-      await startAgent(url, ['default']);
-      // Seen from the host while it runs: whose process is the job?
-      const running = runOnce(url, 'default', '#!/bin/sh\nexec sleep 2.71828\n');
-      const owner = async () => {
-        for (let i = 0; i < 100; i++) {
-          for (const uid of ['0', '65534']) {
-            const r = spawnSync('pgrep', ['-u', uid, '-f', 'sleep 2.71828'], { encoding: 'utf8' });
-            if (r.status === 0) return uid;
-          }
+      await startAgent(url, ['default'], { concurrency: 2 });
+      // Two jobs at once; seen from the host while they run, whose processes are they?
+      const running = ['2.71828', '3.14159'].map((t) =>
+        runOnce(url, 'default', `#!/bin/sh\nexec sleep ${t}\n`),
+      );
+      const owners = async () => {
+        for (let i = 0; i < 150; i++) {
+          const r = spawnSync('pgrep', ['-f', '^sleep (2.71828|3.14159)$'], { encoding: 'utf8' });
+          const pids = r.stdout.split('\n').filter(Boolean);
+          if (pids.length === 2)
+            return pids.map((pid) =>
+              Number(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]),
+            );
           await new Promise((r) => setTimeout(r, 20));
         }
-        return 'not seen';
+        return [];
       };
-      expect(await owner()).toBe('65534');
-      expect((await running).state).toBe('succeeded');
+      const uids = await owners();
+      expect(uids).toHaveLength(2);
+      for (const uid of uids) expect(uid).toBeGreaterThanOrEqual(JOB_UID_BASE);
+      expect(uids[0]).not.toBe(uids[1]);
+      for (const job of await Promise.all(running)) expect(job.state).toBe('succeeded');
     },
+  );
+
+  it.skipIf(tools.bwrap === null || process.getuid?.() !== 0)(
+    "stops a root worker's fork bomb at the process limit without starving the job beside it",
+    async () => {
+      const { url } = await testHub();
+      await startAgent(url, ['default'], { concurrency: 2 });
+      // Bounded by the test (1,500) so that a missing limit cannot hurt the machine. The loop runs
+      // in a child shell (dash exits when a fork fails); the job then spins on builtins only,
+      // holding its processes until its timeout ends it.
+      const bomb = runOnce(
+        url,
+        'default',
+        "#!/bin/sh\nsh -c 'i=0; while [ $i -lt 1500 ]; do sleep 161803 2>/dev/null & i=$((i+1)); done'\nwhile :; do :; done\n",
+        '',
+        { timeoutMs: 6_000 },
+      );
+      // Wait until the bomb is at the limit, then run a job that forks.
+      const bombProcs = () =>
+        Number(spawnSync('pgrep', ['-fc', 'sleep 161803'], { encoding: 'utf8' }).stdout.trim() || 0);
+      for (let i = 0; i < 400 && bombProcs() < 900; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(bombProcs()).toBeGreaterThan(900);
+      const beside = await runOnce(
+        url,
+        'default',
+        '#!/bin/sh\nfor n in 1 2 3 4 5; do (echo $n) & done; wait; echo ok\n',
+      );
+      expect(beside.state).toBe('succeeded');
+      // Every one of its forks worked: the bomb's processes do not count against it.
+      expect((await output(url, beside.id)).toString().split('\n').sort()).toEqual([
+        '',
+        '1',
+        '2',
+        '3',
+        '4',
+        '5',
+        'ok',
+      ]);
+      expect(bombProcs(), 'the bomb was stopped at the process limit').toBeLessThan(1500);
+      expect((await bomb).state).toBe('failed');
+      for (let i = 0; i < 100 && bombProcs() > 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(bombProcs(), 'processes of the bomb left on the host').toBe(0);
+    },
+    30_000,
   );
 
   sandboxed('fails on a non-zero exit with the status and the stderr tail', async () => {

@@ -19,7 +19,16 @@ import {
   type Runtime,
 } from '../runtime.js';
 import { OutputCollector } from './collect.js';
-import { CODE_PATH, NOBODY, bwrapArgs, detectTools, withLimits, type SandboxTools } from './sandbox.js';
+import {
+  CODE_PATH,
+  JOB_UID_BASE,
+  NOBODY,
+  bwrapArgs,
+  detectTools,
+  dropTo,
+  withLimits,
+  type SandboxTools,
+} from './sandbox.js';
 
 export interface DefaultRuntimeOptions {
   /** A private directory of the agent for code files and output spill files. */
@@ -54,10 +63,13 @@ export class DefaultRuntime implements Runtime<Prepared> {
   readonly features = [] as const;
   readonly tools: SandboxTools;
   private seq = 0;
+  /** Job users free for the next job (a root worker's jobs run as users of their own). */
+  private readonly freeUids: number[] = [];
+  private nextUid = JOB_UID_BASE;
 
   constructor(private readonly o: DefaultRuntimeOptions) {
     const tools = o.tools ?? detectTools();
-    this.tools = tools.dropToNobody.length ? openToNobody(tools, o.workDir) : tools;
+    this.tools = tools.dropRoot.length ? openToNobody(tools, o.workDir) : tools;
   }
 
   /** True when jobs run inside bubblewrap. */
@@ -83,10 +95,10 @@ export class DefaultRuntime implements Runtime<Prepared> {
     const path = join(this.o.workDir, `code-${code.sha256}`);
     const tmp = `${path}.${process.pid}.${this.seq++}`;
     await writeFile(tmp, code.bytes, { mode: 0o700 });
-    if (this.tools.dropToNobody.length) {
-      // Jobs run as nobody: theirs alone to read and run (other users of the host cannot).
-      await chown(tmp, NOBODY, NOBODY);
-      await chmod(tmp, 0o500);
+    if (this.tools.dropRoot.length) {
+      // Jobs run in group nogroup: theirs to read and run, not other users' of the host.
+      await chown(tmp, 0, NOBODY);
+      await chmod(tmp, 0o550);
     } else await chmod(tmp, 0o755);
     await rename(tmp, path);
     return { path };
@@ -105,9 +117,11 @@ export class DefaultRuntime implements Runtime<Prepared> {
     let cwd: string | undefined;
     let env: NodeJS.ProcessEnv;
     let scratch: string | null = null;
+    let uid: number | null = null;
     if (this.tools.bwrap) {
+      uid = this.tools.dropRoot.length ? (this.freeUids.pop() ?? this.nextUid++) : null;
       argv = [
-        ...this.tools.dropToNobody,
+        ...(uid === null ? [] : dropTo(this.tools.dropRoot[0]!, uid)),
         this.tools.bwrap,
         ...bwrapArgs({
           tmpBytes: this.o.tmpBytes ?? 256 * 1024 ** 2,
@@ -129,6 +143,8 @@ export class DefaultRuntime implements Runtime<Prepared> {
     try {
       return await this.exec(argv, { cwd, env }, ctx);
     } finally {
+      // The sandbox's PID namespace ended with it: nothing runs as this user any more.
+      if (uid !== null) this.freeUids.push(uid);
       if (scratch) await rm(scratch, { recursive: true, force: true });
     }
   }
@@ -234,7 +250,7 @@ export class DefaultRuntime implements Runtime<Prepared> {
  */
 function openToNobody(tools: SandboxTools, workDir: string): SandboxTools {
   chmodSync(workDir, 0o711);
-  const drop = tools.dropToNobody;
+  const drop = tools.dropRoot;
   const r = spawnSync(drop[0]!, [...drop.slice(1), '/bin/sh', '-c', 'test -x "$1"', 'sh', workDir], {
     env: {},
     timeout: 10_000,
@@ -242,7 +258,7 @@ function openToNobody(tools: SandboxTools, workDir: string): SandboxTools {
   if (r.status === 0) return tools;
   return {
     ...tools,
-    dropToNobody: [],
+    dropRoot: [],
     rootProblem: `user nobody cannot reach the work directory ${workDir}`,
   };
 }

@@ -19,11 +19,12 @@ export interface SandboxTools {
   bwrapProblem: string | null;
   prlimit: string | null;
   /**
-   * Put in front of bubblewrap when the worker runs as root: the job's processes then belong to
-   * nobody on the host, so the process-count limit binds (the kernel exempts root from it) and
-   * whatever escaped the sandbox would be unprivileged. Empty when not needed or not possible.
+   * When the worker runs as root: `setpriv` as nobody, checked to work here. Jobs then run through
+   * `dropTo(dropRoot[0], uid)` as users of their own (JOB_UID_BASE), so that the process-count limit
+   * binds (the kernel exempts root from it) and whatever escaped a sandbox is unprivileged. Empty
+   * when not needed or not possible.
    */
-  dropToNobody: string[];
+  dropRoot: string[];
   /** Why jobs of a root worker still run as root on the host, for the warning; null if they do not. */
   rootProblem: string | null;
 }
@@ -48,14 +49,25 @@ const ETC_FILES = [
 /** Where the job's executable appears inside the sandbox. */
 export const CODE_PATH = '/job/code';
 
-/** The user jobs of a root worker run as on the host (nobody). */
+/** The group of the jobs of a root worker (nogroup), and the user of its start-up checks (nobody). */
 export const NOBODY = 65534;
+/**
+ * Jobs of a root worker run as users of their own, from here up (one per job running at once,
+ * reused afterwards): the process-count limit counts per user, so one job's fork bomb does not
+ * stop the others from forking, and no job can signal another's processes.
+ */
+export const JOB_UID_BASE = 200_000;
+
+/** The `setpriv` command line that runs what follows as `uid` (group nogroup, no other groups). */
+export function dropTo(setpriv: string, uid: number): string[] {
+  return [setpriv, `--reuid=${uid}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
+}
 
 /** Finds bubblewrap and prlimit and checks that bubblewrap can actually make a sandbox here. */
 export function detectTools(): SandboxTools {
   const prlimit = find('prlimit');
   const bwrap = find('bwrap');
-  const none = { prlimit, dropToNobody: [], rootProblem: null };
+  const none = { prlimit, dropRoot: [], rootProblem: null };
   if (!bwrap) return { ...none, bwrap: null, bwrapProblem: 'bubblewrap (bwrap) is not installed' };
   const probe = (prefix: string[]) => {
     const argv = [...prefix, bwrap, ...bwrapArgs({ tmpBytes: 1024 * 1024 }), '--', '/bin/sh', '-c', 'exit 0'];
@@ -69,7 +81,7 @@ export function detectTools(): SandboxTools {
   const setpriv = find('setpriv');
   if (!setpriv)
     return { ...none, bwrap, bwrapProblem: null, rootProblem: 'setpriv (util-linux) is not installed' };
-  const drop = [setpriv, `--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', '--'];
+  const drop = dropTo(setpriv, NOBODY);
   const dropped = probe(drop);
   if (dropped !== null)
     return {
@@ -78,7 +90,7 @@ export function detectTools(): SandboxTools {
       bwrapProblem: null,
       rootProblem: `nobody cannot make a sandbox here: ${dropped}`,
     };
-  return { ...none, bwrap, bwrapProblem: null, dropToNobody: drop };
+  return { ...none, bwrap, bwrapProblem: null, dropRoot: drop };
 }
 
 export interface BwrapOptions {
@@ -162,7 +174,7 @@ export function withLimits(argv: string[], limits: ProcessLimits, prlimit: strin
     if (cpu) opts.push(`--cpu=${cpu}:${cpu + 1}`);
     if (limits.memoryBytes > 0) opts.push(`--as=${limits.memoryBytes}`);
     // Processes of the job's user on the host: a fork bomb stops here. (The kernel exempts root
-    // from this limit: a root worker runs its jobs as nobody, see dropToNobody.)
+    // from this limit: a root worker runs each job as a user of its own, see JOB_UID_BASE.)
     opts.push(`--nproc=${MAX_PROCESSES}`);
     return [prlimit, ...opts, '--', ...argv];
   }
