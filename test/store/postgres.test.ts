@@ -131,7 +131,9 @@ if (!url) {
           leases: [{ workerId: worker.id, leaseMs: 60_000 }],
         });
         let pid: number | undefined;
-        for (let i = 0; i < 200 && pid === undefined; i++) {
+        for (let i = 0; i < 1000 && pid === undefined; i++) {
+          // The activity view is a snapshot kept for the whole transaction: clear it each time.
+          await admin.query('SELECT pg_stat_clear_snapshot()');
           const { rows } = await admin.query<{ pid: number }>(
             `SELECT pid FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO jobs%'`,
           );
