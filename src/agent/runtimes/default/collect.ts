@@ -40,7 +40,7 @@ export class OutputCollector {
         }
         this.size += chunk.length;
         if (!this.file && this.size > this.o.spillBytes) {
-          // The work directory can be crossed by nobody (see openToNobody): the spill is private.
+          // The work directory can be crossed by job users (see openToJobUsers): the spill is private.
           this.file = createWriteStream(this.path, { mode: 0o600 });
           this.file.on('error', reject);
           for (const c of this.chunks) this.file.write(c);

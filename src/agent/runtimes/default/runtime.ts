@@ -69,7 +69,7 @@ export class DefaultRuntime implements Runtime<Prepared> {
 
   constructor(private readonly o: DefaultRuntimeOptions) {
     const tools = o.tools ?? detectTools();
-    this.tools = tools.dropRoot.length ? openToNobody(tools, o.workDir) : tools;
+    this.tools = tools.dropRoot.length ? openToJobUsers(tools, o.workDir) : tools;
   }
 
   /** True when jobs run inside bubblewrap. */
@@ -244,11 +244,11 @@ export class DefaultRuntime implements Runtime<Prepared> {
 }
 
 /**
- * Jobs of a root worker run as nobody, who must reach their executables in the work directory:
- * it becomes crossable (not listable) by others; its files stay the agent's, or nobody's alone.
- * If nobody still cannot reach it (a parent directory closed to other users), jobs run as root.
+ * Jobs of a root worker run as unprivileged users, who must reach their executables in the work
+ * directory: it becomes crossable (not listable) by others; its files stay the agent's, or group
+ * nogroup's. If they still cannot reach it (a parent directory closed to others), jobs run as root.
  */
-function openToNobody(tools: SandboxTools, workDir: string): SandboxTools {
+function openToJobUsers(tools: SandboxTools, workDir: string): SandboxTools {
   chmodSync(workDir, 0o711);
   const drop = tools.dropRoot;
   const r = spawnSync(drop[0]!, [...drop.slice(1), '/bin/sh', '-c', 'test -x "$1"', 'sh', workDir], {
@@ -259,6 +259,6 @@ function openToNobody(tools: SandboxTools, workDir: string): SandboxTools {
   return {
     ...tools,
     dropRoot: [],
-    rootProblem: `user nobody cannot reach the work directory ${workDir}`,
+    rootProblem: `unprivileged users cannot reach the work directory ${workDir}`,
   };
 }

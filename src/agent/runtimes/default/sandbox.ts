@@ -19,7 +19,7 @@ export interface SandboxTools {
   bwrapProblem: string | null;
   prlimit: string | null;
   /**
-   * When the worker runs as root: `setpriv` as nobody, checked to work here. Jobs then run through
+   * When the worker runs as root: `setpriv` as the check user, checked to work here. Jobs then run through
    * `dropTo(dropRoot[0], uid)` as users of their own (JOB_UID_BASE), so that the process-count limit
    * binds (the kernel exempts root from it) and whatever escaped a sandbox is unprivileged. Empty
    * when not needed or not possible.
@@ -49,7 +49,7 @@ const ETC_FILES = [
 /** Where the job's executable appears inside the sandbox. */
 export const CODE_PATH = '/job/code';
 
-/** The group of the jobs of a root worker (nogroup), and the user of its start-up checks (nobody). */
+/** The group of the jobs of a root worker (nogroup). */
 export const NOBODY = 65534;
 /**
  * Jobs of a root worker run as users of their own, from here up (one per job running at once,
@@ -57,6 +57,11 @@ export const NOBODY = 65534;
  * stop the others from forking, and no job can signal another's processes.
  */
 export const JOB_UID_BASE = 200_000;
+/**
+ * The user of a root worker's start-up checks: unprivileged like the jobs' users, and not nobody,
+ * whose process count other software (or another worker's jobs) may have used up.
+ */
+export const CHECK_UID = JOB_UID_BASE - 1;
 
 /** The `setpriv` command line that runs what follows as `uid` (group nogroup, no other groups). */
 export function dropTo(setpriv: string, uid: number): string[] {
@@ -81,14 +86,14 @@ export function detectTools(): SandboxTools {
   const setpriv = find('setpriv');
   if (!setpriv)
     return { ...none, bwrap, bwrapProblem: null, rootProblem: 'setpriv (util-linux) is not installed' };
-  const drop = dropTo(setpriv, NOBODY);
+  const drop = dropTo(setpriv, CHECK_UID);
   const dropped = probe(drop);
   if (dropped !== null)
     return {
       ...none,
       bwrap,
       bwrapProblem: null,
-      rootProblem: `nobody cannot make a sandbox here: ${dropped}`,
+      rootProblem: `an unprivileged user cannot make a sandbox here: ${dropped}`,
     };
   return { ...none, bwrap, bwrapProblem: null, dropRoot: drop };
 }
