@@ -2,7 +2,6 @@
  * Raw HTTP for the Pleiades face tests: `node:http` requests, the way foreign clients talk, so
  * headers and bodies are seen byte for byte.
  */
-/* eslint-disable @typescript-eslint/no-explicit-any -- parsed JSON replies are inspected freely */
 import http from 'node:http';
 import { expect } from 'vitest';
 
