@@ -21,6 +21,17 @@ async function dropSchema(schema: string): Promise<void> {
 
 const freshSchema = () => `jobhub_test_${randomBytes(6).toString('hex')}`;
 
+const defaultWorker = (store: PostgresStore, now: number) =>
+  store.workerInsert({
+    name: null,
+    runtimes: ['default'],
+    tags: [],
+    capacity: 1,
+    protocol: 'v1',
+    createdAt: now,
+    lastSeenAt: now,
+  });
+
 if (!url) {
   describe('PostgresStore', () => {
     it.skip('needs JOBHUB_TEST_PG=postgres://… to run (the conformance suite runs against SQLite regardless)', () => {});
@@ -76,15 +87,7 @@ if (!url) {
       try {
         const now = 1_000_000;
         await stores[0]!.jobInsertMany({ jobs: Array.from({ length: 90 }, () => newJob()), now });
-        const worker = await stores[0]!.workerInsert({
-          name: null,
-          runtimes: ['default'],
-          tags: [],
-          capacity: 1,
-          protocol: 'v1',
-          createdAt: now,
-          lastSeenAt: now,
-        });
+        const worker = await defaultWorker(stores[0]!, now);
         const batches = await Promise.all(
           Array.from({ length: 18 }, (_, i) =>
             stores[i % 3]!.jobLeaseNext({
@@ -113,15 +116,7 @@ if (!url) {
       await admin.connect();
       try {
         const now = 1_000_000;
-        const worker = await store.workerInsert({
-          name: null,
-          runtimes: ['default'],
-          tags: [],
-          capacity: 1,
-          protocol: 'v1',
-          createdAt: now,
-          lastSeenAt: now,
-        });
+        const worker = await defaultWorker(store, now);
         // Hold the table so that the hub's INSERT waits, then cut the hub's connection under it.
         await admin.query('BEGIN');
         await admin.query(`LOCK TABLE "${schema}".jobs IN EXCLUSIVE MODE`);

@@ -36,16 +36,9 @@ import type {
 } from '../store.js';
 import * as jobs from './jobs.js';
 import { migrate } from './migrate.js';
-import {
-  createPool,
-  ignore,
-  isConnectionError,
-  RETRIES,
-  RETRY_DELAY_MS,
-  sleep,
-  unavailable,
-} from './connection.js';
+import { createPool } from './connection.js';
 import { PostgresPortalStore } from './portal.js';
+import { Runner } from './runner.js';
 import type { PortalStore } from '../../portal/store.js';
 import { NotificationListener, notifyQueued, type JobsAvailable } from './notify.js';
 
@@ -73,11 +66,15 @@ export class PostgresStore implements Store {
     reject: (e: unknown) => void;
   }[] = [];
 
+  /** Transactions, single statements and reads, with the retries each allows. */
+  private readonly db: Runner;
+
   private constructor(
     private readonly pool: pg.Pool,
     readonly schema: string,
     connectionString: string,
   ) {
+    this.db = new Runner(pool, () => this.closed);
     this.channel = `jobhub_${schema.toLowerCase()}`;
     this.listener = new NotificationListener(connectionString, this.channel, this.origin);
   }
@@ -102,97 +99,18 @@ export class PostgresStore implements Store {
     return new PostgresStore(pool, schema, connectionString);
   }
 
-  /**
-   * Runs `fn` in a transaction. A connection lost before COMMIT was sent leaves nothing behind
-   * (PostgreSQL rolls the transaction back), so the whole transaction is retried on a fresh
-   * connection; a loss during COMMIT is ambiguous and surfaces as `unavailable`.
-   */
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      if (this.closed) throw new Error('store is closed');
-      let committing = false;
-      let client: PoolClient | undefined;
-      try {
-        client = await this.pool.connect();
-        // A checked-out client reports a dropped connection as an 'error' event; the failing
-        // query rejects as well, which is where it is handled.
-        client.on('error', ignore);
-        await client.query('BEGIN');
-        const result = await fn(client);
-        committing = true;
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        if (client) await client.query('ROLLBACK').catch(() => undefined);
-        if (!isConnectionError(err)) throw err;
-        if (committing || attempt >= RETRIES) throw unavailable(err);
-        client?.removeListener('error', ignore);
-        client?.release(err as Error);
-        client = undefined;
-        await sleep(RETRY_DELAY_MS * attempt);
-      } finally {
-        client?.removeListener('error', ignore);
-        client?.release();
-      }
-    }
-  }
-
-  /**
-   * One statement in autocommit (it is its own transaction). Retried only while no connection
-   * can be had: once sent, a statement whose connection drops may have committed.
-   */
-  private async single<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    let client: PoolClient | undefined;
-    for (let attempt = 1; !client; attempt++) {
-      if (this.closed) throw new Error('store is closed');
-      try {
-        client = await this.pool.connect();
-      } catch (err) {
-        if (!isConnectionError(err)) throw err;
-        if (attempt >= RETRIES) throw unavailable(err);
-        await sleep(RETRY_DELAY_MS * attempt);
-      }
-    }
-    client.on('error', ignore);
-    let broken: Error | undefined;
-    try {
-      return await fn(client);
-    } catch (err) {
-      if (!isConnectionError(err)) throw err;
-      broken = err as Error;
-      throw unavailable(err);
-    } finally {
-      client.removeListener('error', ignore);
-      client.release(broken);
-    }
-  }
-
-  /** A read (or an idempotent single statement); retried when the connection is lost. */
-  private async query<R>(sql: string, args: unknown[] = []): Promise<R[]> {
-    for (let attempt = 1; ; attempt++) {
-      if (this.closed) throw new Error('store is closed');
-      try {
-        return (await this.pool.query(sql, args)).rows as R[];
-      } catch (err) {
-        if (!isConnectionError(err)) throw err;
-        if (attempt >= RETRIES) throw unavailable(err);
-        await sleep(RETRY_DELAY_MS * attempt);
-      }
-    }
-  }
-
   /** Reads for the job functions, with the same retries. */
   private readonly reader = {
-    query: async (sql: string, args?: unknown[]) => ({ rows: await this.query(sql, args) }),
+    query: async (sql: string, args?: unknown[]) => ({ rows: await this.db.query(sql, args) }),
   } as unknown as Pick<PoolClient, 'query'>;
 
   private async one<R>(sql: string, args: unknown[]): Promise<R | undefined> {
-    return (await this.query<R>(sql, args))[0];
+    return (await this.db.query<R>(sql, args))[0];
   }
 
   /** A single-statement write that is not idempotent: run in a transaction for safe retries. */
   private async write<R>(sql: string, args: unknown[]): Promise<R | undefined> {
-    return this.tx(async (c) => (await c.query(sql, args)).rows[0] as R | undefined);
+    return this.db.tx(async (c) => (await c.query(sql, args)).rows[0] as R | undefined);
   }
 
   /** The contest portal's tables, on the same pool. */
@@ -224,7 +142,7 @@ export class PostgresStore implements Store {
     return row ? blobFromRow(row) : null;
   }
   async blobListUnreferenced(p: { before: number; limit: number }): Promise<BlobRecord[]> {
-    const rows = await this.query<BlobRow>(
+    const rows = await this.db.query<BlobRow>(
       `SELECT * FROM blobs b WHERE touched_at < $1
          AND NOT EXISTS (SELECT 1 FROM jobs WHERE input_blob_id = b.id)
          AND NOT EXISTS (SELECT 1 FROM jobs WHERE output_blob_id = b.id)
@@ -235,7 +153,7 @@ export class PostgresStore implements Store {
     return rows.map(blobFromRow);
   }
   async blobDelete(p: { ids: string[]; before: number }): Promise<BlobRecord[]> {
-    const rows = await this.query<BlobRow>(
+    const rows = await this.db.query<BlobRow>(
       `DELETE FROM blobs b WHERE id = ANY($1::bigint[]) AND touched_at < $2
          AND NOT EXISTS (SELECT 1 FROM jobs WHERE input_blob_id = b.id OR output_blob_id = b.id)
          AND NOT EXISTS (SELECT 1 FROM functions WHERE code_blob_id = b.id) RETURNING *`,
@@ -267,7 +185,7 @@ export class PostgresStore implements Store {
   async functionList(p: { beforeId?: string; limit: number }): Promise<FunctionRecord[]> {
     const before = p.beforeId === undefined ? Number.MAX_SAFE_INTEGER : Number(p.beforeId);
     return (
-      await this.query<FunctionRow>('SELECT * FROM functions WHERE id < $1 ORDER BY id DESC LIMIT $2', [
+      await this.db.query<FunctionRow>('SELECT * FROM functions WHERE id < $1 ORDER BY id DESC LIMIT $2', [
         before,
         p.limit,
       ])
@@ -280,18 +198,20 @@ export class PostgresStore implements Store {
     const only = p.jobs.length === 1 ? p.jobs[0]! : null;
     if (only && only.idempotencyKey === null && p.leases?.[0]) {
       const leases = [{ ...p.leases[0], token: randomUUID() }];
-      return this.single((c) => jobs.insertMany(c, p.jobs, p.now, leases)).catch(async (err: unknown) => {
-        if (!(err instanceof HubError && err.code === 'unavailable')) throw err;
-        // The connection dropped: the INSERT may have committed or not. Its lease token tells;
-        // if it did not, it is made again like any transaction (retried across reconnects).
-        const [row] = await this.query<JobRow>('SELECT * FROM jobs WHERE lease_token = $1', [
-          leases[0]!.token,
-        ]);
-        if (row) return [{ job: jobFromRow(row), created: true }];
-        return this.tx((c) => jobs.insertMany(c, p.jobs, p.now, leases));
-      });
+      return this.db
+        .single((c) => jobs.insertMany(c, p.jobs, p.now, leases))
+        .catch(async (err: unknown) => {
+          if (!(err instanceof HubError && err.code === 'unavailable')) throw err;
+          // The connection dropped: the INSERT may have committed or not. Its lease token tells;
+          // if it did not, it is made again like any transaction (retried across reconnects).
+          const [row] = await this.db.query<JobRow>('SELECT * FROM jobs WHERE lease_token = $1', [
+            leases[0]!.token,
+          ]);
+          if (row) return [{ job: jobFromRow(row), created: true }];
+          return this.db.tx((c) => jobs.insertMany(c, p.jobs, p.now, leases));
+        });
     }
-    return this.tx(async (c) => {
+    return this.db.tx(async (c) => {
       const results = await jobs.insertMany(c, p.jobs, p.now, p.leases);
       await notifyQueued(
         c,
@@ -311,10 +231,10 @@ export class PostgresStore implements Store {
   jobLeaseNext(p: LeaseRequest): Promise<JobRecord[]> {
     // Without worker tags the claim is one statement; with them, a ranked window in a transaction.
     if (p.tags.length === 0) return jobs.leaseInOrder(this.reader, p);
-    return this.tx((c) => jobs.leaseNext(c, p));
+    return this.db.tx((c) => jobs.leaseNext(c, p));
   }
   leaseExtend(p: { jobId: string; token: string; leaseMs: number; progress?: unknown; now: number }) {
-    return this.tx((c) => jobs.extend(c, p));
+    return this.db.tx((c) => jobs.extend(c, p));
   }
   /**
    * Completions arriving in the same turn of the event loop (a worker's batch, many workers at
@@ -330,7 +250,7 @@ export class PostgresStore implements Store {
   private async flushCompletions(): Promise<void> {
     const batch = this.completions.splice(0);
     try {
-      const outcomes = await this.tx(async (c) => {
+      const outcomes = await this.db.tx(async (c) => {
         const out = await jobs.completeBatch(
           c,
           batch.map((b) => b.p),
@@ -349,17 +269,17 @@ export class PostgresStore implements Store {
     }
   }
   jobFail(p: Parameters<Store['jobFail']>[0]) {
-    return this.tx(async (c) => {
+    return this.db.tx(async (c) => {
       const check = await jobs.fail(c, p);
       if (check.ok) await notifyQueued(c, this.channel, this.origin, [check.job]);
       return check;
     });
   }
   jobCancel(p: { jobId: string; now: number }) {
-    return this.tx((c) => jobs.cancel(c, p.jobId, p.now));
+    return this.db.tx((c) => jobs.cancel(c, p.jobId, p.now));
   }
   leaseReapExpired(p: { now: number; limit: number; retryDelayMs: (attempt: number) => number }) {
-    return this.tx(async (c) => {
+    return this.db.tx(async (c) => {
       const reaped = await jobs.reapExpired(c, p);
       await notifyQueued(c, this.channel, this.origin, reaped);
       return reaped;
@@ -372,7 +292,7 @@ export class PostgresStore implements Store {
     return jobs.stats(this.reader);
   }
   jobDeleteFinished(p: { before: number; limit: number }) {
-    return this.tx((c) => jobs.deleteFinished(c, p.before, p.limit));
+    return this.db.tx((c) => jobs.deleteFinished(c, p.before, p.limit));
   }
 
   async workerInsert(p: Omit<WorkerRecord, 'id'>): Promise<WorkerRecord> {
@@ -397,14 +317,14 @@ export class PostgresStore implements Store {
   }
   async workerList(p: { seenAfter: number; limit: number }): Promise<WorkerRecord[]> {
     return (
-      await this.query<WorkerRow>(
+      await this.db.query<WorkerRow>(
         'SELECT * FROM workers WHERE last_seen_at >= $1 ORDER BY id DESC LIMIT $2',
         [p.seenAfter, p.limit],
       )
     ).map(workerFromRow);
   }
   async workerTouch(p: { ids: string[]; now: number }): Promise<void> {
-    await this.query(
+    await this.db.query(
       'UPDATE workers SET last_seen_at = greatest(last_seen_at, $1) WHERE id = ANY($2::bigint[])',
       [p.now, p.ids.map(Number)],
     );
@@ -435,7 +355,7 @@ export class PostgresStore implements Store {
     expiresAt: number | null;
     now: number;
   }) {
-    return this.tx(async (c) => {
+    return this.db.tx(async (c) => {
       const { rows } = await c.query<{ value: string }>(
         `SELECT value FROM kv_entries WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)
          FOR UPDATE`,

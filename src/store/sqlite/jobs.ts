@@ -23,31 +23,7 @@ import type {
   QueueStat,
 } from '../store.js';
 import { jobFromRow, templateToJson, type JobRow } from '../rows.js';
-
-/**
- * The columns of `jobs` in table order. Job rows are read as arrays and mapped here: better-sqlite3
- * builds a row object property by property in native code, which cost more than the statement
- * itself on the hot path (measured: an insert with `RETURNING *` 9.5 µs, without 2.1 µs).
- */
-const COLUMNS = [
-  'id', 'function_id', 'runtime', 'input_blob_id', 'input_inline', 'tags', 'priority', 'team', 'owner',
-  'state', 'attempts', 'max_attempts', 'timeout_ms', 'run_at', 'lease_token', 'lease_worker_id',
-  'lease_expires_at', 'progress', 'output_blob_id', 'output_inline', 'exit_status', 'error', 'result',
-  'errors', 'idempotency_key', 'next', 'parent_id', 'created_at', 'started_at', 'finished_at',
-] as const; // prettier-ignore
-
-/* eslint-disable @typescript-eslint/no-explicit-any -- a row array of the columns above */
-function rowFromArray(a: any[]): JobRow {
-  return {
-    id: a[0], function_id: a[1], runtime: a[2], input_blob_id: a[3], input_inline: a[4], tags: a[5],
-    priority: a[6], team: a[7], owner: a[8], state: a[9], attempts: a[10], max_attempts: a[11],
-    timeout_ms: a[12], run_at: a[13], lease_token: a[14], lease_worker_id: a[15],
-    lease_expires_at: a[16], progress: a[17], output_blob_id: a[18], output_inline: a[19],
-    exit_status: a[20], error: a[21], result: a[22], errors: a[23], idempotency_key: a[24],
-    next: a[25], parent_id: a[26], created_at: a[27], started_at: a[28], finished_at: a[29],
-  }; // prettier-ignore
-}
-/* eslint-enable @typescript-eslint/no-explicit-any */
+import { checkJobColumns, rowFromArray } from './job-rows.js';
 
 /** Stop scanning a runtime's queue after this many rows the worker's tags refuse. */
 const LEASE_SCAN_LIMIT = 4096;
@@ -58,13 +34,8 @@ export class SqliteJobs {
   private readonly s: Record<string, Statement>;
 
   constructor(private readonly db: Database) {
-    const columns = db
-      .prepare('SELECT * FROM jobs LIMIT 0')
-      .columns()
-      .map((c) => c.name);
-    if (columns.join() !== COLUMNS.join())
-      throw new Error(`the jobs table has columns ${columns.join()}: update COLUMNS and rowFromArray`);
-    // Statements that return job rows return them as arrays (see COLUMNS).
+    checkJobColumns(db);
+    // Statements that return job rows return them as arrays (see job-rows.ts).
     const p = (sql: string) => {
       const st = db.prepare(sql);
       return st.reader && /^\s*(SELECT \*|[\s\S]*RETURNING \*)/.test(sql) ? st.raw(true) : st;

@@ -20,6 +20,7 @@ import {
 } from '../runtime.js';
 import { OutputCollector } from './collect.js';
 import {
+  CHECK_UID,
   CODE_PATH,
   JOB_UID_BASE,
   NOBODY,
@@ -69,7 +70,7 @@ export class DefaultRuntime implements Runtime<Prepared> {
 
   constructor(private readonly o: DefaultRuntimeOptions) {
     const tools = o.tools ?? detectTools();
-    this.tools = tools.dropRoot.length ? openToJobUsers(tools, o.workDir) : tools;
+    this.tools = tools.setpriv ? openToJobUsers(tools, tools.setpriv, o.workDir) : tools;
   }
 
   /** True when jobs run inside bubblewrap. */
@@ -95,7 +96,7 @@ export class DefaultRuntime implements Runtime<Prepared> {
     const path = join(this.o.workDir, `code-${code.sha256}`);
     const tmp = `${path}.${process.pid}.${this.seq++}`;
     await writeFile(tmp, code.bytes, { mode: 0o700 });
-    if (this.tools.dropRoot.length) {
+    if (this.tools.setpriv) {
       // Jobs run in group nogroup: theirs to read and run, not other users' of the host.
       await chown(tmp, 0, NOBODY);
       await chmod(tmp, 0o550);
@@ -119,9 +120,10 @@ export class DefaultRuntime implements Runtime<Prepared> {
     let scratch: string | null = null;
     let uid: number | null = null;
     if (this.tools.bwrap) {
-      uid = this.tools.dropRoot.length ? (this.freeUids.pop() ?? this.nextUid++) : null;
+      const { setpriv } = this.tools;
+      uid = setpriv ? (this.freeUids.pop() ?? this.nextUid++) : null;
       argv = [
-        ...(uid === null ? [] : dropTo(this.tools.dropRoot[0]!, uid)),
+        ...(setpriv && uid !== null ? dropTo(setpriv, uid) : []),
         this.tools.bwrap,
         ...bwrapArgs({
           tmpBytes: this.o.tmpBytes ?? 256 * 1024 ** 2,
@@ -248,9 +250,9 @@ export class DefaultRuntime implements Runtime<Prepared> {
  * directory: it becomes crossable (not listable) by others; its files stay the agent's, or group
  * nogroup's. If they still cannot reach it (a parent directory closed to others), jobs run as root.
  */
-function openToJobUsers(tools: SandboxTools, workDir: string): SandboxTools {
+function openToJobUsers(tools: SandboxTools, setpriv: string, workDir: string): SandboxTools {
   chmodSync(workDir, 0o711);
-  const drop = tools.dropRoot;
+  const drop = dropTo(setpriv, CHECK_UID);
   const r = spawnSync(drop[0]!, [...drop.slice(1), '/bin/sh', '-c', 'test -x "$1"', 'sh', workDir], {
     env: {},
     timeout: 10_000,
@@ -258,7 +260,7 @@ function openToJobUsers(tools: SandboxTools, workDir: string): SandboxTools {
   if (r.status === 0) return tools;
   return {
     ...tools,
-    dropRoot: [],
+    setpriv: null,
     rootProblem: `unprivileged users cannot reach the work directory ${workDir}`,
   };
 }

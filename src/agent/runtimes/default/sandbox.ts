@@ -19,12 +19,12 @@ export interface SandboxTools {
   bwrapProblem: string | null;
   prlimit: string | null;
   /**
-   * When the worker runs as root: `setpriv` as the check user, checked to work here. Jobs then run through
-   * `dropTo(dropRoot[0], uid)` as users of their own (JOB_UID_BASE), so that the process-count limit
-   * binds (the kernel exempts root from it) and whatever escaped a sandbox is unprivileged. Empty
-   * when not needed or not possible.
+   * When the worker runs as root and an unprivileged user can make a sandbox here: `setpriv`.
+   * Each job then runs through `dropTo(setpriv, uid)` as a user of its own (JOB_UID_BASE), so that
+   * the process-count limit binds (the kernel exempts root from it) and whatever escaped a
+   * sandbox is unprivileged. Null when not needed or not possible.
    */
-  dropRoot: string[];
+  setpriv: string | null;
   /** Why jobs of a root worker still run as root on the host, for the warning; null if they do not. */
   rootProblem: string | null;
 }
@@ -72,7 +72,7 @@ export function dropTo(setpriv: string, uid: number): string[] {
 export function detectTools(): SandboxTools {
   const prlimit = find('prlimit');
   const bwrap = find('bwrap');
-  const none = { prlimit, dropRoot: [], rootProblem: null };
+  const none = { prlimit, setpriv: null, rootProblem: null };
   if (!bwrap) return { ...none, bwrap: null, bwrapProblem: 'bubblewrap (bwrap) is not installed' };
   const probe = (prefix: string[]) => {
     const argv = [...prefix, bwrap, ...bwrapArgs({ tmpBytes: 1024 * 1024 }), '--', '/bin/sh', '-c', 'exit 0'];
@@ -86,8 +86,7 @@ export function detectTools(): SandboxTools {
   const setpriv = find('setpriv');
   if (!setpriv)
     return { ...none, bwrap, bwrapProblem: null, rootProblem: 'setpriv (util-linux) is not installed' };
-  const drop = dropTo(setpriv, CHECK_UID);
-  const dropped = probe(drop);
+  const dropped = probe(dropTo(setpriv, CHECK_UID));
   if (dropped !== null)
     return {
       ...none,
@@ -95,7 +94,7 @@ export function detectTools(): SandboxTools {
       bwrapProblem: null,
       rootProblem: `an unprivileged user cannot make a sandbox here: ${dropped}`,
     };
-  return { ...none, bwrap, bwrapProblem: null, dropRoot: drop };
+  return { ...none, bwrap, bwrapProblem: null, setpriv };
 }
 
 export interface BwrapOptions {
