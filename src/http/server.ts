@@ -95,8 +95,17 @@ async function handle(
 
   const mount = mounts.find((x) => x.serves(path)) ?? mounts[mounts.length - 1]!;
   const face = mount.face;
-  const abort = new AbortController();
-  res.on('close', () => abort.abort());
+  // Made only for the routes that wait (long-polls, waits, streams): creating and aborting a
+  // signal for every request costs a DOMException with a stack trace each time.
+  let abort: AbortController | undefined;
+  const signal = () => {
+    if (!abort) {
+      const a = (abort = new AbortController());
+      if (res.closed || res.writableFinished) a.abort();
+      else res.once('close', () => res.writableFinished || a.abort());
+    }
+    return abort.signal;
+  };
   try {
     const match = face.router.match(req.method ?? 'GET', mount.strip ? mount.strip(path) : path);
     if (!match) throw new HubError('not_found', `no route for ${req.method} ${path}`);
@@ -112,7 +121,9 @@ async function handle(
       params: match.params,
       query: url.searchParams,
       token,
-      signal: abort.signal,
+      get signal() {
+        return signal();
+      },
       principal: () => (principal ??= hub.auth.authenticate(token)),
     };
     await match.handler(ctx);

@@ -133,6 +133,33 @@ describe('POST /api/v1/jobs', () => {
     expect(empty.status).toBe(400);
   });
 
+  it('a batch may name the same functions and input blobs many times; an unknown one refuses it all', async () => {
+    const { url } = await testHub();
+    const fa = (await api(url, 'POST', '/api/v1/functions', { runtime: 'default', tags: ['a'] })).body;
+    const fb = (await api(url, 'POST', '/api/v1/functions', { runtime: 'dlabLua54', timeoutMs: 5_000 })).body;
+    const blob = await uploadBlob(url, Buffer.from('shared input'));
+    const jobs = Array.from({ length: 6 }, (_, i) => ({
+      function: i % 2 ? fb.id : fa.id,
+      input: { blobId: blob.id },
+    }));
+    const r = await api(url, 'POST', '/api/v1/jobs/batch', { jobs });
+    expect(r.status).toBe(201);
+    for (const [i, j] of (r.body.jobs as Json[]).entries()) {
+      expect(j).toMatchObject(
+        i % 2
+          ? { function: fb.id, runtime: 'dlabLua54', timeoutMs: 5_000, input: { blobId: blob.id } }
+          : { function: fa.id, runtime: 'default', tags: ['a'], input: { blobId: blob.id } },
+      );
+    }
+    // The same unknown function twice, after known ones: a 404 naming it, and nothing created.
+    const bad = await api(url, 'POST', '/api/v1/jobs/batch', {
+      jobs: [...jobs, { function: '999999' }, { function: '999999' }],
+    });
+    expect(bad.status).toBe(404);
+    expect(bad.body.error.message).toMatch(/function 999999/);
+    expect((await api(url, 'GET', '/api/v1/jobs?limit=100')).body.jobs).toHaveLength(6);
+  });
+
   it('answers a batch in short form when the client prefers return=minimal', async () => {
     const { url } = await testHub();
     const jobs = [{ runtime: 'default', input: { text: 'a' } }, { runtime: 'other' }];

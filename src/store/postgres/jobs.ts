@@ -95,7 +95,8 @@ export async function insertMany(
 
 async function insertRow(q: Q, j: NewJob, args: unknown[]): Promise<{ rows: JobRow[] }> {
   try {
-    return await q.query<JobRow>(INSERT, args);
+    // Named: each connection parses and plans the statement once, not on every job.
+    return await q.query<JobRow>({ name: 'jobhub_job_insert', text: INSERT, values: args });
   } catch (err) {
     if ((err as { code?: string; constraint?: string }).constraint === 'jobs_team_active')
       throw teamBusy(j.team);
