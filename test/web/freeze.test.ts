@@ -62,7 +62,10 @@ describe.skipIf(!HAS_CHROMIUM)('web UI: freeze', () => {
           await login(blue, hub.url, 'blue', 'blue-pw');
           await blue.getByText('The leaderboard is frozen').waitFor();
           await blue.getByRole('button', { name: 'Run benchmark' }).click();
-          await blue.getByTestId('final-score').waitFor({ timeout: 20_000 });
+          // The page showed blue's earlier job, finished, until the new one replaces it.
+          const liveJob = blue.locator('.live-job').getByRole('link', { name: /^Job #\d+$/ });
+          await expect.poll(() => liveJob.textContent()).not.toBe(`Job #${blueBefore.id}`);
+          await blue.locator('.live-job[data-status="done"]').waitFor({ timeout: 20_000 });
           const after = (await blue.getByTestId('final-score').textContent())!;
           expect(after).not.toBe(fmt(blueBefore.score));
           await expect.poll(() => blue.getByTestId('latest-score').textContent()).toBe(after);
