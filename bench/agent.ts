@@ -40,6 +40,8 @@ async function endToEnd(): Promise<Record<string, number>> {
   const worker = spawn(
     process.execPath,
     [
+      // Node flags for the worker, e.g. WORKER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof".
+      ...(process.env.WORKER_NODE_ARGS ? process.env.WORKER_NODE_ARGS.split(' ') : []),
       join(ROOT, 'bin/jobhub.js'),
       'worker',
       '--hub',

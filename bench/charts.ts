@@ -292,6 +292,16 @@ export interface BarChart {
   width?: number;
 }
 
+/** Legend columns that fit the longest name (a fixed width let long names run into the next). */
+function legendLayout(names: string[], width: number, scale: number) {
+  const colW = Math.max(...names.map((n) => Canvas.textWidth(n, scale)), 0) + 20 + 28;
+  const perRow = Math.max(1, Math.min(names.length, Math.floor((width - 32) / colW)));
+  return {
+    rows: Math.ceil(names.length / perRow),
+    at: (i: number) => ({ x: 16 + (i % perRow) * colW, row: Math.floor(i / perRow) }),
+  };
+}
+
 export function barChart(o: BarChart): Buffer {
   const width = o.width ?? 1100;
   const S = 2;
@@ -302,7 +312,8 @@ export function barChart(o: BarChart): Buffer {
   const valueW = 90;
   const top = 70;
   const seriesNames = [...new Set(o.groups.flatMap((g) => g.bars.map((b) => b.series)))];
-  const legendRows = Math.ceil(seriesNames.length / 3);
+  const legend = legendLayout(seriesNames, width, S);
+  const legendRows = legend.rows;
   const plotH = o.groups.reduce((h, g) => h + g.bars.length * (barH + gap) + groupGap, 0);
   const height = top + legendRows * 22 + plotH + 70;
   const c = new Canvas(width, height);
@@ -310,8 +321,8 @@ export function barChart(o: BarChart): Buffer {
   if (o.note) c.text(16, 38, o.note, MUTED, S);
   // Legend
   seriesNames.forEach((name, i) => {
-    const x = 16 + (i % 3) * 360;
-    const y = top + Math.floor(i / 3) * 22 - 6;
+    const { x, row } = legend.at(i);
+    const y = top + row * 22 - 6;
     c.rect(x, y, 14, 14, o.colors[name] ?? AXIS);
     c.text(x + 20, y, name, [0, 0, 0], S);
   });
@@ -389,10 +400,15 @@ export function latencyHistogram(o: HistogramChart): Buffer {
   const c = new Canvas(width, height);
   c.text(16, 14, o.title, [0, 0, 0], S);
   if (o.note) c.text(16, 38, o.note, MUTED, S);
-  const legendRows = Math.ceil(o.series.length / 3);
+  const legend = legendLayout(
+    o.series.map((s) => s.name),
+    width,
+    S,
+  );
+  const legendRows = legend.rows;
   o.series.forEach((s, i) => {
-    const x = 16 + (i % 3) * 360;
-    const y = 66 + Math.floor(i / 3) * 22;
+    const { x, row } = legend.at(i);
+    const y = 66 + row * 22;
     c.rect(x, y, 14, 14, s.color);
     c.text(x + 20, y, s.name, [0, 0, 0], S);
   });

@@ -171,6 +171,7 @@ async function throughputOnce(q: QueueUnderTest, jobs: number, mode: 'burn' | 's
       sampler.start();
       t0 = performance.now();
       await q.startWorkers(CONCURRENCY, handler, 'throughput');
+      if (q.workersReadyAt !== undefined) t0 = Math.max(t0, q.workersReadyAt);
     } else {
       await q.startWorkers(CONCURRENCY, handler, 'throughput');
       sampler.start();

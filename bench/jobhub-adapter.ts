@@ -347,6 +347,7 @@ export class JobhubQueue implements QueueUnderTest {
   private sims: (SimWorker | SerialWorker)[] = [];
   private agents: ChildProcess[] = [];
   private functionId: string | null = null;
+  workersReadyAt: number | undefined = undefined;
   private errors = 0;
 
   constructor(private readonly o: JobhubOptions) {
@@ -449,6 +450,7 @@ export class JobhubQueue implements QueueUnderTest {
 
   async startWorkers(concurrency: number, handler: JobHandler, mode: WorkerMode): Promise<void> {
     const onDone = (n: number) => (this.done += n);
+    this.workersReadyAt = undefined;
     if (mode === 'serial') {
       const w = new SerialWorker(this.workerHttp!, handler, onDone);
       await w.start();
@@ -475,10 +477,16 @@ export class JobhubQueue implements QueueUnderTest {
       this.agents.push(child);
       live.add(child);
       child.once('exit', () => live.delete(child));
-      // Its start-up (a Node process, Lua engine threads) is not part of the measurement.
+      // Its start-up (a Node process, Lua engine threads warmed up before it registers) is not part
+      // of the measurement: the agent can take jobs from its registration on, which happened after
+      // the last check that did not see it began (so the clock may start a little early, never late).
       const until = Date.now() + 60_000;
-      while ((await this.metric('jobhub_workers_alive')) < 1) {
+      this.workersReadyAt = performance.now();
+      for (;;) {
+        const checkedAt = performance.now();
+        if ((await this.metric('jobhub_workers_alive')) >= 1) break;
         if (child.exitCode !== null || Date.now() > until) throw new Error('the agent did not register');
+        this.workersReadyAt = checkedAt;
         await sleep(20);
       }
       return;

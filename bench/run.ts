@@ -1,7 +1,7 @@
 /**
  * `npm run bench [-- options]`: jobhub side by side with BullMQ, pg-boss and Graphile Worker on
  * this machine, in one run (method: bench/README.md). Writes bench/results/<date>[-quick].json
- * and, for a full run or with --report, docs/benchmarks.md with its charts in docs/img/.
+ * and, for a complete full run or with --report, docs/benchmarks.md with its charts in docs/img/.
  *
  *   --quick              short run (under ~3 minutes)
  *   --check              regression gate: quick comparison with the last committed results; exits 1
@@ -60,7 +60,6 @@ for (const p of peers)
     throw new Error(`unknown peer ${p}; peers: ${PEER_IDS.join(', ')}`);
 const stores = (list('stores') ?? ['sqlite', 'pg']) as ('sqlite' | 'pg')[];
 const rounds = Number(value('rounds') ?? (quick ? 2 : 3));
-const writeDocs = !checkMode && (flag('report') || (!quick && !flag('no-report')));
 
 // Build the hub; a failing type check elsewhere in the tree still emits JavaScript, so the run
 // goes on with what was emitted and says so.
@@ -246,6 +245,9 @@ const partial =
   flag('no-peers') ||
   value('stores') !== undefined;
 const name = `${report.date.slice(0, 10)}${quick ? '-quick' : ''}${partial ? '-partial' : ''}.json`;
+// Only a complete run rewrites docs/benchmarks.md unless --report asks for it: a partial run's
+// report would drop every scenario and queue it left out.
+const writeDocs = !checkMode && (flag('report') || (!quick && !partial && !flag('no-report')));
 const file = checkMode ? join(tmpdir(), `jobhub-bench-check-${name}`) : `bench/results/${name}`;
 mkdirSync('bench/results', { recursive: true });
 writeFileSync(file, JSON.stringify(report, null, 2) + '\n');

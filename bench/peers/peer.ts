@@ -37,6 +37,12 @@ export interface QueueUnderTest {
   enqueueOne(input?: Buffer): Promise<string>;
   /** Starts workers running `handler` with at most `concurrency` jobs at once; resolves when they wait for work. */
   startWorkers(concurrency: number, handler: JobHandler, mode: WorkerMode): Promise<void>;
+  /**
+   * Set by queues whose workers boot in a process of their own (the jobhub agent): the moment,
+   * on the `performance.now()` clock, from which they could take jobs. A burn-down's clock starts
+   * there, not at the spawn: booting a process is not draining a queue.
+   */
+  readonly workersReadyAt?: number;
   stopWorkers(): Promise<void>;
   /** Jobs the store has recorded as completed since setup (not what the library's callbacks claim). */
   doneCount(): Promise<number>;
