@@ -12,7 +12,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { Pool } from 'undici';
+import type { Pool } from 'undici';
+import { HubClient } from '../src/agent/client.js';
 import { startHubProcess, type HubProcess } from './lib.js';
 import {
   PG_URL,
@@ -120,55 +121,38 @@ export const AGENT_CODE = 'return function(x) return x end';
 
 type Json = Record<string, any>;
 
+/**
+ * The bench's side of the native API: the client the agent and the CLI ship with (HubClient),
+ * so the numbers are what a user's worker gets, not those of a client written for the bench.
+ */
 class Http {
+  private readonly client: HubClient;
   readonly pool: Pool;
   constructor(url: string, connections: number) {
-    this.pool = new Pool(url, {
-      connections,
-      pipelining: 1,
-      keepAliveTimeout: 60_000,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-    });
+    this.client = new HubClient({ url, connections });
+    this.pool = this.client.pool;
   }
-  async json<T = Json>(
+  json<T = Json>(
     method: 'GET' | 'POST',
     path: string,
     body?: unknown,
     signal?: AbortSignal,
     headers: Record<string, string> = {},
   ): Promise<T> {
-    const res = await this.pool.request({
-      method,
-      path,
-      headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal,
-    });
-    const text = await res.body.text();
-    if (res.statusCode >= 300) throw new Error(`${method} ${path}: ${res.statusCode} ${text.slice(0, 300)}`);
-    return (text ? JSON.parse(text) : null) as T;
+    return this.client.json<T>(method, path, { json: body, signal, headers });
   }
-  async bytes(path: string): Promise<Buffer> {
-    const res = await this.pool.request({ method: 'GET', path });
-    const buf = Buffer.from(await res.body.arrayBuffer());
-    if (res.statusCode !== 200)
-      throw new Error(`GET ${path}: ${res.statusCode} ${buf.toString().slice(0, 300)}`);
-    return buf;
+  bytes(path: string): Promise<Buffer> {
+    return this.client.bytes(path);
   }
   async upload(data: Buffer): Promise<string> {
-    const res = await this.pool.request({
-      method: 'POST',
-      path: '/api/v1/blobs',
-      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
+    const r = await this.client.json<{ id: string }>('POST', '/api/v1/blobs', {
       body: data,
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(data.length) },
     });
-    const r = (await res.body.json()) as { id: string };
-    if (res.statusCode !== 201) throw new Error(`blob upload: ${res.statusCode} ${JSON.stringify(r)}`);
     return r.id;
   }
   close() {
-    return this.pool.destroy();
+    return this.client.close();
   }
 }
 
