@@ -34,6 +34,7 @@ import {
   writeReport,
   type PayloadSize,
 } from './compare.js';
+import { floors } from './floors.js';
 import { blobs } from './scenarios.js';
 import { snapshotBuild } from './jobhub-adapter.js';
 import { OtherLoad, PG_URL, REDIS } from './peers/peer.js';
@@ -201,9 +202,17 @@ await scenario('throughput', async () => {
     : undefined;
   return { ...main, agent: agent && { ...agent, rounds: 1 } };
 });
-await scenario('latency', () =>
-  latency({ samples: quick ? 150 : 1000, warmup: 20, budgetMs: quick ? 5_000 : 20_000, rounds, ids }),
-);
+await scenario('latency', async () => ({
+  ...(await latency({
+    samples: quick ? 150 : 1000,
+    warmup: 20,
+    budgetMs: quick ? 5_000 : 20_000,
+    rounds,
+    ids,
+  })),
+  // What the machine charges for a durable write and for one round trip of each protocol.
+  floors: await floors({ samples: quick ? 100 : 300, redis: peers.some((p) => p.startsWith('bullmq')) }),
+}));
 await scenario('payloads', () =>
   payloads({
     // A quick run stops at 10 MiB: one 100 MiB job takes the peers about 15 s each.
