@@ -811,19 +811,19 @@ export function writeReport(r: Record<string, any>, resultsFile: string): string
     }
     md.push('');
     const f = l.floors as
-      | { idleMs: number; samples: number; durableWrite: Floor; redisPing?: Floor; httpRoundTrip: Floor }
+      | { idleMs: number; samples: number; durableWrite?: Floor; redisPing?: Floor; httpRoundTrip?: Floor }
       | undefined;
     if (f) {
-      const row = (what: string, x: Floor) =>
-        `| ${what} | ${n2(x.p10Ms)} | ${n2(x.p50Ms)} | ${n2(x.p90Ms)} |`;
+      const row = (what: string, x: Floor | undefined) =>
+        x ? [`| ${what} | ${n2(x.p10Ms)} | ${n2(x.p50Ms)} | ${n2(x.p90Ms)} |`] : [];
       md.push(
         `What the machine charges for the pieces, measured in this run the same way (one at a time after ${f.idleMs} ms idle, ${f.samples} samples; \`bench/floors.ts\`):`,
         '',
         '| operation | p10 ms | p50 ms | p90 ms |',
         '|---|---|---|---|',
-        row("4 KiB write + `fdatasync` in the hubs' data directory (one durable commit)", f.durableWrite),
-        ...(f.redisPing ? [row("Redis `PING` round trip (the unit of BullMQ's protocol)", f.redisPing)] : []),
-        row("HTTP round trip, HubClient → bare node:http server (the unit of jobhub's)", f.httpRoundTrip),
+        ...row("4 KiB write + `fdatasync` in the hubs' data directory (one durable commit)", f.durableWrite),
+        ...row("Redis `PING` round trip (the unit of BullMQ's protocol)", f.redisPing),
+        ...row("HTTP round trip, HubClient → bare node:http server (the unit of jobhub's)", f.httpRoundTrip),
         '',
       );
     }

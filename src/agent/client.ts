@@ -128,10 +128,7 @@ export class HubClient {
       res = await this.pool.request({ method, path: this.prefix + path, headers, body, signal: o.signal });
     } catch (err) {
       if (o.signal?.aborted) throw err;
-      const e = err as { code?: string; message?: string };
-      throw new HubUnreachableError(`hub unreachable (${e.code ?? e.message ?? String(err)})`, {
-        cause: err,
-      });
+      throw sendFailure(err, body);
     }
     if (res.statusCode >= 400) {
       const text = await res.body.text().catch(() => '');
@@ -163,6 +160,10 @@ export class HubClient {
         { method, path: this.prefix + path, headers, body },
         {
           onRequestStart(controller) {
+            // Called again when undici resends the request on a new connection: start afresh.
+            status = 0;
+            chunks.length = 0;
+            settle();
             if (!signal) return;
             onAbort = () => controller.abort(signal.reason as Error);
             // Aborted while the request waited for a free connection: stop before sending.
@@ -193,13 +194,7 @@ export class HubClient {
           },
           onResponseError(_controller, err) {
             settle();
-            if (signal?.aborted) return reject(err);
-            const e = err as { code?: string; message?: string };
-            reject(
-              new HubUnreachableError(`hub unreachable (${e.code ?? e.message ?? String(err)})`, {
-                cause: err,
-              }),
-            );
+            reject(signal?.aborted ? err : sendFailure(err, body));
           },
         },
       );
@@ -224,6 +219,26 @@ export class HubClient {
   close(): Promise<void> {
     return this.pool.close();
   }
+}
+
+/** undici's refusals of a request it could not even send as asked: retrying cannot help. */
+const MALFORMED = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_INVALID_RETURN_VALUE',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+]);
+
+/**
+ * The error for a request that got no reply. Usually the hub could not be reached (refused,
+ * reset, timed out), which a retry may fix. Not when the request itself was at fault: undici
+ * refused its arguments, or a body stream of ours failed to read (a missing output file); those
+ * are passed on as they are, so that callers do not retry them until their deadline.
+ */
+function sendFailure(err: unknown, body: unknown): Error {
+  const e = err as { code?: string; message?: string };
+  if ((e.code && MALFORMED.has(e.code)) || (body instanceof Readable && body.errored)) return err as Error;
+  return new HubUnreachableError(`hub unreachable (${e.code ?? e.message ?? String(err)})`, { cause: err });
 }
 
 /** The error for a reply ≥ 400: the hub's envelope code and message, else the reply's text. */

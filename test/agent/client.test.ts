@@ -1,10 +1,14 @@
 /**
  * The agent's HTTP client against a real hub and a real foreign server: JSON replies, the hub's
  * error envelope as typed errors, an error page that is not JSON, an unreachable hub, a token in
- * the base URL path, and a parked long-poll given up through its abort signal.
+ * the base URL path, stream uploads (and one that fails to read), and a parked long-poll given
+ * up through its abort signal.
  */
+import { getEventListeners } from 'node:events';
+import { createReadStream } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HubClient, HubHttpError, HubUnreachableError, isTransient } from '../../src/agent/client.js';
 import { api, testHub } from '../helpers/hub.js';
@@ -92,12 +96,54 @@ describe('HubClient', () => {
     expect(isTransient(err)).toBe(true);
   });
 
-  it('carries a token in the base URL path', async () => {
+  it('carries a token in the base URL path, before every request path', async () => {
+    const seen: string[] = [];
+    const s = createServer((req, res) => {
+      seen.push(req.url!);
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+    });
+    servers.push(s);
+    await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
+    const c = client(`http://127.0.0.1:${(s.address() as AddressInfo).port}/t/some-token/`);
+    expect(await c.json('POST', '/api/v1/workers', { json: { runtimes: ['noop'] } })).toEqual({ ok: true });
+    await c.bytes('/api/v1/blobs/7');
+    expect(seen).toEqual(['/t/some-token/api/v1/workers', '/t/some-token/api/v1/blobs/7']);
+  });
+
+  it('uploads a stream body of unknown length', async () => {
     const hub = await testHub();
-    const c = client(`${hub.url}/t/some-token`);
-    // Loopback hubs run without auth; the path prefix is still stripped and the route found.
-    const w = await c.json<{ id: string }>('POST', '/api/v1/workers', { json: { runtimes: ['noop'] } });
-    expect(w.id).toBeTruthy();
+    const c = client(hub.url);
+    const parts = Array.from({ length: 50 }, (_, i) => Buffer.alloc(2000, 65 + (i % 26)));
+    const blob = await c.json<{ id: string; size: number }>('POST', '/api/v1/blobs', {
+      body: Readable.from(parts),
+      headers: { 'content-type': 'application/octet-stream' },
+    });
+    expect(blob.size).toBe(100_000);
+    expect((await c.bytes(`/api/v1/blobs/${blob.id}`)).equals(Buffer.concat(parts))).toBe(true);
+  });
+
+  it('passes on a body stream that fails to read instead of calling the hub unreachable', async () => {
+    const hub = await testHub();
+    const c = client(hub.url);
+    const err = await c
+      .json('POST', '/api/v1/blobs', {
+        body: createReadStream('/nonexistent/jobhub-output'),
+        headers: { 'content-type': 'application/octet-stream' },
+      })
+      .catch((e: unknown) => e);
+    expect(err).not.toBeInstanceOf(HubUnreachableError);
+    expect((err as { code?: string }).code).toBe('ENOENT');
+    expect(isTransient(err)).toBe(false);
+  });
+
+  it('leaves no abort listener behind on a signal shared by many calls', async () => {
+    const hub = await testHub();
+    const c = client(hub.url);
+    const abort = new AbortController();
+    for (let i = 0; i < 20; i++) await c.json('GET', '/healthz', { signal: abort.signal });
+    await c.json('GET', '/api/v1/jobs/404404', { signal: abort.signal }).catch(() => undefined);
+    expect(getEventListeners(abort.signal, 'abort')).toHaveLength(0);
   });
 
   it('gives up a parked lease when its signal aborts, and the hub hands the next job elsewhere', async () => {
@@ -112,7 +158,7 @@ describe('HubClient', () => {
       })
       .catch((e: unknown) => e);
     await expect
-      .poll(async () => (await api(hub.url, 'GET', '/metrics')).body)
+      .poll(async () => (await api(hub.url, 'GET', '/metrics')).body, { timeout: 10_000 })
       .toMatch(/jobhub_parked_lease_requests 1\b/);
     const t0 = Date.now();
     abort.abort();
@@ -120,7 +166,7 @@ describe('HubClient', () => {
     expect(Date.now() - t0).toBeLessThan(1000);
     expect((err as Error).name).toBe('AbortError');
     await expect
-      .poll(async () => (await api(hub.url, 'GET', '/metrics')).body)
+      .poll(async () => (await api(hub.url, 'GET', '/metrics')).body, { timeout: 10_000 })
       .toMatch(/jobhub_parked_lease_requests 0\b/);
     // The job created now stays queued for the next lease instead of going to the abandoned one.
     const job = await c.json<{ id: string; state: string }>('POST', '/api/v1/jobs', {
