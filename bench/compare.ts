@@ -73,6 +73,10 @@ export function makeQueue(id: string): QueueUnderTest {
       return new JobhubQueue({ store: 'sqlite', ...SIM });
     case 'jobhub-pg':
       return new JobhubQueue({ store: 'pg', ...SIM });
+    case 'jobhub-sqlite-relaxed':
+      return new JobhubQueue({ store: 'sqlite', ...SIM, durability: 'relaxed' });
+    case 'jobhub-pg-relaxed':
+      return new JobhubQueue({ store: 'pg', ...SIM, durability: 'relaxed' });
     case 'jobhub-sqlite-agent':
       return new JobhubQueue({ store: 'sqlite', agent: true });
     case 'jobhub-pg-agent':
@@ -613,6 +617,8 @@ const COLORS: Record<string, Rgb> = {
   'jobhub-pg': [23, 190, 207],
   'jobhub-sqlite-agent': [94, 60, 153],
   'jobhub-pg-agent': [140, 200, 230],
+  'jobhub-sqlite-relaxed': [120, 160, 200],
+  'jobhub-pg-relaxed': [120, 210, 215],
   bullmq: [214, 39, 40],
   'bullmq-durable': [227, 119, 194],
   pgboss: [255, 127, 14],
@@ -691,6 +697,8 @@ export function writeReport(r: Record<string, any>, resultsFile: string): string
       ['pg', 'jobhub-pg', 'PostgreSQL'],
       ['sqlite', 'jobhub-sqlite-agent', 'SQLite, real agent (Lua no-op)'],
       ['pg', 'jobhub-pg-agent', 'PostgreSQL, real agent (Lua no-op)'],
+      ['sqlite', 'jobhub-sqlite-relaxed', 'SQLite, `--durability relaxed`'],
+      ['pg', 'jobhub-pg-relaxed', 'PostgreSQL, `--durability relaxed`'],
     ] as const;
     for (const [, id, storeLabel] of rowsOf) {
       const agentRow = id.endsWith('-agent');

@@ -98,6 +98,8 @@ export interface JobhubOptions {
   prefetch?: number;
   /** Use the real agent (`jobhub worker`) for the throughput scenario when the build has it. */
   agent?: boolean;
+  /** The hub's `--durability` (default full). */
+  durability?: 'full' | 'relaxed';
 }
 
 /** Hubs and agents alive now: killed if the benchmark exits early (Ctrl-C, a failed scenario). */
@@ -336,9 +338,10 @@ export class JobhubQueue implements QueueUnderTest {
 
   constructor(private readonly o: JobhubOptions) {
     this.store = o.store === 'sqlite' ? 'SQLite' : 'PostgreSQL';
-    this.id = `jobhub-${o.store}`;
     this.useAgent = o.agent ?? false;
-    this.label = `jobhub (${this.store}${this.useAgent ? ', agent' : ''})`;
+    const relaxed = o.durability === 'relaxed';
+    this.id = `jobhub-${o.store}${relaxed ? '-relaxed' : ''}`;
+    this.label = `jobhub (${this.store}${this.useAgent ? ', agent' : ''}${relaxed ? ', relaxed durability' : ''})`;
     this.workers = o.workers ?? 4;
     this.prefetch = o.prefetch ?? 250;
   }
@@ -363,6 +366,7 @@ export class JobhubQueue implements QueueUnderTest {
       this.schema = `bench_jobhub_${uniqueSuffix()}`;
       args.push('--database', `${PG_URL}?schema=${this.schema}`);
     }
+    if (this.o.durability === 'relaxed') args.push('--durability', 'relaxed');
     this.hub = await startHub(args);
     const hubChild = this.hub.child;
     live.add(hubChild);

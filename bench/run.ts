@@ -108,6 +108,9 @@ const ids = [...jobhubIds, ...peers];
 // jobhub-<store>-agent; the simulated workers stay for the comparison at full speed.
 const agentIds = useAgent ? stores.map((s) => `jobhub-${s}-agent`) : [];
 const throughputIds = [...ids, ...agentIds];
+// Latency also runs jobhub with `--durability relaxed` (no flush on the reply's path), the setting
+// closest to a Redis that keeps nothing on disk; the targets compare the default, full durability.
+const latencyIds = [...ids, ...stores.map((s) => `jobhub-${s}-relaxed`)];
 
 function pgVersion(): string {
   try {
@@ -163,7 +166,7 @@ const report: Record<string, any> = {
   agent: { available: agentAvailable(), used: useAgent },
   interference: {} as Record<string, unknown>,
   settings: Object.fromEntries(
-    throughputIds.map((id) => {
+    [...new Set([...throughputIds, ...latencyIds])].map((id) => {
       const q = makeQueue(id);
       return [
         id,
@@ -208,7 +211,7 @@ await scenario('latency', async () => ({
     warmup: 20,
     budgetMs: quick ? 5_000 : 20_000,
     rounds,
-    ids,
+    ids: latencyIds,
   })),
   // What the machine charges for a durable write and for one round trip of each protocol.
   floors: await floors({ samples: quick ? 100 : 300, redis: peers.some((p) => p.startsWith('bullmq')) }),

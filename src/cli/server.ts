@@ -1,6 +1,6 @@
 /** `jobhub server`: run the hub in the foreground until SIGTERM/SIGINT. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, loadConfig, type Durability } from '../config/config.js';
 import { startHub } from '../http/app.js';
 
 function int(value: string): number {
@@ -24,6 +24,12 @@ export function serverCommand(): Command {
       '--blobs <url>',
       's3://bucket[/prefix]?endpoint=… for S3-compatible blob storage (default: the data dir)',
     )
+    .addOption(
+      new Option(
+        '--durability <mode>',
+        'full: replies wait for the disk flush; relaxed: acknowledged writes survive a crash of the hub, not of the machine',
+      ).choices(['full', 'relaxed']),
+    )
     .option('--auth', 'require tokens even on loopback')
     .option('--lease-ms <ms>', 'lease length for native workers', int)
     .option('--max-wait-ms <ms>', 'cap on any long-poll', int)
@@ -41,6 +47,7 @@ export function serverCommand(): Command {
           dataDir: o.dataDir as string | undefined,
           database: o.database as string | undefined,
           blobs: o.blobs as string | undefined,
+          durability: o.durability as Durability | undefined,
           auth: o.auth as boolean | undefined,
           leaseMs: o.leaseMs as number | undefined,
           maxWaitMs: o.maxWaitMs as number | undefined,
@@ -57,7 +64,10 @@ export function serverCommand(): Command {
       }
       const running = await startHub(config);
       const log = running.hub.ctx.log;
-      log.info({ url: running.url, dataDir: config.dataDir, auth: config.auth }, 'jobhub listening');
+      log.info(
+        { url: running.url, dataDir: config.dataDir, auth: config.auth, durability: config.durability },
+        'jobhub listening',
+      );
       let stopping = false;
       const stop = (signal: string) => {
         if (stopping) return;

@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig } from '../config/config.js';
+import { ConfigError, loadConfig, type Durability } from '../config/config.js';
 import { startHub } from '../http/app.js';
 import { RuntimeConfigError } from '../agent/runtimes/index.js';
 import { addAgentOptions, buildAgent, onSignals, type AgentFlags, type LocalAgent } from './worker.js';
@@ -23,6 +23,12 @@ export function upCommand(): Command {
     .option('--host <host>', 'address to listen on (auth is forced on beyond loopback)')
     .option('--port <port>', 'port to listen on', int)
     .option('--data-dir <dir>', 'where the SQLite file and blobs live')
+    .addOption(
+      new Option(
+        '--durability <mode>',
+        'full: replies wait for the disk flush; relaxed: acknowledged writes survive a crash of the hub, not of the machine',
+      ).choices(['full', 'relaxed']),
+    )
     .option('--auth', 'require tokens even on loopback')
     .option('--lease-ms <ms>', 'lease length for native workers', int)
     .option(
@@ -42,6 +48,7 @@ export function upCommand(): Command {
           (o.dataDir as string | undefined) ??
           (o.demo && !process.env.JOBHUB_DATA_DIR ? demoDataDir() : undefined),
         auth: o.auth as boolean | undefined,
+        durability: o.durability as Durability | undefined,
         leaseMs: o.leaseMs as number | undefined,
         logLevel: o.logLevel as 'info' | undefined,
       });

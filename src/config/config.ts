@@ -5,6 +5,14 @@
  */
 import { parseS3Url } from '../blobs/s3-url.js';
 
+/**
+ * What an acknowledged write survives. `full`: a crash of the hub, of the database and of the
+ * machine (power loss): every commit is flushed to disk before the reply. `relaxed`: a crash or
+ * `kill -9` of the hub; the last commits before a crash of the machine (and, on PostgreSQL, of the
+ * database server) may be lost, in exchange for no flush on the reply's path.
+ */
+export type Durability = 'full' | 'relaxed';
+
 export interface HubConfig {
   host: string;
   port: number;
@@ -13,6 +21,7 @@ export interface HubConfig {
   database: string | null;
   /** `s3://bucket[/prefix]?endpoint=…` for an S3-compatible blob store; null = files in dataDir. */
   blobs: string | null;
+  durability: Durability;
   /** Require tokens. Forced on when `host` is not a loopback address. */
   auth: boolean;
   /** Lease length for native workers; they heartbeat about every third of it. */
@@ -52,6 +61,7 @@ export const DEFAULTS: HubConfig = {
   dataDir: './data',
   database: null,
   blobs: null,
+  durability: 'full',
   auth: false,
   leaseMs: 15_000,
   maxWaitMs: 30_000,
@@ -78,6 +88,7 @@ const ENV: Partial<Record<keyof HubConfig, string>> = {
   dataDir: 'JOBHUB_DATA_DIR',
   database: 'JOBHUB_DATABASE',
   blobs: 'JOBHUB_BLOBS',
+  durability: 'JOBHUB_DURABILITY',
   auth: 'JOBHUB_AUTH',
   leaseMs: 'JOBHUB_LEASE_MS',
   maxWaitMs: 'JOBHUB_MAX_WAIT_MS',
@@ -147,6 +158,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, overrides: Partial<HubCo
   }
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(c.logLevel)) {
     throw new ConfigError(`logLevel must be one of debug, info, warn, error, silent, got ${c.logLevel}`);
+  }
+  if (!['full', 'relaxed'].includes(c.durability)) {
+    throw new ConfigError(`durability must be full or relaxed, got ${String(c.durability)}`);
   }
   if (c.database !== null && !/^postgres(ql)?:\/\//.test(c.database)) {
     throw new ConfigError(

@@ -69,8 +69,8 @@ export class Hub {
     const store =
       deps.store ??
       (config.database
-        ? await PostgresStore.open({ connectionString: config.database })
-        : SqliteStore.open({ path: join(config.dataDir, 'jobhub.db') }));
+        ? await PostgresStore.open({ connectionString: config.database, durability: config.durability })
+        : SqliteStore.open({ path: join(config.dataDir, 'jobhub.db'), durability: config.durability }));
     const blobs =
       deps.blobs ??
       (config.blobs

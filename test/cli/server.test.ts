@@ -23,6 +23,15 @@ describe('jobhub --help', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/port/);
   });
+
+  it('refuses an unknown durability from the flag and from the environment', () => {
+    const flag = runCli(['server', '--durability', 'none', '--data-dir', tempDir()]);
+    expect(flag.status).not.toBe(0);
+    expect(flag.stderr).toMatch(/durability.*full, relaxed/s);
+    const env = runCli(['server', '--data-dir', tempDir()], { env: { JOBHUB_DURABILITY: 'fast' } });
+    expect(env.status).toBe(2);
+    expect(env.stderr).toContain('durability must be full or relaxed, got fast');
+  });
 });
 
 describe('jobhub server', () => {

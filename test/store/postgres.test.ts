@@ -52,6 +52,32 @@ if (!url) {
   storeTeamConformance('postgres', openPostgres);
 
   describe('PostgresStore specifics', () => {
+    it('waits for the WAL flush by default, and not with relaxed durability', async () => {
+      // synchronous_commit is a setting of each session, so it is read on the store's own pool.
+      const setting = async (s: PostgresStore) =>
+        (await (s as unknown as { pool: pg.Pool }).pool.query('SHOW synchronous_commit')).rows[0]
+          .synchronous_commit as string;
+      const schema = freshSchema();
+      const full = await PostgresStore.open({ connectionString: url, schema, maxConnections: 2 });
+      const relaxed = await PostgresStore.open({
+        connectionString: url,
+        schema,
+        maxConnections: 2,
+        durability: 'relaxed',
+      });
+      try {
+        expect(await setting(full)).toBe('on');
+        expect(await setting(relaxed)).toBe('off');
+        // Both see the same jobs: the setting changes when a commit is acknowledged, not what it holds.
+        await relaxed.jobInsertMany({ jobs: [newJob()], now: 1_000_000 });
+        expect(await full.jobList({ limit: 10 })).toHaveLength(1);
+      } finally {
+        await full.close();
+        await relaxed.close();
+        await dropSchema(schema);
+      }
+    });
+
     it('applies migrations once when several hubs start at the same time', async () => {
       const schema = freshSchema();
       try {

@@ -59,6 +59,21 @@ describe('SqliteStore specifics', () => {
     expect(after).toEqual(rows);
   });
 
+  it('flushes every commit by default, and at checkpoints only with relaxed durability', async () => {
+    // PRAGMA synchronous is a setting of the connection, so it is read on the store's own.
+    const synchronous = (s: SqliteStore) =>
+      (s as unknown as { db: Database.Database }).db.pragma('synchronous', { simple: true });
+    const full = SqliteStore.open({ path: freshPath() });
+    const relaxed = SqliteStore.open({ path: freshPath(), durability: 'relaxed' });
+    try {
+      expect(synchronous(full)).toBe(2); // FULL
+      expect(synchronous(relaxed)).toBe(1); // NORMAL
+    } finally {
+      await full.close();
+      await relaxed.close();
+    }
+  });
+
   it('uses WAL journaling', async () => {
     const path = freshPath();
     const store = SqliteStore.open({ path });

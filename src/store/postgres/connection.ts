@@ -4,6 +4,7 @@
  * statement's, so that callers can retry them.
  */
 import pg from 'pg';
+import type { Durability } from '../../config/config.js';
 import { HubError } from '../../core/errors.js';
 import { quoteIdent } from './migrate.js';
 
@@ -92,13 +93,20 @@ const types = {
 };
 
 /** A pool whose connections use `schema` and hand rows over as the shared row mapping expects. */
-export function createPool(connectionString: string, schema: string, max: number): pg.Pool {
+export function createPool(
+  connectionString: string,
+  schema: string,
+  max: number,
+  durability: Durability = 'full',
+): pg.Pool {
   const pool = new pg.Pool({
     connectionString,
     max,
     types,
-    // search_path per connection, set once when it is opened.
-    options: `-c search_path=${quoteIdent(schema)}`,
+    // Settings per connection, set once when it is opened: the schema, and for relaxed
+    // durability commits that do not wait for their WAL flush (the server's WAL writer flushes
+    // within three `wal_writer_delay`s).
+    options: `-c search_path=${quoteIdent(schema)}${durability === 'relaxed' ? ' -c synchronous_commit=off' : ''}`,
   });
   // An idle connection that dies (server restart) must not crash the process.
   pool.on('error', () => undefined);

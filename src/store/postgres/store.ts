@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { PoolClient } from 'pg';
+import type { Durability } from '../../config/config.js';
 import { HubError } from '../../core/errors.js';
 import {
   blobFromRow,
@@ -49,6 +50,8 @@ export interface PostgresStoreOptions {
   schema?: string;
   /** Pool size. */
   maxConnections?: number;
+  /** Default `full` (the server's `synchronous_commit`); see HubConfig. */
+  durability?: Durability;
 }
 
 export class PostgresStore implements Store {
@@ -89,7 +92,7 @@ export class PostgresStore implements Store {
     const schema = opts.schema ?? url.searchParams.get('schema') ?? 'public';
     url.searchParams.delete('schema');
     const connectionString = url.toString();
-    const pool = createPool(connectionString, schema, opts.maxConnections ?? 10);
+    const pool = createPool(connectionString, schema, opts.maxConnections ?? 10, opts.durability ?? 'full');
     const client = await pool.connect();
     try {
       await migrate(client, schema);

@@ -5,6 +5,7 @@
  */
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
+import type { Durability } from '../../config/config.js';
 import type {
   BlobRecord,
   DirectLease,
@@ -36,6 +37,8 @@ import {
 export interface SqliteStoreOptions {
   /** Path of the database file, or ':memory:'. */
   path: string;
+  /** Default `full`; see HubConfig. */
+  durability?: Durability;
 }
 
 export class SqliteStore implements Store {
@@ -91,7 +94,9 @@ export class SqliteStore implements Store {
     const db = new Database(opts.path);
     db.pragma('journal_mode = WAL');
     // FULL: the WAL is fsynced at every commit; group commit keeps that to one fsync per batch.
-    db.pragma('synchronous = FULL');
+    // NORMAL (relaxed): a commit is written to the WAL, which the OS holds if the hub dies, and
+    // fsynced at checkpoints only.
+    db.pragma(opts.durability === 'relaxed' ? 'synchronous = NORMAL' : 'synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.pragma('cache_size = -65536'); // 64 MiB of page cache: the queue's hot pages stay in memory
     migrate(db);
