@@ -1,7 +1,8 @@
 /**
  * The embedded store: one SQLite file in WAL mode. Writes go through group commit (see
  * group-commit.ts) with `synchronous=FULL`, so an acknowledged write survives a crash of the
- * process and of the machine. Reads run directly on the same connection.
+ * process and of the machine (with `durability: 'relaxed'`, `synchronous=NORMAL`: a crash of the
+ * process only). Reads run directly on the same connection.
  */
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
