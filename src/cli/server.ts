@@ -27,7 +27,7 @@ export function serverCommand(): Command {
     .addOption(
       new Option(
         '--durability <mode>',
-        'full: replies wait for the disk flush; relaxed: acknowledged writes survive a crash of the hub, not of the machine',
+        'full: replies wait for the disk flush; relaxed: for the commit only (survives a crash of the hub, not necessarily of the machine or database server)',
       ).choices(['full', 'relaxed']),
     )
     .option('--auth', 'require tokens even on loopback')

@@ -147,6 +147,7 @@ describe.each(['full', 'relaxed'])('kill -9 with %s durability', (durability) =>
     const ledger: Ledger = { created: new Set(), completed: new Set(), abandoned: new Set() };
     const args = ['--lease-ms', '500', '--durability', durability];
     let hub = await spawnHub(dir, args);
+    expect(hub.output.find((l) => l.includes('jobhub listening'))).toContain(`"durability":"${durability}"`);
 
     for (let round = 1; round <= 2; round++) {
       const t = traffic(hub.url, ledger);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
+import { testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeTeamConformance } from './conformance-teams.js';
 
@@ -71,6 +72,14 @@ describe('SqliteStore specifics', () => {
     } finally {
       await full.close();
       await relaxed.close();
+    }
+  });
+
+  it('is opened by the hub with the durability of its configuration', async () => {
+    for (const durability of ['full', 'relaxed'] as const) {
+      const hub = await testHub({ durability });
+      const store = hub.hub.ctx.store as unknown as { db: Database.Database };
+      expect(store.db.pragma('synchronous', { simple: true })).toBe(durability === 'full' ? 2 : 1);
     }
   });
 
