@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { HubClient } from '../src/agent/client.js';
+import { percentile, round } from './lib.js';
 import { REDIS, sleep } from './peers/peer.js';
 
 const IDLE_MS = 5;
@@ -38,8 +39,8 @@ async function sample(n: number, op: () => unknown): Promise<Floor> {
     if (i >= 20) out.push(performance.now() - t0); // the first 20 warm up
   }
   out.sort((a, b) => a - b);
-  const at = (q: number) => Math.round(out[Math.floor(q * (out.length - 1))]! * 1000) / 1000;
-  return { p10Ms: at(0.1), p50Ms: at(0.5), p90Ms: at(0.9) };
+  const at = (p: number) => round(percentile(out, p), 3);
+  return { p10Ms: at(10), p50Ms: at(50), p90Ms: at(90) };
 }
 
 function durableWrite(n: number): Promise<Floor> {

@@ -111,18 +111,21 @@ export class HubClient {
     this.auth = o.token ? { authorization: `Bearer ${o.token}` } : {};
   }
 
+  /** The headers (auth, then the caller's) and body of a request; `json` becomes the body. */
+  private request(o: RequestOptions): { headers: Record<string, string>; body?: string | Buffer | Readable } {
+    const headers: Record<string, string> = { ...this.auth, ...o.headers };
+    if (o.json === undefined) return { headers, body: o.body };
+    headers['content-type'] = 'application/json';
+    return { headers, body: JSON.stringify(o.json) };
+  }
+
   /** Sends a request and returns the raw reply body stream after checking the status. */
   async stream(
     method: 'GET' | 'POST',
     path: string,
     o: RequestOptions = {},
   ): Promise<{ status: number; body: Readable; headers: Record<string, unknown> }> {
-    const headers: Record<string, string> = { ...this.auth, ...o.headers };
-    let body: string | Buffer | Readable | undefined = o.body;
-    if (o.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(o.json);
-    }
+    const { headers, body } = this.request(o);
     let res;
     try {
       res = await this.pool.request({ method, path: this.prefix + path, headers, body, signal: o.signal });
@@ -143,12 +146,7 @@ export class HubClient {
    * starting it, and a stream plus its async iteration cost more than the rest of the client.
    */
   json<T>(method: 'GET' | 'POST', path: string, o: RequestOptions = {}): Promise<T> {
-    const headers: Record<string, string> = { ...this.auth, ...o.headers };
-    let body: string | Buffer | Readable | undefined = o.body;
-    if (o.json !== undefined) {
-      headers['content-type'] = 'application/json';
-      body = JSON.stringify(o.json);
-    }
+    const { headers, body } = this.request(o);
     const signal = o.signal;
     return new Promise<T>((resolve, reject) => {
       if (signal?.aborted) return reject(signal.reason);

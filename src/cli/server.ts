@@ -1,6 +1,6 @@
 /** `jobhub server`: run the hub in the foreground until SIGTERM/SIGINT. */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, loadConfig, type Durability } from '../config/config.js';
+import { ConfigError, DURABILITIES, loadConfig, type Durability } from '../config/config.js';
 import { startHub } from '../http/app.js';
 
 function int(value: string): number {
@@ -8,6 +8,14 @@ function int(value: string): number {
   if (value.trim() === '' || !Number.isInteger(n))
     throw new InvalidArgumentError(`${value} is not an integer`);
   return n;
+}
+
+/** `--durability`, for every command that runs a hub. */
+export function durabilityOption(): Option {
+  return new Option(
+    '--durability <mode>',
+    'full: replies wait for the disk flush; relaxed: for the commit only (survives a crash of the hub, not necessarily of the machine or database server)',
+  ).choices(DURABILITIES);
 }
 
 export function serverCommand(): Command {
@@ -24,12 +32,7 @@ export function serverCommand(): Command {
       '--blobs <url>',
       's3://bucket[/prefix]?endpoint=… for S3-compatible blob storage (default: the data dir)',
     )
-    .addOption(
-      new Option(
-        '--durability <mode>',
-        'full: replies wait for the disk flush; relaxed: for the commit only (survives a crash of the hub, not necessarily of the machine or database server)',
-      ).choices(['full', 'relaxed']),
-    )
+    .addOption(durabilityOption())
     .option('--auth', 'require tokens even on loopback')
     .option('--lease-ms <ms>', 'lease length for native workers', int)
     .option('--max-wait-ms <ms>', 'cap on any long-poll', int)

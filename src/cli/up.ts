@@ -10,6 +10,7 @@ import { startHub } from '../http/app.js';
 import { RuntimeConfigError } from '../agent/runtimes/index.js';
 import { addAgentOptions, buildAgent, onSignals, type AgentFlags, type LocalAgent } from './worker.js';
 import { demoDataDir, startDemo, type Demo } from './demo.js';
+import { durabilityOption } from './server.js';
 
 const int = (value: string): number => {
   const n = Number(value);
@@ -23,12 +24,7 @@ export function upCommand(): Command {
     .option('--host <host>', 'address to listen on (auth is forced on beyond loopback)')
     .option('--port <port>', 'port to listen on', int)
     .option('--data-dir <dir>', 'where the SQLite file and blobs live')
-    .addOption(
-      new Option(
-        '--durability <mode>',
-        'full: replies wait for the disk flush; relaxed: for the commit only (survives a crash of the hub, not necessarily of the machine or database server)',
-      ).choices(['full', 'relaxed']),
-    )
+    .addOption(durabilityOption())
     .option('--auth', 'require tokens even on loopback')
     .option('--lease-ms <ms>', 'lease length for native workers', int)
     .option(

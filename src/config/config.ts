@@ -11,7 +11,8 @@ import { parseS3Url } from '../blobs/s3-url.js';
  * `kill -9` of the hub; the last commits before a crash of the machine (and, on PostgreSQL, of the
  * database server) may be lost, in exchange for no flush on the reply's path.
  */
-export type Durability = 'full' | 'relaxed';
+export const DURABILITIES = ['full', 'relaxed'] as const;
+export type Durability = (typeof DURABILITIES)[number];
 
 export interface HubConfig {
   host: string;
@@ -159,8 +160,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, overrides: Partial<HubCo
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(c.logLevel)) {
     throw new ConfigError(`logLevel must be one of debug, info, warn, error, silent, got ${c.logLevel}`);
   }
-  if (!['full', 'relaxed'].includes(c.durability)) {
-    throw new ConfigError(`durability must be full or relaxed, got ${String(c.durability)}`);
+  if (!DURABILITIES.includes(c.durability)) {
+    throw new ConfigError(`durability must be ${DURABILITIES.join(' or ')}, got ${String(c.durability)}`);
   }
   if (c.database !== null && !/^postgres(ql)?:\/\//.test(c.database)) {
     throw new ConfigError(

@@ -92,7 +92,7 @@ export class PostgresStore implements Store {
     const schema = opts.schema ?? url.searchParams.get('schema') ?? 'public';
     url.searchParams.delete('schema');
     const connectionString = url.toString();
-    const pool = createPool(connectionString, schema, opts.maxConnections ?? 10, opts.durability ?? 'full');
+    const pool = createPool(connectionString, schema, opts.maxConnections ?? 10, opts.durability);
     const client = await pool.connect();
     try {
       await migrate(client, schema);
