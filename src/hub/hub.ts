@@ -78,6 +78,7 @@ export class Hub {
           (await import('../blobs/s3-blob-store.js')).S3BlobStore.fromUrl(config.blobs)
         : new FsBlobStore({ dir: join(config.dataDir, 'blobs') }));
     const log = deps.log ?? pino({ level: config.logLevel, base: { service: 'jobhub' } });
+    if (store instanceof PostgresStore && config.durability === 'full') await warnUnflushed(store, log);
     const stopping = new AbortController();
     // Every parked wait and event stream listens for the shutdown: no listener cap.
     setMaxListeners(0, stopping.signal);
@@ -302,4 +303,20 @@ export class Hub {
       { labels: {}, value: this.workers.alive().length },
     ]);
   }
+}
+
+/**
+ * `full` durability on PostgreSQL leaves `synchronous_commit` as the server has it; a server (or
+ * database, role, URL) that turned it off acknowledges commits before their flush, which is what
+ * `relaxed` means. Said once at startup, since the operator believes otherwise.
+ */
+async function warnUnflushed(store: PostgresStore, log: Logger): Promise<void> {
+  const setting = await store.synchronousCommit();
+  if (setting !== 'off') return;
+  log.warn(
+    { synchronous_commit: setting },
+    'durability is full, but PostgreSQL acknowledges commits before their WAL is flushed ' +
+      '(synchronous_commit=off in its configuration or the database URL): a crash of the PostgreSQL ' +
+      'server or its machine can lose acknowledged writes; set synchronous_commit=on for full durability',
+  );
 }

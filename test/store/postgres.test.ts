@@ -5,8 +5,10 @@
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import pg from 'pg';
+import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/store.js';
+import { stopHub, testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeTeamConformance } from './conformance-teams.js';
 
@@ -79,6 +81,67 @@ if (!url) {
       } finally {
         await full.close();
         await relaxed.close();
+        await dropSchema(schema);
+      }
+    });
+
+    it("keeps the URL's own connection options without losing its schema or durability", async () => {
+      // pg lets a URL's `options` replace the pool's; the store must merge them instead.
+      const schema = freshSchema();
+      const withOptions = new URL(url);
+      withOptions.searchParams.set('options', '-c statement_timeout=4321 -c application_name=jobhub_test');
+      const store = await PostgresStore.open({
+        connectionString: withOptions.toString(),
+        schema,
+        maxConnections: 2,
+        durability: 'relaxed',
+      });
+      try {
+        const pool = (store as unknown as { pool: pg.Pool }).pool;
+        const show = async (name: string) =>
+          Object.values((await pool.query(`SHOW ${name}`)).rows[0] as Record<string, string>)[0];
+        expect(await show('statement_timeout')).toBe('4321ms');
+        expect(await show('application_name')).toBe('jobhub_test');
+        expect(await show('search_path')).toBe(`"${schema}"`);
+        expect(await show('synchronous_commit')).toBe('off');
+        // The store works in its schema: the job lands there, not in public.
+        await store.jobInsertMany({ jobs: [newJob()], now: 1_000_000 });
+        const check = new pg.Client({ connectionString: url });
+        await check.connect();
+        const n = (await check.query(`SELECT count(*)::int AS n FROM "${schema}".jobs`)).rows[0].n;
+        await check.end();
+        expect(n).toBe(1);
+      } finally {
+        await store.close();
+        await dropSchema(schema);
+      }
+    });
+
+    it('warns at startup when full durability meets sessions that do not wait for the flush', async () => {
+      const warnings = async (database: string) => {
+        const lines: string[] = [];
+        const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
+        await stopHub(await testHub({ database }, { log }));
+        return lines.filter((l) => l.includes('synchronous_commit'));
+      };
+      const schema = freshSchema();
+      try {
+        const off = new URL(url);
+        off.searchParams.set('schema', schema);
+        off.searchParams.set('options', '-c synchronous_commit=off');
+        const warned = await warnings(off.toString());
+        expect(warned).toHaveLength(1);
+        expect(JSON.parse(warned[0]!)).toMatchObject({ level: 40, synchronous_commit: 'off' });
+        expect(warned[0]).toContain('can lose acknowledged writes');
+        // The server's own setting decides for a plain URL (on, unless configured otherwise).
+        const server = new pg.Client({ connectionString: url });
+        await server.connect();
+        const serverSetting = (await server.query('SHOW synchronous_commit')).rows[0].synchronous_commit;
+        await server.end();
+        const plain = new URL(url);
+        plain.searchParams.set('schema', schema);
+        expect(await warnings(plain.toString())).toHaveLength(serverSetting === 'off' ? 1 : 0);
+      } finally {
         await dropSchema(schema);
       }
     });

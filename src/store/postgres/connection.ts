@@ -92,6 +92,24 @@ const types = {
   },
 };
 
+/**
+ * Takes `options` out of a connection URL: pg lets the URL's parameters replace the pool's own
+ * settings, so a URL with `?options=-c statement_timeout=5s` would silently drop the schema. A
+ * string that is not a URL (a libpq keyword string) is passed on as it is.
+ */
+function withoutOptions(connectionString: string): { connectionString: string; options: string } {
+  let url: URL;
+  try {
+    url = new URL(connectionString);
+  } catch {
+    return { connectionString, options: '' };
+  }
+  const options = url.searchParams.get('options') ?? '';
+  if (!url.searchParams.has('options')) return { connectionString, options };
+  url.searchParams.delete('options');
+  return { connectionString: url.toString(), options };
+}
+
 /** A pool whose connections use `schema` and hand rows over as the shared row mapping expects. */
 export function createPool(
   connectionString: string,
@@ -99,14 +117,21 @@ export function createPool(
   max: number,
   durability: Durability = 'full',
 ): pg.Pool {
+  const url = withoutOptions(connectionString);
   const pool = new pg.Pool({
-    connectionString,
+    connectionString: url.connectionString,
     max,
     types,
-    // Settings per connection, set once when it is opened: the schema, and for relaxed
-    // durability commits that do not wait for their WAL flush (the server's WAL writer flushes
-    // within three `wal_writer_delay`s).
-    options: `-c search_path=${quoteIdent(schema)}${durability === 'relaxed' ? ' -c synchronous_commit=off' : ''}`,
+    // Settings per connection, set once when it is opened: the URL's own `options`, then the
+    // schema, and for relaxed durability commits that do not wait for their WAL flush (the
+    // server's WAL writer flushes within three `wal_writer_delay`s). Ours come last and win.
+    options: [
+      url.options,
+      `-c search_path=${quoteIdent(schema)}`,
+      durability === 'relaxed' ? '-c synchronous_commit=off' : '',
+    ]
+      .filter(Boolean)
+      .join(' '),
   });
   // An idle connection that dies (server restart) must not crash the process.
   pool.on('error', () => undefined);

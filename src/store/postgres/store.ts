@@ -128,6 +128,14 @@ export class PostgresStore implements Store {
     await this.pool.end();
   }
 
+  /**
+   * `synchronous_commit` as the hub's sessions see it: the server's, database's or role's setting,
+   * or the URL's options, unless relaxed durability turned it off itself.
+   */
+  async synchronousCommit(): Promise<string> {
+    return (await this.pool.query('SHOW synchronous_commit')).rows[0].synchronous_commit as string;
+  }
+
   async ping(): Promise<boolean> {
     return (await this.one<{ one: number }>('SELECT 1 AS one', []))?.one === 1;
   }
