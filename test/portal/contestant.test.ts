@@ -212,6 +212,14 @@ describe('contestant jobs', () => {
   });
 });
 
+/** A server for a contest file: `203.0.113.<last>` (private `10.9.0.<last>`). */
+const server = (hostname: string, last: number, target = false) => ({
+  hostname,
+  global_ip: `203.0.113.${last}`,
+  private_ip: `10.9.0.${last}`,
+  is_bench_target: target,
+});
+
 describe('staff API', () => {
   it('needs an admin token when auth is on', async () => {
     const { url, hub } = await testHub({ auth: true });
@@ -269,12 +277,6 @@ describe('staff API', () => {
 
   it('swaps server addresses within a team in one load, and refuses one address twice in a team', async () => {
     const { url } = await testHub();
-    const server = (hostname: string, last: number, target = false) => ({
-      hostname,
-      global_ip: `203.0.113.${last}`,
-      private_ip: `10.9.0.${last}`,
-      is_bench_target: target,
-    });
     const ids = await loadContest(url, {
       teams: [{ name: 'swap', password: 'pw-swap', servers: [server('s1', 1, true), server('s2', 2)] }],
     });
@@ -293,6 +295,51 @@ describe('staff API', () => {
     });
     expect(twice.status).toBe(400);
     expect(twice.body.error.message).toMatch(/unique within a team/);
+  });
+
+  it('moves and swaps server addresses between teams in one load when the file lists both teams', async () => {
+    const { url } = await testHub();
+    const ids = await loadContest(url, {
+      teams: [
+        { name: 'a', password: 'pw-a', servers: [server('a1', 1, true), server('a2', 2)] },
+        { name: 'b', password: 'pw-b', servers: [server('b1', 3, true)] },
+        { name: 'c', password: 'pw-c', servers: [server('c1', 4, true)] },
+      ],
+    });
+    const addresses = async (team: string) =>
+      Object.fromEntries(
+        (
+          (await staff(url, 'GET', `/teams/${ids.get(team)}/servers`)).body.servers as {
+            hostname: string;
+            global_ip: string;
+            is_bench_target: boolean;
+          }[]
+        ).map((x) => [x.hostname, `${x.global_ip}${x.is_bench_target ? ' target' : ''}`]),
+      );
+    // a's second address moves to b; a and c swap their targets' addresses; b's old one is freed.
+    const r = await staff(url, 'POST', '/load', {
+      teams: [
+        { name: 'a', servers: [server('a1', 4, true)] },
+        { name: 'b', servers: [server('b1', 2, true)] },
+        { name: 'c', servers: [server('c1', 1, true)] },
+      ],
+    });
+    expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(await addresses('a')).toEqual({ a1: '203.0.113.4 target' });
+    expect(await addresses('b')).toEqual({ b1: '203.0.113.2 target' });
+    expect(await addresses('c')).toEqual({ c1: '203.0.113.1 target' });
+    // b's old address (.3) is free now: a takes it in a file of its own.
+    const freed = await staff(url, 'POST', '/load', {
+      teams: [{ name: 'a', servers: [server('a1', 3, true)] }],
+    });
+    expect(freed.status, JSON.stringify(freed.body)).toBe(200);
+    // One still held by a team the file leaves alone is refused, as before.
+    const held = await staff(url, 'POST', '/load', {
+      teams: [{ name: 'a', servers: [server('a1', 2, true)] }],
+    });
+    expect(held.status).toBe(409);
+    expect(held.body.error.message).toMatch(/belongs to team b/);
+    expect(await addresses('a')).toEqual({ a1: '203.0.113.3 target' });
   });
 
   it('lists jobs with filters, cancels, re-enqueues, and enqueues for all teams', async () => {
