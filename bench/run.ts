@@ -209,6 +209,7 @@ await scenario('latency', async () => ({
   ...(await latency({
     samples: quick ? 150 : 1000,
     warmup: 20,
+    warmupJobs: quick ? 1_000 : 3_000,
     budgetMs: quick ? 5_000 : 20_000,
     rounds,
     ids: latencyIds,
