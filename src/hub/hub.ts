@@ -78,7 +78,7 @@ export class Hub {
           (await import('../blobs/s3-blob-store.js')).S3BlobStore.fromUrl(config.blobs)
         : new FsBlobStore({ dir: join(config.dataDir, 'blobs') }));
     const log = deps.log ?? pino({ level: config.logLevel, base: { service: 'jobhub' } });
-    if (store instanceof PostgresStore && config.durability === 'full') await warnUnflushed(store, log);
+    if (store instanceof PostgresStore && store.durability === 'full') await warnUnflushed(store, log);
     const stopping = new AbortController();
     // Every parked wait and event stream listens for the shutdown: no listener cap.
     setMaxListeners(0, stopping.signal);
@@ -311,7 +311,14 @@ export class Hub {
  * `relaxed` means. Said once at startup, since the operator believes otherwise.
  */
 async function warnUnflushed(store: PostgresStore, log: Logger): Promise<void> {
-  const setting = await store.synchronousCommit();
+  let setting: string;
+  try {
+    setting = await store.synchronousCommit();
+  } catch (err) {
+    // A check, not a condition to start: a failure here is said, and the hub goes on.
+    log.warn({ err }, 'could not read synchronous_commit from PostgreSQL');
+    return;
+  }
   if (setting !== 'off') return;
   log.warn(
     { synchronous_commit: setting },

@@ -160,15 +160,6 @@ export class Admin {
       throw notFound('server', id);
   }
 
-  async syncServers(teamId: string, inputs: ServerInput[]): Promise<ServerRecord[]> {
-    return this.store.serverSync({
-      teamId,
-      servers: inputs.map(serverFields),
-      maxPerTeam: this.portal.hub.ctx.config.maxServersPerTeam,
-      now: this.portal.now(),
-    });
-  }
-
   async benchmarker(id: unknown): Promise<BenchmarkerRecord> {
     const b = await this.store.benchmarkerGet({ id: idParam(id, 'benchmarker') });
     if (!b) throw notFound('benchmarker', String(id));

@@ -122,7 +122,7 @@ export async function loadContest(portal: Portal, d: ContestDescription): Promis
     if (missing !== undefined)
       throw new HubError('validation_failed', `benchmarker ${b.name} names unknown team ${missing}`);
   }
-  const releases = await checkAddresses(portal, teams, known);
+  await checkAddresses(portal, teams, known);
   if (d.contest !== undefined) await portal.admin.setContest(d.contest);
   const summary: LoadSummary = {
     teams: { created: 0, updated: 0 },
@@ -138,9 +138,6 @@ export async function loadContest(portal: Portal, d: ContestDescription): Promis
     if (current === null || !(await verifyPassword(t.password, current)))
       hashes.set(t.name, await hashPassword(t.password));
   });
-  // Addresses that move to another team of the file leave their old team first, so that the
-  // parallel writes below never meet an address still held elsewhere (a swap between two teams too).
-  for (const [teamId, kept] of releases) await portal.admin.syncServers(teamId, kept.map(toInput));
   // New teams are created in file order (their ids follow it); the rest runs in parallel.
   const created = new Set<string>();
   for (const t of teams) {
@@ -171,11 +168,17 @@ export async function loadContest(portal: Portal, d: ContestDescription): Promis
     }
     if (owner !== team.ownerId) team = (await store.teamUpdate({ id: team.id, ownerId: owner })) ?? team;
     known.set(t.name, team);
-    if (t.servers) {
-      const synced = await portal.admin.syncServers(team.id, t.servers.map(toInput));
-      summary.servers += synced.length; // after the await: parallel tasks must not lose counts
-    }
   });
+  // Every listed team's servers in one commit: an address may pass from one team to another.
+  const listing = teams.filter((t) => t.servers);
+  if (listing.length) {
+    const synced = await store.serverSync({
+      teams: listing.map((t) => ({ teamId: known.get(t.name)!.id, servers: t.servers! })),
+      maxPerTeam: portal.hub.ctx.config.maxServersPerTeam,
+      now,
+    });
+    summary.servers = synced.reduce((n, servers) => n + servers.length, 0);
+  }
   for (const b of bench) {
     const existing = await store.benchmarkerFindByName({ name: b.name });
     const record = existing
@@ -200,26 +203,18 @@ export async function loadContest(portal: Portal, d: ContestDescription): Promis
 }
 
 /**
- * A server address is unique across teams. One that another team holds would be refused by the
- * store half-way through the writes, after earlier teams were written: refuse the file first.
- * An address may move from one team to another when the file lists both teams' servers and the
- * old team's list no longer has it. Returns, for each team giving addresses away, the servers it
- * keeps meanwhile (its current ones minus those leaving).
+ * A server address is unique across teams. One that a team outside the file's server lists holds
+ * would be refused by the store after the teams were written: refuse the file first. Between
+ * teams that list their servers, an address may move (the store syncs them in one commit).
  */
-async function checkAddresses(
-  portal: Portal,
-  teams: TeamPlan[],
-  known: Map<string, TeamRecord>,
-): Promise<Map<string, ServerFields[]>> {
-  const current = new Map<string, ServerFields[]>();
+async function checkAddresses(portal: Portal, teams: TeamPlan[], known: Map<string, TeamRecord>) {
+  const relisted = new Set(teams.filter((t) => t.servers).map((t) => t.name));
   const holders = new Map<string, string>();
-  for (const team of known.values()) {
-    const servers = await portal.store.serverList({ teamId: team.id });
-    current.set(team.name, servers);
-    for (const s of servers) holders.set(s.globalIp, team.name);
-  }
+  for (const team of known.values())
+    if (!relisted.has(team.name))
+      for (const s of await portal.store.serverList({ teamId: team.id })) holders.set(s.globalIp, team.name);
   const listed = new Map<string, string>();
-  for (const t of teams)
+  for (const t of teams) {
     for (const s of t.servers ?? []) {
       const twice = listed.get(s.globalIp);
       if (twice !== undefined && twice !== t.name)
@@ -228,32 +223,12 @@ async function checkAddresses(
           `server address ${s.globalIp} is listed for teams ${twice} and ${t.name}`,
         );
       listed.set(s.globalIp, t.name);
+      const holder = holders.get(s.globalIp);
+      if (holder !== undefined)
+        throw new HubError(
+          'conflict',
+          `server address ${s.globalIp} belongs to team ${holder}; list that team's servers without it in the same file, or free it there first`,
+        );
     }
-  const relisted = new Set(teams.filter((t) => t.servers).map((t) => t.name));
-  const leaving = new Map<string, Set<string>>();
-  for (const [address, taker] of listed) {
-    const holder = holders.get(address);
-    if (holder === undefined || holder === taker) continue;
-    if (!relisted.has(holder))
-      throw new HubError(
-        'conflict',
-        `server address ${address} belongs to team ${holder}; list that team's servers without it in the same file, or free it there first`,
-      );
-    // The holder is relisted, and `listed` says the address is not in its new list.
-    leaving.set(holder, (leaving.get(holder) ?? new Set()).add(address));
   }
-  const releases = new Map<string, ServerFields[]>();
-  for (const [holder, addresses] of leaving)
-    releases.set(
-      known.get(holder)!.id,
-      current.get(holder)!.filter((s) => !addresses.has(s.globalIp)),
-    );
-  return releases;
 }
-
-const toInput = (s: ServerFields): ServerInput => ({
-  hostname: s.hostname,
-  global_ip: s.globalIp,
-  private_ip: s.privateIp,
-  is_bench_target: s.isBenchTarget,
-});

@@ -130,15 +130,16 @@ export interface PortalStore {
   /** The team's servers, by id. */
   serverList(p: { teamId: string }): Promise<ServerRecord[]>;
   /**
-   * Makes the team's servers exactly `servers` (matched by hostname: updated in place, added,
-   * others removed) in one commit; for idempotent contest loading.
+   * Makes each listed team's servers exactly its `servers` (matched by hostname: updated in place,
+   * added, others removed), every team in one commit, so that addresses may move between the
+   * listed teams (two may swap). Returns each team's servers, in the order of `teams`. For
+   * idempotent contest loading.
    */
   serverSync(p: {
-    teamId: string;
-    servers: ServerFields[];
+    teams: { teamId: string; servers: ServerFields[] }[];
     maxPerTeam: number;
     now: number;
-  }): Promise<ServerRecord[]>;
+  }): Promise<ServerRecord[][]>;
 
   benchmarkerInsert(p: {
     name: string;

@@ -306,40 +306,54 @@ describe('staff API', () => {
         { name: 'c', password: 'pw-c', servers: [server('c1', 4, true)] },
       ],
     });
+    const listServers = async (team: string) =>
+      (await staff(url, 'GET', `/teams/${ids.get(team)}/servers`)).body.servers as {
+        id: number;
+        hostname: string;
+        global_ip: string;
+        is_bench_target: boolean;
+      }[];
     const addresses = async (team: string) =>
       Object.fromEntries(
-        (
-          (await staff(url, 'GET', `/teams/${ids.get(team)}/servers`)).body.servers as {
-            hostname: string;
-            global_ip: string;
-            is_bench_target: boolean;
-          }[]
-        ).map((x) => [x.hostname, `${x.global_ip}${x.is_bench_target ? ' target' : ''}`]),
+        (await listServers(team)).map((x) => [
+          x.hostname,
+          `${x.global_ip}${x.is_bench_target ? ' target' : ''}`,
+        ]),
       );
-    // a's second address moves to b; a and c swap their targets' addresses; b's old one is freed.
+    const idOf = async (team: string, hostname: string) =>
+      (await listServers(team)).find((x) => x.hostname === hostname)?.id;
+    const before = { a1: await idOf('a', 'a1'), b1: await idOf('b', 'b1'), c1: await idOf('c', 'c1') };
+    // a's second address moves to b, a and c swap their targets' addresses, and b's old one goes
+    // to e, a team this file creates.
     const r = await staff(url, 'POST', '/load', {
       teams: [
         { name: 'a', servers: [server('a1', 4, true)] },
         { name: 'b', servers: [server('b1', 2, true)] },
-        { name: 'c', servers: [server('c1', 1, true)] },
+        { name: 'c', servers: [server('c1', 1, true), server('c2', 5)] },
+        { name: 'e', password: 'pw-e', servers: [server('e1', 3, true)] },
       ],
     });
     expect(r.status, JSON.stringify(r.body)).toBe(200);
+    expect(r.body.servers).toBe(5);
+    const e = (await staff(url, 'GET', '/teams')).body.teams.find((t: { name: string }) => t.name === 'e');
+    ids.set('e', e.id);
     expect(await addresses('a')).toEqual({ a1: '203.0.113.4 target' });
     expect(await addresses('b')).toEqual({ b1: '203.0.113.2 target' });
-    expect(await addresses('c')).toEqual({ c1: '203.0.113.1 target' });
-    // b's old address (.3) is free now: a takes it in a file of its own.
-    const freed = await staff(url, 'POST', '/load', {
-      teams: [{ name: 'a', servers: [server('a1', 3, true)] }],
-    });
-    expect(freed.status, JSON.stringify(freed.body)).toBe(200);
-    // One still held by a team the file leaves alone is refused, as before.
-    const held = await staff(url, 'POST', '/load', {
-      teams: [{ name: 'a', servers: [server('a1', 2, true)] }],
-    });
-    expect(held.status).toBe(409);
-    expect(held.body.error.message).toMatch(/belongs to team b/);
-    expect(await addresses('a')).toEqual({ a1: '203.0.113.3 target' });
+    expect(await addresses('c')).toEqual({ c1: '203.0.113.1 target', c2: '203.0.113.5' });
+    expect(await addresses('e')).toEqual({ e1: '203.0.113.3 target' });
+    // The servers stayed the same servers: only their addresses changed.
+    expect({ a1: await idOf('a', 'a1'), b1: await idOf('b', 'b1'), c1: await idOf('c', 'c1') }).toEqual(
+      before,
+    );
+    // One held by a team the file leaves alone, or lists without servers, is refused, as before.
+    for (const b of [undefined, { name: 'b', password: 'pw-b2' }]) {
+      const held = await staff(url, 'POST', '/load', {
+        teams: [{ name: 'a', servers: [server('a1', 2, true)] }, ...(b ? [b] : [])],
+      });
+      expect(held.status).toBe(409);
+      expect(held.body.error.message).toMatch(/belongs to team b/);
+    }
+    expect(await addresses('a')).toEqual({ a1: '203.0.113.4 target' });
   });
 
   it('lists jobs with filters, cancels, re-enqueues, and enqueues for all teams', async () => {

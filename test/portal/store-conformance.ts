@@ -36,6 +36,9 @@ export function portalStoreConformance(name: string, open: OpenPortalStore): voi
     });
     const team = (name = 'team0') =>
       store.teamInsert({ name, passwordHash: null, inviteToken: null, now: T0 });
+    /** `serverSync` of one team. */
+    const syncOne = async (teamId: string, servers: ServerFields[]) =>
+      (await store.serverSync({ teams: [{ teamId, servers }], maxPerTeam: 3, now: T0 }))[0]!;
 
     it('keeps the contest schedule (empty at first, then replaced)', async () => {
       expect(await store.contestGet()).toEqual({
@@ -191,43 +194,67 @@ export function portalStoreConformance(name: string, open: OpenPortalStore): voi
 
     it('syncs a team to an exact server list by hostname (idempotent)', async () => {
       const t = await team();
-      const first = await store.serverSync({
-        teamId: t.id,
-        servers: [server(1, { isBenchTarget: true }), server(2)],
-        maxPerTeam: 3,
-        now: T0,
-      });
+      const first = await syncOne(t.id, [server(1, { isBenchTarget: true }), server(2)]);
       expect(first.map((s) => s.hostname)).toEqual(['s1', 's2']);
-      const again = await store.serverSync({
-        teamId: t.id,
-        servers: [server(1, { isBenchTarget: true }), server(2)],
-        maxPerTeam: 3,
-        now: T0,
-      });
+      const again = await syncOne(t.id, [server(1, { isBenchTarget: true }), server(2)]);
       expect(again.map((s) => s.id)).toEqual(first.map((s) => s.id));
-      const changed = await store.serverSync({
-        teamId: t.id,
-        servers: [server(2, { isBenchTarget: true, privateIp: '10.9.9.9' }), server(3)],
-        maxPerTeam: 3,
-        now: T0,
-      });
+      const changed = await syncOne(t.id, [
+        server(2, { isBenchTarget: true, privateIp: '10.9.9.9' }),
+        server(3),
+      ]);
       expect(changed.map((s) => [s.hostname, s.isBenchTarget, s.privateIp])).toEqual([
         ['s2', true, '10.9.9.9'],
         ['s3', false, '10.0.0.3'],
       ]);
       expect(changed[0]!.id).toBe(first[1]!.id);
+      await expect(syncOne(t.id, [server(1), server(2), server(3), server(4)])).rejects.toMatchObject({
+        code: 'conflict',
+      });
+      await expect(syncOne(t.id, [server(1), server(1)])).rejects.toMatchObject({
+        code: 'validation_failed',
+      });
+      expect((await store.serverList({ teamId: t.id })).map((s) => s.hostname)).toEqual(['s2', 's3']);
+    });
+
+    it('moves and swaps addresses between the teams of one sync, keeping server ids, or changes none', async () => {
+      const a = await team('a');
+      const b = await team('b');
+      const c = await team('c');
+      const [a0, b0] = await store.serverSync({
+        teams: [
+          { teamId: a.id, servers: [server(1, { isBenchTarget: true }), server(2)] },
+          { teamId: b.id, servers: [server(3, { hostname: 'b1', isBenchTarget: true })] },
+        ],
+        maxPerTeam: 3,
+        now: T0,
+      });
+      // a's s1 and b's b1 swap addresses; a's s2 address passes to c, a new server there.
+      const [a1, b1, c1] = await store.serverSync({
+        teams: [
+          { teamId: a.id, servers: [server(1, { globalIp: '192.0.2.3', isBenchTarget: true })] },
+          { teamId: b.id, servers: [server(3, { hostname: 'b1', globalIp: '192.0.2.1' })] },
+          { teamId: c.id, servers: [server(2, { hostname: 'c1', isBenchTarget: true })] },
+        ],
+        maxPerTeam: 3,
+        now: T0,
+      });
+      expect(a1!.map((s) => [s.id, s.globalIp, s.isBenchTarget])).toEqual([[a0![0]!.id, '192.0.2.3', true]]);
+      expect(b1!.map((s) => [s.id, s.globalIp, s.isBenchTarget])).toEqual([[b0![0]!.id, '192.0.2.1', false]]);
+      expect(c1!.map((s) => [s.hostname, s.globalIp])).toEqual([['c1', '192.0.2.2']]);
+      // An address held by a team outside the sync is refused, and no listed team changes.
+      const d = await team('d');
       await expect(
         store.serverSync({
-          teamId: t.id,
-          servers: [server(1), server(2), server(3), server(4)],
+          teams: [
+            { teamId: a.id, servers: [server(9)] },
+            { teamId: d.id, servers: [server(1, { globalIp: '192.0.2.1' })] },
+          ],
           maxPerTeam: 3,
           now: T0,
         }),
       ).rejects.toMatchObject({ code: 'conflict' });
-      await expect(
-        store.serverSync({ teamId: t.id, servers: [server(1), server(1)], maxPerTeam: 3, now: T0 }),
-      ).rejects.toMatchObject({ code: 'validation_failed' });
-      expect((await store.serverList({ teamId: t.id })).map((s) => s.hostname)).toEqual(['s2', 's3']);
+      expect(await store.serverList({ teamId: a.id })).toEqual(a1);
+      expect(await store.serverList({ teamId: d.id })).toEqual([]);
     });
 
     it('keeps benchmarkers, their worker and their team bindings', async () => {

@@ -118,10 +118,10 @@ if (!url) {
     });
 
     it('warns at startup when full durability meets sessions that do not wait for the flush', async () => {
-      const warnings = async (database: string) => {
+      const warnings = async (database: string, durability: 'full' | 'relaxed' = 'full') => {
         const lines: string[] = [];
         const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) });
-        await stopHub(await testHub({ database }, { log }));
+        await stopHub(await testHub({ database, durability }, { log }));
         return lines.filter((l) => l.includes('synchronous_commit'));
       };
       const schema = freshSchema();
@@ -133,6 +133,8 @@ if (!url) {
         expect(warned).toHaveLength(1);
         expect(JSON.parse(warned[0]!)).toMatchObject({ level: 40, synchronous_commit: 'off' });
         expect(warned[0]).toContain('can lose acknowledged writes');
+        // Relaxed asks for exactly that: nothing to warn about.
+        expect(await warnings(off.toString(), 'relaxed')).toEqual([]);
         // The server's own setting decides for a plain URL (on, unless configured otherwise).
         const server = new pg.Client({ connectionString: url });
         await server.connect();

@@ -93,18 +93,13 @@ const types = {
 };
 
 /**
- * Takes `options` out of a connection URL: pg lets the URL's parameters replace the pool's own
- * settings, so a URL with `?options=-c statement_timeout=5s` would silently drop the schema. A
- * string that is not a URL (a libpq keyword string) is passed on as it is.
+ * Takes `options` out of a postgres:// URL: pg lets the URL's parameters replace the pool's own
+ * settings, so a URL with `?options=-c statement_timeout=5s` would silently drop the schema.
  */
 function withoutOptions(connectionString: string): { connectionString: string; options: string } {
-  let url: URL;
-  try {
-    url = new URL(connectionString);
-  } catch {
-    return { connectionString, options: '' };
-  }
-  const options = url.searchParams.get('options') ?? '';
+  const url = new URL(connectionString);
+  // pg reads a repeated parameter's last value.
+  const options = url.searchParams.getAll('options').at(-1) ?? '';
   if (!url.searchParams.has('options')) return { connectionString, options };
   url.searchParams.delete('options');
   return { connectionString: url.toString(), options };
@@ -117,16 +112,16 @@ export function createPool(
   max: number,
   durability: Durability = 'full',
 ): pg.Pool {
-  const url = withoutOptions(connectionString);
+  const split = withoutOptions(connectionString);
   const pool = new pg.Pool({
-    connectionString: url.connectionString,
+    connectionString: split.connectionString,
     max,
     types,
     // Settings per connection, set once when it is opened: the URL's own `options`, then the
     // schema, and for relaxed durability commits that do not wait for their WAL flush (the
     // server's WAL writer flushes within three `wal_writer_delay`s). Ours come last and win.
     options: [
-      url.options,
+      split.options,
       `-c search_path=${quoteIdent(schema)}`,
       durability === 'relaxed' ? '-c synchronous_commit=off' : '',
     ]

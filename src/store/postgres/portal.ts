@@ -244,36 +244,50 @@ export class PostgresPortalStore implements PortalStore {
     return rows.map(serverFromRow);
   }
   async serverSync(p: P<'serverSync'>) {
-    checkServerList(p.servers, p.maxPerTeam);
+    for (const t of p.teams) checkServerList(t.servers, p.maxPerTeam);
     return this.tx(async (c) => {
-      const teamId = await this.lockTeam(c, p.teamId);
-      const current = await this.rows<ServerRow>(
-        'SELECT * FROM portal_servers WHERE team_id = $1',
-        [teamId],
-        c,
-      );
-      const existing = new Map(current.map((r) => [r.hostname, r]));
-      const wanted = new Set(p.servers.map((s) => s.hostname));
-      for (const [hostname, row] of existing) {
-        if (!wanted.has(hostname)) await c.query('DELETE FROM portal_servers WHERE id = $1', [row.id]);
+      // Teams locked in id order: two loads naming the same teams cannot deadlock.
+      const byId = [...p.teams].sort((a, b) => idNum(a.teamId) - idNum(b.teamId));
+      for (const t of byId) await this.lockTeam(c, t.teamId);
+      const teams = [];
+      for (const t of p.teams) {
+        const teamId = idNum(t.teamId);
+        const rows = await this.rows<ServerRow>(
+          'SELECT * FROM portal_servers WHERE team_id = $1',
+          [teamId],
+          c,
+        );
+        teams.push({ teamId, servers: t.servers, existing: new Map(rows.map((r) => [r.hostname, r])) });
       }
-      await c.query(CLEAR_TARGET, [teamId]);
-      // Addresses that change hands within the team (s1 X→Y, s2 Y→X) are parked on a unique
-      // placeholder first, so that no update collides with a row updated after it.
-      const moving = p.servers.flatMap((f) => {
-        const row = existing.get(f.hostname);
-        return row && row.global_ip !== f.globalIp ? [row.id] : [];
-      });
+      // Every team first drops the servers it no longer lists and parks the addresses that change
+      // on a unique placeholder, so that no update collides with a row updated after it: s1 X→Y and
+      // s2 Y→X in one team, or X passing from one team to another.
+      const gone: number[] = [];
+      const moving: number[] = [];
+      for (const t of teams) {
+        const wanted = new Set(t.servers.map((s) => s.hostname));
+        for (const [hostname, row] of t.existing) if (!wanted.has(hostname)) gone.push(row.id);
+        for (const f of t.servers) {
+          const row = t.existing.get(f.hostname);
+          if (row && row.global_ip !== f.globalIp) moving.push(row.id);
+        }
+      }
+      if (gone.length) await c.query('DELETE FROM portal_servers WHERE id = ANY($1::bigint[])', [gone]);
       if (moving.length)
         await c.query(`UPDATE portal_servers SET global_ip = 'moving:' || id WHERE id = ANY($1::bigint[])`, [
           moving,
         ]);
-      for (const f of p.servers) {
-        const row = existing.get(f.hostname);
-        if (row) await this.updateServer(c, row.id, teamId, f);
-        else await this.insertServer(c, teamId, f, p.now);
+      for (const t of teams) {
+        await c.query(CLEAR_TARGET, [t.teamId]);
+        for (const f of t.servers) {
+          const row = t.existing.get(f.hostname);
+          if (row) await this.updateServer(c, row.id, t.teamId, f);
+          else await this.insertServer(c, t.teamId, f, p.now);
+        }
       }
-      return this.serverList(p, c);
+      const out: ServerRecord[][] = [];
+      for (const t of p.teams) out.push(await this.serverList(t, c));
+      return out;
     });
   }
 

@@ -76,6 +76,8 @@ export class PostgresStore implements Store {
     private readonly pool: pg.Pool,
     readonly schema: string,
     connectionString: string,
+    /** What an acknowledged write survives (the hub's `--durability`). */
+    readonly durability: Durability,
   ) {
     this.db = new Runner(pool, () => this.closed);
     this.channel = `jobhub_${schema.toLowerCase()}`;
@@ -92,14 +94,15 @@ export class PostgresStore implements Store {
     const schema = opts.schema ?? url.searchParams.get('schema') ?? 'public';
     url.searchParams.delete('schema');
     const connectionString = url.toString();
-    const pool = createPool(connectionString, schema, opts.maxConnections ?? 10, opts.durability);
+    const durability = opts.durability ?? 'full';
+    const pool = createPool(connectionString, schema, opts.maxConnections ?? 10, durability);
     const client = await pool.connect();
     try {
       await migrate(client, schema);
     } finally {
       client.release();
     }
-    return new PostgresStore(pool, schema, connectionString);
+    return new PostgresStore(pool, schema, connectionString, durability);
   }
 
   /** Reads for the job functions, with the same retries. */
@@ -133,7 +136,8 @@ export class PostgresStore implements Store {
    * or the URL's options, unless relaxed durability turned it off itself.
    */
   async synchronousCommit(): Promise<string> {
-    return (await this.pool.query('SHOW synchronous_commit')).rows[0].synchronous_commit as string;
+    return (await this.one<{ synchronous_commit: string }>('SHOW synchronous_commit', []))!
+      .synchronous_commit;
   }
 
   async ping(): Promise<boolean> {

@@ -263,26 +263,34 @@ export class SqlitePortalStore implements PortalStore {
   }
   serverSync(p: P<'serverSync'>) {
     return this.write(() => {
-      checkServerList(p.servers, p.maxPerTeam);
-      const teamId = idNum(p.teamId);
-      if (!this.team(p.teamId)) throw notFound('team', p.teamId);
-      const existing = new Map((this.s.serverList!.all(teamId) as ServerRow[]).map((r) => [r.hostname, r]));
-      const wanted = new Set(p.servers.map((s) => s.hostname));
-      for (const [hostname, row] of existing)
-        if (!wanted.has(hostname)) this.s.serverDelete!.run(row.id, teamId);
-      this.s.serverClearTarget!.run(teamId);
-      // Addresses that change hands within the team (s1 X→Y, s2 Y→X) are parked on a unique
-      // placeholder first, so that no update collides with a row updated after it.
-      for (const f of p.servers) {
-        const row = existing.get(f.hostname);
-        if (row && row.global_ip !== f.globalIp) this.s.serverPark!.run(row.id);
+      const teams = p.teams.map((t) => {
+        checkServerList(t.servers, p.maxPerTeam);
+        if (!this.team(t.teamId)) throw notFound('team', t.teamId);
+        const teamId = idNum(t.teamId);
+        const rows = this.s.serverList!.all(teamId) as ServerRow[];
+        return { teamId, servers: t.servers, existing: new Map(rows.map((r) => [r.hostname, r])) };
+      });
+      // Every team first drops the servers it no longer lists and parks the addresses that change
+      // on a unique placeholder, so that no update collides with a row updated after it: s1 X→Y and
+      // s2 Y→X in one team, or X passing from one team to another.
+      for (const t of teams) {
+        const wanted = new Set(t.servers.map((s) => s.hostname));
+        for (const [hostname, row] of t.existing)
+          if (!wanted.has(hostname)) this.s.serverDelete!.run(row.id, t.teamId);
+        for (const f of t.servers) {
+          const row = t.existing.get(f.hostname);
+          if (row && row.global_ip !== f.globalIp) this.s.serverPark!.run(row.id);
+        }
       }
-      for (const f of p.servers) {
-        const row = existing.get(f.hostname);
-        if (row) this.updateServer(row.id, teamId, f);
-        else this.insertServer(teamId, f, p.now);
+      for (const t of teams) {
+        this.s.serverClearTarget!.run(t.teamId);
+        for (const f of t.servers) {
+          const row = t.existing.get(f.hostname);
+          if (row) this.updateServer(row.id, t.teamId, f);
+          else this.insertServer(t.teamId, f, p.now);
+        }
       }
-      return (this.s.serverList!.all(teamId) as ServerRow[]).map(serverFromRow);
+      return teams.map((t) => (this.s.serverList!.all(t.teamId) as ServerRow[]).map(serverFromRow));
     });
   }
 
