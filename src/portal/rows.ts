@@ -195,3 +195,13 @@ export function checkServerList(
     throw new HubError('validation_failed', 'at most one server of a team is the bench target');
   }
 }
+
+/** A sync of several teams' servers: each team once (two copies would undo each other), each list valid. */
+export function checkServerSync(
+  teams: { teamId: string; servers: { hostname: string; globalIp?: string; isBenchTarget: boolean }[] }[],
+  max: number,
+): void {
+  if (new Set(teams.map((t) => Number(t.teamId))).size !== teams.length)
+    throw new HubError('validation_failed', 'a team is listed twice in one server sync');
+  for (const t of teams) checkServerList(t.servers, max);
+}

@@ -255,6 +255,33 @@ export function portalStoreConformance(name: string, open: OpenPortalStore): voi
       ).rejects.toMatchObject({ code: 'conflict' });
       expect(await store.serverList({ teamId: a.id })).toEqual(a1);
       expect(await store.serverList({ teamId: d.id })).toEqual([]);
+      // The taking team listed first: c takes the address of a's s1, which a drops. Every team's
+      // removals happen before any team's inserts, so the order of the list does not matter.
+      const [c2, a2] = await store.serverSync({
+        teams: [
+          { teamId: c.id, servers: [server(2, { hostname: 'c1' }), server(3, { hostname: 'c2' })] },
+          { teamId: a.id, servers: [server(9, { isBenchTarget: true })] },
+        ],
+        maxPerTeam: 3,
+        now: T0,
+      });
+      expect(c2!.map((s) => [s.hostname, s.globalIp])).toEqual([
+        ['c1', '192.0.2.2'],
+        ['c2', '192.0.2.3'],
+      ]);
+      expect(a2!.map((s) => [s.hostname, s.globalIp])).toEqual([['s9', '192.0.2.9']]);
+      // One team twice in one sync would undo itself: refused.
+      await expect(
+        store.serverSync({
+          teams: [
+            { teamId: a.id, servers: [server(1)] },
+            { teamId: a.id, servers: [server(2)] },
+          ],
+          maxPerTeam: 3,
+          now: T0,
+        }),
+      ).rejects.toMatchObject({ code: 'validation_failed' });
+      expect(await store.serverList({ teamId: a.id })).toEqual(a2);
     });
 
     it('keeps benchmarkers, their worker and their team bindings', async () => {

@@ -9,7 +9,7 @@ import { HubError, notFound } from '../../core/errors.js';
 import {
   benchmarkerFromRow,
   bindingMap,
-  checkServerList,
+  checkServerSync,
   COLUMNS,
   TEAM_TABLES,
   contestFromRow,
@@ -152,6 +152,8 @@ export class PostgresPortalStore implements PortalStore {
   teamDelete(p: P<'teamDelete'>) {
     return this.tx(async (c) => {
       const id = idNum(p.id);
+      // The team row first, like every other writer of a team's rows: no lock-order deadlock.
+      if (!(await this.one('SELECT id FROM portal_teams WHERE id = $1 FOR UPDATE', [id], c))) return false;
       for (const table of TEAM_TABLES) await c.query(`DELETE FROM ${table} WHERE team_id = $1`, [id]);
       return ((await c.query('DELETE FROM portal_teams WHERE id = $1', [id])).rowCount ?? 0) > 0;
     });
@@ -244,7 +246,7 @@ export class PostgresPortalStore implements PortalStore {
     return rows.map(serverFromRow);
   }
   async serverSync(p: P<'serverSync'>) {
-    for (const t of p.teams) checkServerList(t.servers, p.maxPerTeam);
+    checkServerSync(p.teams, p.maxPerTeam);
     return this.tx(async (c) => {
       // Teams locked in id order: two loads naming the same teams cannot deadlock.
       const byId = [...p.teams].sort((a, b) => idNum(a.teamId) - idNum(b.teamId));

@@ -8,7 +8,7 @@ import { HubError, notFound } from '../../core/errors.js';
 import {
   benchmarkerFromRow,
   bindingMap,
-  checkServerList,
+  checkServerSync,
   COLUMNS,
   TEAM_TABLES,
   contestFromRow,
@@ -263,8 +263,8 @@ export class SqlitePortalStore implements PortalStore {
   }
   serverSync(p: P<'serverSync'>) {
     return this.write(() => {
+      checkServerSync(p.teams, p.maxPerTeam);
       const teams = p.teams.map((t) => {
-        checkServerList(t.servers, p.maxPerTeam);
         if (!this.team(t.teamId)) throw notFound('team', t.teamId);
         const teamId = idNum(t.teamId);
         const rows = this.s.serverList!.all(teamId) as ServerRow[];
