@@ -260,13 +260,18 @@ async function latencyOnce(
     // this process) runs optimised only after some thousands of calls, as it does in a server that
     // has been up for a minute. Every queue gets the same: `warmupJobs` jobs one after another, each
     // waiting for its handler like a sample but with no idle time, or 5 s, whichever ends first.
-    const j0 = Date.now();
-    for (let i = 0; i < warmupJobs && Date.now() - j0 < 5_000; i++) {
+    /** One job: enqueue → handler start (the sample), then wait until the store recorded it. */
+    const oneJob = async () => {
       const handlerStarted = new Promise<number>((r) => (started = r));
-      await q.enqueueOne();
-      await handlerStarted;
+      const s0 = performance.now();
+      const added = q.enqueueOne();
+      const s1 = await handlerStarted;
+      await added;
       await waitForCount(() => q.doneCount(), ++done, 30_000, 1);
-    }
+      return s1 - s0;
+    };
+    const j0 = Date.now();
+    for (let i = 0; i < warmupJobs && Date.now() - j0 < 5_000; i++) await oneJob();
     // Warm-up: `warmup` samples or one second, whichever ends first; then `samples`, or fewer
     // (at least 20) when the budget runs out.
     const w0 = Date.now();
@@ -278,13 +283,8 @@ async function latencyOnce(
       }
       if (measured && out.length >= 20 && Date.now() - t0 > budgetMs) break;
       await sleep(5 + Math.random() * (q.pollIntervalMs ?? 0));
-      const handlerStarted = new Promise<number>((r) => (started = r));
-      const s0 = performance.now();
-      const added = q.enqueueOne();
-      const s1 = await handlerStarted;
-      await added;
-      await waitForCount(() => q.doneCount(), ++done, 30_000, 1);
-      if (measured) out.push(s1 - s0);
+      const ms = await oneJob();
+      if (measured) out.push(ms);
     }
     await q.stopWorkers();
     return out;

@@ -12,8 +12,8 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { Pool } from 'undici';
 import { HubClient } from '../src/agent/client.js';
+import type { Durability } from '../src/config/config.js';
 import { startHubProcess, type HubProcess } from './lib.js';
 import {
   PG_URL,
@@ -99,7 +99,7 @@ export interface JobhubOptions {
   /** Use the real agent (`jobhub worker`) for the throughput scenario when the build has it. */
   agent?: boolean;
   /** The hub's `--durability` (default full). */
-  durability?: 'full' | 'relaxed';
+  durability?: Durability;
 }
 
 /** Hubs and agents alive now: killed if the benchmark exits early (Ctrl-C, a failed scenario). */
@@ -129,10 +129,8 @@ type Json = Record<string, any>;
  */
 class Http {
   private readonly client: HubClient;
-  readonly pool: Pool;
   constructor(url: string, connections: number) {
     this.client = new HubClient({ url, connections });
-    this.pool = this.client.pool;
   }
   json<T = Json>(
     method: 'GET' | 'POST',
@@ -509,8 +507,7 @@ export class JobhubQueue implements QueueUnderTest {
 
   /** The sum of a metric's series in the hub's /metrics. */
   async metric(name: string, labelFilter?: string): Promise<number> {
-    const res = await this.http!.pool.request({ method: 'GET', path: '/metrics' });
-    const text = await res.body.text();
+    const text = (await this.http!.bytes('/metrics')).toString('utf8');
     let sum = 0;
     for (const line of text.split('\n')) {
       if (!line.startsWith(name)) continue;

@@ -110,7 +110,7 @@ export function createPool(
   connectionString: string,
   schema: string,
   max: number,
-  durability: Durability = 'full',
+  durability: Durability,
 ): pg.Pool {
   const split = withoutOptions(connectionString);
   const pool = new pg.Pool({
