@@ -66,13 +66,17 @@ function action<T extends unknown[]>(fn: (...args: T) => Promise<void>) {
 
 const withHub = (c: Command) =>
   c
-    .option('--hub <url>', 'hub base URL', process.env.JOBHUB_URL ?? 'http://127.0.0.1:8080')
+    .option('--hub <url>', 'hub base URL (default: $JOBHUB_URL, else http://127.0.0.1:8080)', process.env.JOBHUB_URL ?? 'http://127.0.0.1:8080')
     .option('--token <token>', 'admin token (default: $JOBHUB_TOKEN)');
 
 export function portalCommand(): Command {
-  const portal = new Command('portal').description(
-    'Contest portal staff commands (teams, benchmarkers, benchmark jobs)',
-  );
+  const portal = new Command('portal')
+    .description('Contest portal staff commands (teams, benchmarkers, benchmark jobs)')
+    .addHelpText(
+      'after',
+      '\nEvery command talks to the hub at --hub, or $JOBHUB_URL (default http://127.0.0.1:8080),\n' +
+        'with the admin token from --token or $JOBHUB_TOKEN.',
+    );
 
   withHub(portal.command('load').argument('<file>', 'contest description (JSON)'))
     .description('Load a contest description; re-loading updates by name and duplicates nothing')
@@ -135,9 +139,14 @@ export function portalCommand(): Command {
           process.stdout.write(JSON.stringify(rows) + '\n');
           return;
         }
+        // A verdict exists only once the benchmarker has reported: a waiting or running job
+        // shows '-', not 'fail'.
+        const verdict = (r: (typeof rows)[number]) =>
+          r.status === 'done' || r.status === 'aborted' ? (r.is_passed ? 'pass' : 'fail') : '-';
+        process.stdout.write('ID\tTEAM\tSTATUS\tSCORE\tRESULT\tREASON\n');
         for (const r of rows) {
           process.stdout.write(
-            `${r.id}\t${r.team}\t${r.status}\t${r.score}\t${r.is_passed ? 'pass' : 'fail'}\t${r.reason.split('\n')[0]}\n`,
+            `${r.id}\t${r.team}\t${r.status}\t${r.score}\t${verdict(r)}\t${r.reason.split('\n')[0]}\n`,
           );
         }
       }),

@@ -116,6 +116,13 @@ describe('jobhub portal', () => {
       { id: id1, team: 'team1', status: 'waiting', score: 0, is_passed: false, reason: '' },
       { id: id0, team: 'team0', status: 'done', score: 321, is_passed: true, reason: 'fine' },
     ]);
+    // The table has a header, and a waiting job has no verdict yet.
+    const table = await cli(['portal', 'jobs', '--hub', url]);
+    expect(table.stdout.trim().split('\n')).toEqual([
+      'ID\tTEAM\tSTATUS\tSCORE\tRESULT\tREASON',
+      `${id1}\tteam1\twaiting\t0\t-\t`,
+      `${id0}\tteam0\tdone\t321\tpass\tfine`,
+    ]);
   }, 60_000);
 
   it('uses the admin token when the hub requires one', async () => {
