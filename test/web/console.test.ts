@@ -83,4 +83,33 @@ describe.skipIf(!HAS_CHROMIUM)('web UI: jobs console', () => {
       await expect.poll(() => page.locator('tr[data-runtime="dlabLua54"] td').last().textContent()).toBe('1');
     });
   }, 90_000);
+
+  it('shows code in the API reference as code, not backticks', async () => {
+    const hub = await testHub();
+    await withPage(browser, 'docs', async (page) => {
+      await page.goto(`${hub.url}/docs`);
+      const lease = page.locator('summary', { hasText: 'Lease up to' });
+      await lease.waitFor();
+      expect(await lease.locator('code').allTextContents()).toEqual(['limit', 'waitMs']);
+      const summaries = await page.locator('summary').allTextContents();
+      expect(summaries.length).toBeGreaterThan(10);
+      expect(summaries.filter((t) => t.includes('`'))).toEqual([]);
+    });
+  }, 30_000);
+
+  it('lines up the labels of the submit form and of the job filters', async () => {
+    const hub = await testHub();
+    await withPage(browser, 'labels', async (page) => {
+      const tops = async (ids: string[]) =>
+        Promise.all(ids.map(async (id) => (await page.locator(`label[for="${id}"]`).boundingBox())!.y));
+      await page.goto(`${hub.url}/ui/console/submit`);
+      await page.locator('label[for="s-tags"]').waitFor();
+      // One row: a field with a hint (Tags) beside fields without one.
+      expect(new Set(await tops(['s-tags', 's-priority', 's-attempts', 's-timeout'])).size).toBe(1);
+      expect(new Set(await tops(['s-fn', 's-runtime'])).size).toBe(1);
+      await page.goto(`${hub.url}/ui/console/jobs`);
+      await page.locator('label[for="j-tag"]').waitFor();
+      expect(new Set(await tops(['j-state', 'j-fn', 'j-runtime', 'j-tag'])).size).toBe(1);
+    });
+  }, 30_000);
 });

@@ -17,6 +17,8 @@ details summary{cursor:pointer}
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Errors: <code>{"error":{"code","message"}}</code>.</p>
 <main id="ops">Loading…</main>
 <script>
+// Summaries mark code with backticks (Markdown code spans): shown as <code>, never as HTML.
+function code(el,text){text.split('\\x60').forEach((part,i)=>{if(i%2){const c=document.createElement('code');c.textContent=part;el.append(c);}else el.append(part);});}
 fetch('/openapi.json').then(r=>r.json()).then(doc=>{
   const byTag={};
   for(const [path,ops] of Object.entries(doc.paths)) for(const [m,op] of Object.entries(ops)) (byTag[op.tags[0]]??=[]).push({path,m,op});
@@ -27,7 +29,7 @@ fetch('/openapi.json').then(r=>r.json()).then(doc=>{
       const d=document.createElement('details'); d.className='op';
       const s=document.createElement('summary');
       s.innerHTML='<span class="m"></span> <span class="p"></span> — <span class="d"></span>';
-      s.querySelector('.m').textContent=m.toUpperCase(); s.querySelector('.p').textContent=path; s.querySelector('.d').textContent=op.summary;
+      s.querySelector('.m').textContent=m.toUpperCase(); s.querySelector('.p').textContent=path; code(s.querySelector('.d'),op.summary??'');
       d.append(s);
       const pre=document.createElement('pre');
       pre.textContent=JSON.stringify({parameters:op.parameters,requestBody:op.requestBody,responses:op.responses},null,2);

@@ -17,7 +17,7 @@ export function TeamJob({ params }: { params: Record<string, string> }) {
       </p>
       <h1 tabIndex={-1}>Benchmark #{id}</h1>
       <Section title="Status" id="status">
-        <LiveJob id={id} onFinished={() => setTick((n) => n + 1)} />
+        <LiveJob id={id} onStatusChange={() => setTick((n) => n + 1)} />
       </Section>
       <Load r={r} what="Loading the job">
         {(j) => (

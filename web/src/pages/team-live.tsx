@@ -13,19 +13,23 @@ export function Outcome({ job }: { job: PortalJob }) {
   return <Badge state={job.status} />;
 }
 
-/** One benchmark followed live: waiting, running (score and messages as they come), finished. */
+/**
+ * One benchmark followed live: waiting, running (score and messages as they come), finished.
+ * `onStatusChange` fires each time the status moves on (waiting → running → done), so that the
+ * page's other views of the job (the history, the dashboard) move with it.
+ */
 export function LiveJob({
   id,
-  onFinished,
+  onStatusChange,
 }: {
   id: number | null;
   reloadTick?: number;
-  onFinished: () => void;
+  onStatusChange: () => void;
 }) {
   const [job, setJob] = useState<PortalJob | null>(null);
   const [lines, setLines] = useState<string[]>([]);
   const [score, setScore] = useState<number | null>(null);
-  const sawActive = useRef(false);
+  const lastStatus = useRef<PortalJob['status'] | null>(null);
   const now = useNow(1000);
   const addLine = (m: string | null | undefined) => {
     if (m) setLines((l) => (l[l.length - 1] === m ? l : [...l.slice(-199), m]));
@@ -36,13 +40,10 @@ export function LiveJob({
       setScore(j.progress.score);
       addLine(j.progress.message);
     }
-    const final = !isActive(j);
-    if (!final) sawActive.current = true;
-    else if (sawActive.current) {
-      sawActive.current = false;
-      onFinished();
-    }
-    return final;
+    const seen = lastStatus.current;
+    lastStatus.current = j.status;
+    if (seen !== null && seen !== j.status) onStatusChange();
+    return !isActive(j);
   };
   const mode = useStream(
     id === null ? null : `${P}/jobs/${id}/events`,

@@ -155,7 +155,7 @@ function TeamHome({ me, onLogout, onChanged }: { me: Me; onLogout: () => void; o
               )}
               <Section title="Benchmark" id="bench">
                 <RunButton dash={d} me={me} onStarted={(j) => (setStarted(j.id), refresh())} />
-                <LiveJob key={focus ?? 'last'} id={focus} reloadTick={jobsTick} onFinished={refresh} />
+                <LiveJob key={focus ?? 'last'} id={focus} reloadTick={jobsTick} onStatusChange={refresh} />
               </Section>
               <div class="grid-2">
                 <Section title="Scores" id="scores">
