@@ -66,7 +66,11 @@ function action<T extends unknown[]>(fn: (...args: T) => Promise<void>) {
 
 const withHub = (c: Command) =>
   c
-    .option('--hub <url>', 'hub base URL (default: $JOBHUB_URL, else http://127.0.0.1:8080)', process.env.JOBHUB_URL ?? 'http://127.0.0.1:8080')
+    .option(
+      '--hub <url>',
+      'hub base URL (default: $JOBHUB_URL, else http://127.0.0.1:8080)',
+      process.env.JOBHUB_URL ?? 'http://127.0.0.1:8080',
+    )
     .option('--token <token>', 'admin token (default: $JOBHUB_TOKEN)');
 
 export function portalCommand(): Command {

@@ -3,6 +3,7 @@
  * user can submit a job and see its output at once. Exec jobs are sandboxed with bubblewrap when
  * it is installed (and refused, with a clear message, when not, unless --unsafe-no-sandbox).
  */
+import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { ConfigError, loadConfig, type Durability } from '../config/config.js';
@@ -35,14 +36,15 @@ export function upCommand(): Command {
       new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']),
     );
   addAgentOptions(cmd).action(async (o: AgentFlags & Record<string, unknown>) => {
+    // A demo without --data-dir keeps its data in a fresh temp dir, gone when the demo stops.
+    const demoDir = o.demo && !o.dataDir && !process.env.JOBHUB_DATA_DIR ? demoDataDir() : undefined;
+    if (demoDir) process.once('exit', () => rmSync(demoDir, { recursive: true, force: true }));
     let config;
     try {
       config = loadConfig(process.env, {
         host: o.host as string | undefined,
         port: o.port as number | undefined,
-        dataDir:
-          (o.dataDir as string | undefined) ??
-          (o.demo && !process.env.JOBHUB_DATA_DIR ? demoDataDir() : undefined),
+        dataDir: (o.dataDir as string | undefined) ?? demoDir,
         auth: o.auth as boolean | undefined,
         durability: o.durability as Durability | undefined,
         leaseMs: o.leaseMs as number | undefined,
@@ -103,7 +105,7 @@ export function upCommand(): Command {
     } else if (process.stderr.isTTY) {
       process.stderr.write(
         `\njobhub is up at ${running.url} with a local worker (${local.agent.runtimeNames.join(', ')}).\n` +
-          `Try:  echo 'print(io.read("a"):upper())' > hello.lua && echo hello | npx jobhub run --hub ${running.url} --runtime dlabLua54 hello.lua\n\n`,
+          `Try:  echo 'io.write(io.read("a"):upper())' > hello.lua && echo hello | npx jobhub run --hub ${running.url} --runtime dlabLua54 hello.lua\n\n`,
       );
     }
   });
