@@ -29,6 +29,11 @@ export interface HubConfig {
   leaseMs: number;
   /** Longest a lease/contract/wait long-poll is held, whatever the client asks. */
   maxWaitMs: number;
+  /**
+   * Longest a Pleiades long-poll (job wait, contract) is held: below the clients' own HTTP
+   * timeouts (pypleiades gives up after 30 s), so that a held request answers before they do.
+   */
+  pleiadesMaxWaitMs: number;
   /** Default per-job timeout and attempts when neither the job nor its function says. */
   jobTimeoutMs: number;
   maxAttempts: number;
@@ -66,6 +71,7 @@ export const DEFAULTS: HubConfig = {
   auth: false,
   leaseMs: 15_000,
   maxWaitMs: 30_000,
+  pleiadesMaxWaitMs: 20_000,
   jobTimeoutMs: 600_000,
   maxAttempts: 3,
   retryBaseMs: 1_000,
@@ -93,6 +99,7 @@ const ENV: Partial<Record<keyof HubConfig, string>> = {
   auth: 'JOBHUB_AUTH',
   leaseMs: 'JOBHUB_LEASE_MS',
   maxWaitMs: 'JOBHUB_MAX_WAIT_MS',
+  pleiadesMaxWaitMs: 'JOBHUB_PLEIADES_MAX_WAIT_MS',
   jobTimeoutMs: 'JOBHUB_JOB_TIMEOUT_MS',
   maxAttempts: 'JOBHUB_MAX_ATTEMPTS',
   maxBlobBytes: 'JOBHUB_MAX_BLOB_BYTES',
@@ -141,6 +148,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, overrides: Partial<HubCo
   int('port', 0, 65535);
   int('leaseMs', 100);
   int('maxWaitMs', 0, 3_600_000);
+  int('pleiadesMaxWaitMs', 0, 3_600_000);
   int('jobTimeoutMs', 100);
   int('maxAttempts', 1, 1000);
   int('retryBaseMs', 0);

@@ -66,9 +66,11 @@ export function pleiadesState(s: JobState): 'Enqueued' | 'Running' | 'Finished' 
       return 'Enqueued';
     case 'running':
       return 'Running';
+    // Pleiades has no failure state: its server ended a job whose code threw as Finished (with an
+    // empty output), and its clients read the output of every finished job.
     case 'succeeded':
-      return 'Finished';
     case 'failed':
+      return 'Finished';
     case 'canceled':
       return 'Cancelled';
   }

@@ -251,9 +251,12 @@ export class Hub {
     maxAttempts?: number;
   }): Promise<FunctionRecord> {
     if (p.codeBlobId !== undefined) await this.blobGet(p.codeBlobId);
+    // Checked here, kept as spelled: clients read back the name they sent (jobs of the function
+    // match workers by the canonical form, in jobs.ts).
+    canonicalRuntime(p.runtime);
     return this.ctx.store.functionInsert({
       name: p.name ?? null,
-      runtime: canonicalRuntime(p.runtime),
+      runtime: p.runtime,
       codeBlobId: p.codeBlobId ?? null,
       tags: validateTags(p.tags ?? []),
       timeoutMs: p.timeoutMs ?? this.ctx.config.jobTimeoutMs,

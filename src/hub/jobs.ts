@@ -79,7 +79,7 @@ export class JobService {
       const id = req.functionId;
       const fn = await remember(seen.functions, id, () => store.functionGet({ id }));
       if (!fn) throw notFound('function', req.functionId);
-      if (runtime !== undefined && canonicalRuntime(runtime) !== fn.runtime) {
+      if (runtime !== undefined && canonicalRuntime(runtime) !== canonicalRuntime(fn.runtime)) {
         throw new HubError(
           'validation_failed',
           `runtime ${runtime} differs from function ${fn.id}'s runtime ${fn.runtime}`,

@@ -112,7 +112,7 @@ describe('state views', () => {
       queued: 'Enqueued',
       running: 'Running',
       succeeded: 'Finished',
-      failed: 'Cancelled',
+      failed: 'Finished',
       canceled: 'Cancelled',
     });
   });

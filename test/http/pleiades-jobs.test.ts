@@ -40,8 +40,9 @@ describe('Pleiades v0.5: job updates', () => {
     expect(expectJson(r, 200).code).toBe(0);
     const ctx = expectJson(await raw(`${url}/job/${s.job}`, 'GET'), 200);
     expect(ctx.state).toBe('Finished');
-    expect(ctx).not.toHaveProperty('output');
-    expect(ctx.job_output_id).toBeNull();
+    // Requester code reads `output.id` of every finished job: it names an empty blob.
+    expect(ctx.job_output_id).toBe(ctx.output.id);
+    expect((await raw(`${url}/data/${ctx.output.id}/blob`, 'GET')).body.length).toBe(0);
   });
 
   it('refuses unknown, missing and conflicting states with 400', async () => {
@@ -83,7 +84,11 @@ describe('Pleiades v0.5: job updates', () => {
     expect(expectJson(await call(`${url}/job/${s.job}`, 'POST', { state: 'Cancelled' }), 200).message).toBe(
       'Job found',
     );
-    expect(expectJson(await raw(`${url}/job/${s.job}`, 'GET'), 200).state).toBe('Cancelled');
+    const cancelled = expectJson(await raw(`${url}/job/${s.job}`, 'GET'), 200);
+    expect(cancelled.state).toBe('Cancelled');
+    // Requester code that reads the output of a cancelled job finds an empty one, not nothing.
+    expect(cancelled.job_output_id).toBe(cancelled.output.id);
+    expect((await raw(`${url}/data/${cancelled.output.id}/blob`, 'GET')).body.length).toBe(0);
 
     const queued = expectJson(
       await call(`${url}/job`, 'POST', { lambda: s.lambda, input: s.input, tags: [] }),
@@ -275,11 +280,34 @@ describe('Pleiades v0.5: contracts', () => {
 });
 
 describe('Pleiades v0.5: waiting for a state (except/timeout)', () => {
-  it('holds GET /job until the expected state (empty timeout = default)', async () => {
+  it('answers at once when the timeout is empty or absent (as pypleiades sends by default)', async () => {
     const { url } = await testHub();
     const s = await setup(url);
     await contract(url, s.worker);
-    const waiting = raw(`${url}/job/${s.job}?except=Finished&timeout=`, 'GET');
+    for (const q of ['except=Finished&timeout=', 'except=Finished']) {
+      const ctx = expectJson(await raw(`${url}/job/${s.job}?${q}`, 'GET'), 200);
+      expect(ctx.state, q).toBe('Running');
+      // No output yet: the legacy field is a string all the same, and `output` is absent.
+      expect(ctx.job_output_id).toBe('0');
+      expect(ctx).not.toHaveProperty('output');
+    }
+  });
+
+  it("holds a long-poll no longer than the Pleiades cap, below the clients' HTTP timeouts", async () => {
+    const { url } = await testHub({ pleiadesMaxWaitMs: 300 });
+    const s = await setup(url);
+    // Asked for 60 s, answered at the cap with the current state (the test would time out otherwise).
+    const ctx = expectJson(await raw(`${url}/job/${s.job}?except=Finished&timeout=60`, 'GET'), 200);
+    expect(ctx.state).toBe('Enqueued');
+    const other = expectJson(await call(`${url}/worker`, 'POST', { runtime: ['nothing-here'] }), 200).id;
+    expect((await contract(url, other, 60)).code).toBe(1299);
+  });
+
+  it('holds GET /job until the expected state', async () => {
+    const { url } = await testHub();
+    const s = await setup(url);
+    await contract(url, s.worker);
+    const waiting = raw(`${url}/job/${s.job}?except=Finished&timeout=10`, 'GET');
     await new Promise((r) => setTimeout(r, 200));
     const t0 = Date.now();
     const out = await upload(url, 'done');
@@ -301,7 +329,7 @@ describe('Pleiades v0.5: waiting for a state (except/timeout)', () => {
     const now = expectJson(await raw(`${url}/job/${s.job}?except=ENQUEUED&timeout=10`, 'GET'), 200);
     expect(now.state).toBe('Enqueued');
     // Running shows up as soon as the worker contracts.
-    const running = raw(`${url}/job/${s.job}?except=Running`, 'GET');
+    const running = raw(`${url}/job/${s.job}?except=Running&timeout=10`, 'GET');
     await new Promise((r) => setTimeout(r, 100));
     await contract(url, s.worker);
     expect(expectJson(await running, 200).state).toBe('Running');
@@ -399,5 +427,52 @@ describe('Pleiades v0.5: job create and read errors', () => {
     expect((await raw(`${url}/data/${done.output.id}/blob`, 'GET')).text).toBe('inline out');
     // Reading again names the same blob (content-addressed).
     expect(expectJson(await raw(`${url}/job/${id}`, 'GET'), 200).output.id).toBe(done.output.id);
+  });
+
+  it('a failed job reads Finished with an empty output, as the original server ended it', async () => {
+    const { url, hub } = await testHub();
+    const s = await setup(url);
+    const waiting = raw(`${url}/job/${s.job}?except=Finished&timeout=10`, 'GET');
+    const w = await hub.workers.register({
+      protocol: 'v1',
+      capacity: 1,
+      tags: [],
+      name: null,
+      runtimes: ['default'],
+    });
+    const [leased] = await hub.leases.lease(w.record.id, { limit: 1, waitMs: 0 });
+    expect(leased!.id).toBe(s.job);
+    await hub.leases.fail({ jobId: s.job, token: leased!.leaseToken!, error: 'boom', retryable: false });
+    // The requester waiting for Finished gets it, and reads an output that downloads (empty).
+    const ctx = expectJson(await waiting, 200);
+    expect(ctx.state).toBe('Finished');
+    expect(ctx.job_status).toBe('Finished');
+    expect(ctx.job_output_id).toBe(ctx.output.id);
+    const blob = await raw(`${url}/data/${ctx.output.id}/blob`, 'GET');
+    expect(blob.status).toBe(200);
+    expect(blob.body.length).toBe(0);
+    // The error stays on the native API.
+    expect((await hub.jobs.get(s.job)).error).toMatch(/boom/);
+  });
+
+  it('echoes runtime names as sent; matching stays blind to the order of features', async () => {
+    const { url } = await testHub();
+    const codex = await upload(url, 'export default async function fetch(i) { return i }');
+    const lambda = expectJson(
+      await call(`${url}/lambda`, 'POST', { codex, runtime: 'js+resize+compress' }),
+      200,
+    ).id;
+    expect(expectJson(await raw(`${url}/lambda/${lambda}`, 'GET'), 200).runtime).toBe('js+resize+compress');
+    const input = await upload(url, 'x');
+    const job = expectJson(await call(`${url}/job`, 'POST', { lambda, input, tags: [] }), 200).id;
+    const ctx = expectJson(await raw(`${url}/job/${job}`, 'GET'), 200);
+    expect(ctx.lambda.runtime).toBe('js+resize+compress');
+    expect(ctx.runtime).toBe('js+resize+compress');
+    // A worker naming the features in another order still gets the job.
+    const worker = expectJson(
+      await call(`${url}/worker`, 'POST', { runtime: ['js+compress+resize'] }),
+      200,
+    ).id;
+    expect((await contract(url, worker)).job).toBe(job);
   });
 });

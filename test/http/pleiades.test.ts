@@ -85,7 +85,7 @@ describe('Pleiades v0.5: the seed worker loop', () => {
         tags: ['job-tag'],
         job_status: 'Running',
         job_input_id: input,
-        job_output_id: null,
+        job_output_id: '0',
         functio: lam.id,
         runtime: 'default',
       });

@@ -67,7 +67,8 @@ describe('POST /api/v1/jobs', () => {
       maxAttempts: 2,
     });
     expect(fn.status).toBe(201);
-    expect(fn.body).toMatchObject({ name: 'echo', runtime: 'lua+a+b', codeBlobId: code.id, tags: ['+gpu'] });
+    // The function keeps the name as spelled; its jobs carry the canonical form they match by.
+    expect(fn.body).toMatchObject({ name: 'echo', runtime: 'lua+b+a', codeBlobId: code.id, tags: ['+gpu'] });
     const job = await createJob(url, { function: fn.body.id, input: { text: 'x' }, tags: ['fast'] });
     expect(job).toMatchObject({ function: fn.body.id, runtime: 'lua+a+b', timeoutMs: 5_000, maxAttempts: 2 });
     expect((job.tags as string[]).sort()).toEqual(['+gpu', 'fast']);
@@ -77,7 +78,7 @@ describe('POST /api/v1/jobs', () => {
     expect(leased.function).toEqual({
       id: fn.body.id,
       name: 'echo',
-      runtime: 'lua+a+b',
+      runtime: 'lua+b+a',
       codeBlobId: code.id,
     });
     // A runtime that contradicts the function is refused; an unknown function is 404.

@@ -12,8 +12,11 @@ import type { Router } from '../router.js';
 import { NO_CODEX } from './routes-data.js';
 import { idField, ok, pathId, readObject, secondsValue, stringArrayField, type Body } from './reply.js';
 
-/** How long `GET /job/{id}?except=…` waits when the client names no timeout (capped by maxWaitMs). */
-export const DEFAULT_EXPECT_WAIT_S = 30;
+/**
+ * `GET /job/{id}?except=…` with no timeout (or `timeout=`, as pypleiades sends by default)
+ * answers at once with the current state: a client that names no wait gets none.
+ */
+export const DEFAULT_EXPECT_WAIT_S = 0;
 
 const FINAL: JobState[] = ['succeeded', 'failed', 'canceled'];
 
@@ -23,9 +26,10 @@ const EXPECTABLE: Record<string, JobState[]> = {
   // Pleiades' PreAssigned (picked for a worker, not started): a lease is both at once here.
   preassigned: ['running'],
   running: ['running'],
-  finished: ['succeeded'],
-  cancelled: ['failed', 'canceled'],
-  canceled: ['failed', 'canceled'],
+  // A failed job reads Finished on this face (see pleiadesState).
+  finished: ['succeeded', 'failed'],
+  cancelled: ['canceled'],
+  canceled: ['canceled'],
 };
 
 type Update = 'finished' | 'cancelled';
@@ -62,7 +66,8 @@ export function jobRoutes(r: Router): void {
       }
       const seconds = secondsValue(c.query.get('timeout'), 'timeout') ?? DEFAULT_EXPECT_WAIT_S;
       // A final job never changes again: answer at once rather than hold a request in vain.
-      job = await c.hub.jobs.wait(id, [...new Set([...states, ...FINAL])], seconds * 1000, owner, c.signal);
+      const waitMs = Math.min(seconds * 1000, c.hub.ctx.config.pleiadesMaxWaitMs);
+      job = await c.hub.jobs.wait(id, [...new Set([...states, ...FINAL])], waitMs, owner, c.signal);
     } else {
       job = await c.hub.jobs.get(id, owner);
     }
@@ -87,7 +92,8 @@ export function jobRoutes(r: Router): void {
           nextInputBlobId: input,
         });
       } else {
-        await c.hub.leases.fail({ jobId: id, token, error: 'cancelled by the worker', retryable: false });
+        // Cancelled, as the worker said (not failed: a failed job reads Finished on this face).
+        await c.hub.jobs.cancel(id);
       }
     } else if (job.state === 'queued') {
       if (update === 'finished') {
@@ -156,11 +162,23 @@ async function blobIdOf(hub: Hub, blobId: string | null, inline: Buffer | null):
   return (await hub.blobUpload(Readable.from(inline.length ? [inline] : []))).id;
 }
 
+/**
+ * The output id clients read: the job's output, or for a job that ended without one (failed,
+ * canceled, or finished with no output) an empty blob, so that `output.id` exists and downloads; "0" while there is none yet
+ * (the seed sends a string, never null).
+ */
+async function outputIdOf(hub: Hub, job: JobRecord): Promise<string> {
+  const id = await blobIdOf(hub, job.outputBlobId, job.outputInline);
+  if (id !== null) return id;
+  if (FINAL.includes(job.state)) return (await hub.blobUpload(Readable.from([]))).id;
+  return '0';
+}
+
 /** The job context clients read: the current format plus the flat legacy fields. */
 export async function jobContext(hub: Hub, job: JobRecord): Promise<Record<string, unknown>> {
   const fn = job.functionId === null ? null : await hub.functionGet(job.functionId).catch(() => null);
   const inputId = await blobIdOf(hub, job.inputBlobId, job.inputInline);
-  const outputId = await blobIdOf(hub, job.outputBlobId, job.outputInline);
+  const outputId = await outputIdOf(hub, job);
   const state = pleiadesState(job.state);
   const lambda = {
     id: fn?.id ?? '0',
@@ -173,7 +191,7 @@ export async function jobContext(hub: Hub, job: JobRecord): Promise<Record<strin
     state,
     lambda,
     input: { id: inputId ?? '0' },
-    ...(outputId === null ? {} : { output: { id: outputId } }),
+    ...(outputId === '0' ? {} : { output: { id: outputId } }),
     tags: job.tags,
     job_status: state,
     job_input_id: inputId,

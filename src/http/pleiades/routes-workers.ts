@@ -6,7 +6,7 @@ import { UNTIL_TIMEOUT } from '../../hub/workers.js';
 import type { Router } from '../router.js';
 import { CODE_NO_JOB, idField, ok, pathId, readObject, secondsValue, stringArrayField } from './reply.js';
 
-/** How long a contract waits when the worker names no timeout (capped by maxWaitMs). */
+/** How long a contract waits when the worker names no timeout (capped by pleiadesMaxWaitMs). */
 export const DEFAULT_CONTRACT_WAIT_S = 20;
 
 export function workerRoutes(r: Router): void {
@@ -35,7 +35,7 @@ export function workerRoutes(r: Router): void {
     const seconds = secondsValue(body.timeout, 'timeout') ?? DEFAULT_CONTRACT_WAIT_S;
     const [job] = await c.hub.leases.lease(workerId, {
       limit: 1,
-      waitMs: Math.round(seconds * 1000),
+      waitMs: Math.min(Math.round(seconds * 1000), c.hub.ctx.config.pleiadesMaxWaitMs),
       tags,
       leaseMs: UNTIL_TIMEOUT,
       signal: c.signal,
