@@ -101,6 +101,12 @@ export const hubApi = (c: HubClient) => ({
   functionCreate: (body: { runtime: string; codeBlobId?: string; name?: string; timeoutMs?: number }) =>
     c.json<{ id: string }>('POST', '/api/v1/functions', { json: body }),
 
+  /** The newest functions first (one page of at most `limit`). */
+  functionList: (limit = 1000) =>
+    c.json<{
+      functions: { id: string; name: string | null; runtime: string; codeBlobId: string | null }[];
+    }>('GET', `/api/v1/functions?limit=${limit}`),
+
   jobCreate: (body: Record<string, unknown>) =>
     c.json<JobView & { warnings: string[] }>('POST', '/api/v1/jobs', { json: body }),
 

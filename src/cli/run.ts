@@ -86,10 +86,7 @@ async function submit(
   let fn = o.function;
   if (!fn) {
     if (!o.runtime) throw new UsageError('give --runtime R with a code FILE, or --function ID');
-    if (file) {
-      const code = await api.blobPut(await readFile(file));
-      fn = (await api.functionCreate({ runtime: o.runtime, codeBlobId: code.id, name: basename(file) })).id;
-    }
+    if (file) fn = await functionFor(api, o.runtime, file);
   }
   const job = await api.jobCreate({
     ...(fn ? { function: fn } : { runtime: o.runtime }),
@@ -100,6 +97,19 @@ async function submit(
   });
   for (const w of job.warnings ?? []) process.stderr.write(`jobhub: warning: ${w}\n`);
   return job;
+}
+
+/**
+ * The function for FILE's code and a runtime: the newest one with the same code blob (blobs are
+ * content-addressed, so the same bytes have the same id), runtime and name, or a new one. Running
+ * a script again does not add a function each time.
+ */
+async function functionFor(api: HubApi, runtime: string, file: string): Promise<string> {
+  const code = await api.blobPut(await readFile(file));
+  const name = basename(file);
+  const { functions } = await api.functionList();
+  const same = functions.find((f) => f.codeBlobId === code.id && f.runtime === runtime && f.name === name);
+  return same?.id ?? (await api.functionCreate({ runtime, codeBlobId: code.id, name })).id;
 }
 
 /** Long-polls until the job is final (or `timeoutMs` passes; 0 = forever). */

@@ -176,6 +176,12 @@ describe('jobhub up and run', () => {
     expect(waited.status).toBe(0);
     expect(JSON.parse(waited.stdout).state).toBe('succeeded');
     expect(cli('get', id, '--output').stdout).toBe('ABC');
+    // Running the same script again reuses its function; other code or another runtime does not.
+    expect(run('upper.lua', 'again').stdout).toBe('AGAIN');
+    const fns = (await (await fetch(`${url}/api/v1/functions`)).json()) as {
+      functions: { name: string; runtime: string }[];
+    };
+    expect(fns.functions.map((f) => f.name).sort()).toEqual(['bad.lua', 'upper.lua']);
     up.proc.kill('SIGTERM');
     expect((await up.exited).code).toBe(0);
   }, 40_000);
