@@ -22,7 +22,9 @@ export function parseExpiry(raw: string, now = Date.now()): number {
   if (m) return now + Number(m[1]) * UNITS[m[2]!]!;
   const at = /^\d{4}-\d{2}-\d{2}/.test(raw) ? Date.parse(raw) : NaN;
   if (!Number.isFinite(at)) {
-    throw new InvalidArgumentError('give a duration like 30d, 12h, 90m, 45s, or an ISO time like 2027-01-31T00:00:00Z');
+    throw new InvalidArgumentError(
+      'give a duration like 30d, 12h, 90m, 45s, or an ISO time like 2027-01-31T00:00:00Z',
+    );
   }
   if (at <= now) throw new InvalidArgumentError('that time has passed');
   return at;
@@ -60,7 +62,14 @@ function tokenJson(t: TokenRecord) {
 
 function table(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 export function tokenCommand(): Command {
@@ -103,7 +112,14 @@ export function tokenCommand(): Command {
       }
       const rows = [['ID', 'NAME', 'ROLE', 'CREATED', 'LAST USED', 'EXPIRES']];
       for (const t of tokens) {
-        rows.push([t.id, t.name ?? '-', t.role, t.created ?? '-', t.lastUsed ?? 'never', t.expires ?? 'never']);
+        rows.push([
+          t.id,
+          t.name ?? '-',
+          t.role,
+          t.created ?? '-',
+          t.lastUsed ?? 'never',
+          t.expires ?? 'never',
+        ]);
       }
       process.stdout.write(`${table(rows)}\n`);
     });

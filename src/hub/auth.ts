@@ -94,7 +94,8 @@ export class AuthService {
       this.cache.set(hash, hit);
     }
     if (!hit.principal) throw new HubError('unauthorized', 'unknown token');
-    if (hit.expiresAt !== null && now >= hit.expiresAt) throw new HubError('unauthorized', 'the token has expired');
+    if (hit.expiresAt !== null && now >= hit.expiresAt)
+      throw new HubError('unauthorized', 'the token has expired');
     this.used.set(hit.principal.tokenId!, now);
     return hit.principal;
   }

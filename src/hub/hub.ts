@@ -263,14 +263,17 @@ export class Hub {
     return this.ctx.store.blobReadable({ id, token: reader.tokenId, now: this.ctx.clock() });
   }
 
-  async functionCreate(p: {
-    name?: string;
-    runtime: string;
-    codeBlobId?: string;
-    tags?: string[];
-    timeoutMs?: number;
-    maxAttempts?: number;
-  }, creator?: Principal): Promise<FunctionRecord> {
+  async functionCreate(
+    p: {
+      name?: string;
+      runtime: string;
+      codeBlobId?: string;
+      tags?: string[];
+      timeoutMs?: number;
+      maxAttempts?: number;
+    },
+    creator?: Principal,
+  ): Promise<FunctionRecord> {
     // Code must be the creator's to give: a function is not a way to run someone else's blob.
     if (p.codeBlobId !== undefined) await this.blobGet(p.codeBlobId, creator);
     return this.ctx.store.functionInsert({

@@ -114,7 +114,8 @@ export class JobService {
     const input = req.input;
     if (input && 'blobId' in input) {
       const id = input.blobId;
-      if (!(await remember(seen.blobs, id, () => this.readableBlob(id, seen.creator)))) throw notFound('blob', id);
+      if (!(await remember(seen.blobs, id, () => this.readableBlob(id, seen.creator))))
+        throw notFound('blob', id);
       t.inputBlobId = input.blobId;
     } else if (input) {
       if (input.bytes.length > this.ctx.config.inlineBytes) {

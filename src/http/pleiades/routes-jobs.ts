@@ -82,7 +82,10 @@ export function jobRoutes(r: Router): void {
     const job = await c.hub.jobs.get(id);
     if (job.state === 'running') {
       if (!(await c.hub.workers.holds(p, job.leaseWorkerId))) {
-        throw new HubError('forbidden', `job ${id} is held by another worker; a worker updates only its own jobs`);
+        throw new HubError(
+          'forbidden',
+          `job ${id} is held by another worker; a worker updates only its own jobs`,
+        );
       }
       // Blobs handed on must be the worker's to give (its uploads, or the job's own).
       for (const blob of [output, input]) if (blob !== undefined) await c.hub.blobGet(blob, p);

@@ -16,7 +16,8 @@ const MAX_KEY = 1024;
 async function namespace(hub: Hub, p: Principal, raw: string | undefined): Promise<string> {
   const ns = pathId(raw, 'kv namespace');
   const found = await hub.ctx.store.kvNamespaceGet({ id: ns });
-  if (!found || !(await mayUse(hub, p, found.owner))) throw new HubError('not_found', `kv namespace ${ns} not found`);
+  if (!found || !(await mayUse(hub, p, found.owner)))
+    throw new HubError('not_found', `kv namespace ${ns} not found`);
   return ns;
 }
 

@@ -209,7 +209,8 @@ export function jobRoutes(api: Api): void {
       summary: 'Why the job is (not) running',
       responses: { 200: 'explanation' },
     },
-    async (c) => sendJson(c.res, 200, await c.hub.explain(idParam(c), (await scope(c, 'client', 'worker')).owner)),
+    async (c) =>
+      sendJson(c.res, 200, await c.hub.explain(idParam(c), (await scope(c, 'client', 'worker')).owner)),
   );
   api.route(
     {

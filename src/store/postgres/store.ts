@@ -158,7 +158,11 @@ export class PostgresStore implements Store {
   }
   async blobReadable(p: { id: string; token: string; now: number }): Promise<boolean> {
     if (!/^\d{1,18}$/.test(p.id)) return false;
-    const row = await this.one<{ ok: boolean }>(`SELECT ${BLOB_READABLE} AS ok`, [Number(p.id), p.token, p.now]);
+    const row = await this.one<{ ok: boolean }>(`SELECT ${BLOB_READABLE} AS ok`, [
+      Number(p.id),
+      p.token,
+      p.now,
+    ]);
     return row?.ok === true;
   }
   async blobGet(p: { id: string }): Promise<BlobRecord | null> {
@@ -356,7 +360,11 @@ export class PostgresStore implements Store {
   }
 
   async leaseHeldFor(p: { worker: string; jobOwner: string; now: number }): Promise<boolean> {
-    const row = await this.one<{ ok: boolean }>(`SELECT ${LEASE_HELD_FOR} AS ok`, [p.worker, p.jobOwner, p.now]);
+    const row = await this.one<{ ok: boolean }>(`SELECT ${LEASE_HELD_FOR} AS ok`, [
+      p.worker,
+      p.jobOwner,
+      p.now,
+    ]);
     return row?.ok === true;
   }
 

@@ -83,7 +83,9 @@ export class SqliteStore implements Store {
       workerGet: p('SELECT * FROM workers WHERE id = ?'),
       workerList: p('SELECT * FROM workers WHERE last_seen_at >= ? ORDER BY id DESC LIMIT ?'),
       workerTouch: p('UPDATE workers SET last_seen_at = max(last_seen_at, ?) WHERE id = ?'),
-      kvNsInsert: p('INSERT INTO kv_namespaces (consistency, created_at, owner) VALUES (?, ?, ?) RETURNING id'),
+      kvNsInsert: p(
+        'INSERT INTO kv_namespaces (consistency, created_at, owner) VALUES (?, ?, ?) RETURNING id',
+      ),
       kvNsGet: p('SELECT owner FROM kv_namespaces WHERE id = ?'),
       kvGet: p(`SELECT value FROM kv_entries WHERE namespace = ? AND key = ?
         AND (expires_at IS NULL OR expires_at > ?)`),
@@ -162,7 +164,9 @@ export class SqliteStore implements Store {
   blobReadable(p: { id: string; token: string; now: number }): Promise<boolean> {
     if (!/^\d{1,18}$/.test(p.id)) return Promise.resolve(false);
     return this.read(
-      () => (this.s.blobReadable!.get({ blob: Number(p.id), token: p.token, now: p.now }) as { ok: number }).ok === 1,
+      () =>
+        (this.s.blobReadable!.get({ blob: Number(p.id), token: p.token, now: p.now }) as { ok: number })
+          .ok === 1,
     );
   }
   blobGet(p: { id: string }): Promise<BlobRecord | null> {
@@ -281,7 +285,8 @@ export class SqliteStore implements Store {
   leaseHeldFor(p: { worker: string; jobOwner: string; now: number }): Promise<boolean> {
     return this.read(
       () =>
-        (this.s.leaseHeldFor!.get({ worker: p.worker, owner: p.jobOwner, now: p.now }) as { ok: number }).ok === 1,
+        (this.s.leaseHeldFor!.get({ worker: p.worker, owner: p.jobOwner, now: p.now }) as { ok: number })
+          .ok === 1,
     );
   }
 
