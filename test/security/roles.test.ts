@@ -184,7 +184,7 @@ describe.each(STORES)('roles and owners (%s)', (store) => {
       );
       expect(r.status, path).toBe(409);
     }
-    // Completing with a blob the worker may not read (A's upload) would hand it to the job's owner.
+    // Completing with a blob the worker may not read (B's upload) would hand it to the job's owner.
     const secret = await blob(t.b, 'B-SECRET');
     const bad = await api(
       url,
