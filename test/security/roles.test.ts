@@ -209,10 +209,24 @@ describe.each(STORES)('roles and owners (%s)', (store) => {
       url,
       'POST',
       `/api/v1/jobs/${lease.id}/complete`,
-      { token: lease.token },
+      { token: lease.token, output: { blobId: await blob(t.w1, 'W1-OUTPUT') } },
       as(t.w1),
     );
     expect(done.status).toBe(200);
+    // The output blob: A (the job's owner) and W1 (its maker) read it; W2 does not, not even
+    // through the job's /output (workers read job records, not other tenants' blobs).
+    for (const [tok, code] of [
+      [t.a, 200],
+      [t.w1, 200],
+      [t.w2, 404],
+      [t.b, 404],
+    ] as const) {
+      const r = await fetch(`${url}/api/v1/jobs/${lease.id}/output`, { headers: as(tok) });
+      expect(r.status, tok).toBe(code);
+      const text = await r.text();
+      if (code === 200) expect(text).toBe('W1-OUTPUT');
+      else expect(text).not.toContain('W1-OUTPUT');
+    }
   });
 
   it("KV: a namespace is its creator's; a worker reaches it only while holding the owner's job", async () => {

@@ -221,9 +221,11 @@ export function jobRoutes(api: Api): void {
       responses: { 200: 'application/octet-stream', 404: 'no output (yet)' },
     },
     async (c) => {
+      const p = await c.principal();
       const job = await c.hub.jobs.get(idParam(c), (await scope(c, 'client', 'worker')).owner);
+      // A blob output is read like any blob: its owner (the job's), the worker that made it.
       if (job.outputBlobId !== null)
-        return sendBlob(c.hub, await c.hub.blobGet(job.outputBlobId), c.req, c.res);
+        return sendBlob(c.hub, await c.hub.blobGet(job.outputBlobId, p), c.req, c.res);
       if (job.outputInline === null)
         throw new HubError('not_found', `job ${job.id} has no output (state ${job.state})`);
       c.res.writeHead(200, {
