@@ -210,7 +210,7 @@ export function serverFault(face: string, reply: RawReply): boolean {
 // State digest
 
 /** Columns that change behind the scenes (liveness bookkeeping), not because of a request. */
-const VOLATILE = new Set(['last_seen_at']);
+const VOLATILE = new Set(['last_seen_at', 'last_used_at']);
 
 export interface Digest {
   hash: string;

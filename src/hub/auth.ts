@@ -1,7 +1,11 @@
 /**
  * Tokens and roles. A token is shown once when created (`jh_<random>`) and stored only as its
- * sha256. Roles: admin (everything), client (submit and read its own jobs, blobs, functions),
- * worker (register, lease, report, blobs). With auth off every request acts as admin.
+ * sha256. Roles: admin (everything), client (submit and read its own jobs, blobs, KV), worker
+ * (register, lease, and act on what it holds). With auth off every request acts as admin.
+ *
+ * Lookups are cached for CACHE_MS only, so a token revoked on any hub sharing the store is
+ * refused everywhere within that time; "last used" is kept in memory and written in batches
+ * (`flushUsed`), never once per request.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { HubError } from '../core/errors.js';
@@ -17,12 +21,18 @@ export interface Principal {
 }
 
 const ANONYMOUS_ADMIN: Principal = { role: 'admin', tokenId: null };
-const CACHE_MS = 30_000;
+/** How long a lookup is trusted: the bound on how late a revocation reaches every hub. */
+export const CACHE_MS = 500;
 
 export const hashToken = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 export class AuthService {
-  private readonly cache = new Map<string, { principal: Principal | null; at: number }>();
+  private readonly cache = new Map<
+    string,
+    { principal: Principal | null; expiresAt: number | null; at: number }
+  >();
+  /** Token id → last request time, not yet written to the store. */
+  private readonly used = new Map<string, number>();
 
   constructor(private readonly ctx: HubContext) {}
 
@@ -30,15 +40,40 @@ export class AuthService {
     return this.ctx.config.auth;
   }
 
-  async create(role: Role, name: string | null): Promise<{ token: string; record: TokenRecord }> {
+  async create(
+    role: Role,
+    name: string | null,
+    expiresAt: number | null = null,
+  ): Promise<{ token: string; record: TokenRecord }> {
     const token = `jh_${randomBytes(24).toString('base64url')}`;
     const record = await this.ctx.store.tokenInsert({
       role,
       name,
       hash: hashToken(token),
       now: this.ctx.clock(),
+      expiresAt,
     });
     return { token, record };
+  }
+
+  list(): Promise<TokenRecord[]> {
+    return this.ctx.store.tokenList();
+  }
+
+  /** Deletes the token; this hub forgets it at once, the others within CACHE_MS. */
+  async revoke(id: string): Promise<boolean> {
+    const gone = await this.ctx.store.tokenDelete({ id });
+    for (const [hash, hit] of this.cache) if (hit.principal?.tokenId === id) this.cache.delete(hash);
+    this.used.delete(id);
+    return gone;
+  }
+
+  /** Writes the "last used" times gathered since the last flush (one batch). */
+  async flushUsed(): Promise<void> {
+    if (this.used.size === 0) return;
+    const uses = [...this.used].map(([id, at]) => ({ id, at }));
+    this.used.clear();
+    await this.ctx.store.tokenTouch({ uses });
   }
 
   /** Who is calling. Throws `unauthorized` when auth is on and the token is missing or unknown. */
@@ -50,11 +85,18 @@ export class AuthService {
     let hit = this.cache.get(hash);
     if (!hit || now - hit.at > CACHE_MS) {
       const record = await this.ctx.store.tokenFindByHash({ hash });
-      hit = { principal: record ? { role: record.role, tokenId: record.id } : null, at: now };
+      hit = {
+        principal: record ? { role: record.role, tokenId: record.id } : null,
+        expiresAt: record?.expiresAt ?? null,
+        at: now,
+      };
       if (this.cache.size > 10_000) this.cache.clear();
       this.cache.set(hash, hit);
     }
     if (!hit.principal) throw new HubError('unauthorized', 'unknown token');
+    if (hit.expiresAt !== null && now >= hit.expiresAt)
+      throw new HubError('unauthorized', 'the token has expired');
+    this.used.set(hit.principal.tokenId!, now);
     return hit.principal;
   }
 

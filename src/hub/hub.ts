@@ -20,11 +20,14 @@ import { PostgresStore } from '../store/postgres/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import { Portal } from '../portal/portal.js';
 import type { BlobRecord, FunctionRecord, Store } from '../store/store.js';
-import { AuthService } from './auth.js';
+import { AuthService, type Principal } from './auth.js';
 import { createMetrics, type Clock, type HubContext } from './context.js';
 import { explainJob, type Explanation } from './explain.js';
 import { JobService } from './jobs.js';
 import { LeaseService, WorkerRegistry } from './workers.js';
+
+/** How often the "last used" times of tokens are written (one batch each time). */
+const TOKEN_USE_FLUSH_MS = 5_000;
 
 export interface HubDeps {
   clock?: Clock;
@@ -124,6 +127,8 @@ export class Hub {
       );
     }
     every(this.ctx.config.retentionIntervalMs, 'retention', () => this.retainOnce());
+    // "Last used" of tokens: one batched write every few seconds, whatever the request rate.
+    every(TOKEN_USE_FLUSH_MS, 'token use', () => this.auth.flushUsed());
     await this.leases.scheduleDelayed();
   }
 
@@ -158,6 +163,7 @@ export class Hub {
     this.portal.close();
     this.beginShutdown();
     await this.workers.flushSeen().catch(() => undefined);
+    await this.auth.flushUsed().catch(() => undefined);
     await this.ctx.store.close();
   }
 
@@ -209,7 +215,11 @@ export class Hub {
    * refused upload (too large) stops the store without destroying the client's socket: the rest
    * of the body is drained and the client reliably reads the 413.
    */
-  async blobUpload(source: Readable, maxBytes = this.ctx.config.maxBlobBytes): Promise<BlobRecord> {
+  async blobUpload(
+    source: Readable,
+    owner: string | null,
+    maxBytes = this.ctx.config.maxBlobBytes,
+  ): Promise<BlobRecord> {
     const pass = new PassThrough({ highWaterMark: 1024 * 1024 });
     // Its errors reach the caller through put()'s rejection; a late one (the source closing after
     // put() gave up) must not become an unhandled 'error' event.
@@ -233,24 +243,39 @@ export class Hub {
       source.removeListener('error', aborted);
       source.removeListener('close', aborted);
     }
-    return this.ctx.store.blobInsert({ ...put, now: this.ctx.clock() });
+    return this.ctx.store.blobInsert({ ...put, now: this.ctx.clock(), owner });
   }
 
-  async blobGet(id: string): Promise<BlobRecord> {
+  /**
+   * A blob by id; with `reader`, only if that caller may read it (see Store.blobReadable), and
+   * a blob it may not read is as unknown as one that does not exist: ids are sequential.
+   */
+  async blobGet(id: string, reader?: Principal): Promise<BlobRecord> {
     const blob = /^\d{1,18}$/.test(id) ? await this.ctx.store.blobGet({ id }) : null;
-    if (!blob) throw notFound('blob', id);
+    if (!blob || (reader && !(await this.blobReadable(reader, id)))) throw notFound('blob', id);
     return blob;
   }
 
-  async functionCreate(p: {
-    name?: string;
-    runtime: string;
-    codeBlobId?: string;
-    tags?: string[];
-    timeoutMs?: number;
-    maxAttempts?: number;
-  }): Promise<FunctionRecord> {
-    if (p.codeBlobId !== undefined) await this.blobGet(p.codeBlobId);
+  /** Whether the caller may read the blob: admins always; others as Store.blobReadable says. */
+  async blobReadable(reader: Principal, id: string): Promise<boolean> {
+    if (reader.role === 'admin') return true;
+    if (reader.tokenId === null) return false;
+    return this.ctx.store.blobReadable({ id, token: reader.tokenId, now: this.ctx.clock() });
+  }
+
+  async functionCreate(
+    p: {
+      name?: string;
+      runtime: string;
+      codeBlobId?: string;
+      tags?: string[];
+      timeoutMs?: number;
+      maxAttempts?: number;
+    },
+    creator?: Principal,
+  ): Promise<FunctionRecord> {
+    // Code must be the creator's to give: a function is not a way to run someone else's blob.
+    if (p.codeBlobId !== undefined) await this.blobGet(p.codeBlobId, creator);
     // Checked here, kept as spelled: clients read back the name they sent (jobs of the function
     // match workers by the canonical form, in jobs.ts).
     canonicalRuntime(p.runtime);

@@ -15,6 +15,7 @@ import type {
   JobTemplate,
   NewJob,
 } from '../store/store.js';
+import type { Principal } from './auth.js';
 import type { HubContext } from './context.js';
 import type { WorkerRegistry } from './workers.js';
 
@@ -48,6 +49,8 @@ const MAX_PIPELINE_DEPTH = 16;
 interface Lookups {
   functions: Map<string, Promise<FunctionRecord | null>>;
   blobs: Map<string, Promise<BlobRecord | null>>;
+  /** The creator, when its blob access is to be checked (not for admins). */
+  creator?: Principal;
 }
 
 function remember<T>(map: Map<string, Promise<T>>, id: string, read: () => Promise<T>): Promise<T> {
@@ -111,7 +114,8 @@ export class JobService {
     const input = req.input;
     if (input && 'blobId' in input) {
       const id = input.blobId;
-      if (!(await remember(seen.blobs, id, () => this.ctx.store.blobGet({ id })))) throw notFound('blob', id);
+      if (!(await remember(seen.blobs, id, () => this.readableBlob(id, seen.creator))))
+        throw notFound('blob', id);
       t.inputBlobId = input.blobId;
     } else if (input) {
       if (input.bytes.length > this.ctx.config.inlineBytes) {
@@ -126,14 +130,26 @@ export class JobService {
   }
 
   /**
+   * An input blob the creator may read: otherwise a job would be a way to reach another
+   * tenant's bytes (the job's owner may read its input).
+   */
+  private async readableBlob(id: string, creator: Principal | undefined): Promise<BlobRecord | null> {
+    const blob = await this.ctx.store.blobGet({ id });
+    if (!blob || !creator || creator.role === 'admin') return blob;
+    if (creator.tokenId === null) return null;
+    const ok = await this.ctx.store.blobReadable({ id, token: creator.tokenId, now: this.ctx.clock() });
+    return ok ? blob : null;
+  }
+
+  /**
    * Creates jobs in one commit (validation is all or nothing; idempotent per key). Jobs that a
    * parked worker can take are created already leased to it, in the same commit, and that
    * worker is answered at once: one durable write from enqueue to a worker holding the job.
    */
-  async create(reqs: JobRequest[], owner: string | null): Promise<CreatedJob[]> {
+  async create(reqs: JobRequest[], owner: string | null, creator?: Principal): Promise<CreatedJob[]> {
     const { ctx } = this;
     const jobs: NewJob[] = [];
-    const seen: Lookups = { functions: new Map(), blobs: new Map() };
+    const seen: Lookups = { functions: new Map(), blobs: new Map(), creator };
     for (const r of reqs) jobs.push(await this.resolve(r, owner, seen));
     const waiters = ctx.dispatcher.handOff(jobs);
     let results: { job: JobRecord; created: boolean }[];

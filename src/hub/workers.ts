@@ -8,6 +8,7 @@ import { backoffDelay } from '../core/lease.js';
 import { acceptedRuntimes, BENCH_RUNTIME, canonicalRuntime, parseRuntime } from '../core/runtime.js';
 import { normalizeWorkerTags, tagsAllow } from '../core/tags.js';
 import type { JobRecord, LeaseCheck, WorkerRecord } from '../store/store.js';
+import type { Principal } from './auth.js';
 import type { HubContext } from './context.js';
 
 export interface LiveWorker {
@@ -32,6 +33,8 @@ export class WorkerRegistry {
     tags: string[];
     capacity: number;
     protocol: WorkerRecord['protocol'];
+    /** The registering token: only it (or an admin) may lease as this worker. */
+    owner?: string | null;
   }): Promise<LiveWorker> {
     const runtimes = [...new Set(p.runtimes.map(canonicalRuntime))];
     if (runtimes.length === 0) throw new HubError('validation_failed', 'a worker needs at least one runtime');
@@ -50,6 +53,7 @@ export class WorkerRegistry {
       protocol: p.protocol,
       createdAt: now,
       lastSeenAt: now,
+      owner: p.owner ?? null,
     });
     return this.remember(record);
   }
@@ -73,6 +77,26 @@ export class WorkerRegistry {
     const record = await this.ctx.store.workerGet({ id });
     if (!record) throw notFound('worker', id);
     return this.remember(record);
+  }
+
+  /**
+   * A worker the caller may act as: one its token registered (admins: any). Another token's
+   * worker is as unknown as a missing one, so ids cannot be probed.
+   */
+  async actingAs(id: string, p: Principal): Promise<LiveWorker> {
+    const w = await this.get(id);
+    if (p.role !== 'admin' && (w.record.owner === null || w.record.owner !== p.tokenId)) {
+      throw notFound('worker', id);
+    }
+    return w;
+  }
+
+  /** Whether the caller may act on a lease held by worker `workerId` (its own worker's lease). */
+  async holds(p: Principal, workerId: string | null): Promise<boolean> {
+    if (p.role === 'admin') return true;
+    if (workerId === null) return false;
+    const w = await this.get(workerId).catch(() => null);
+    return w !== null && w.record.owner !== null && w.record.owner === p.tokenId;
   }
 
   /** Notes that a worker was seen; written to the store in batches by `flushSeen`. */

@@ -134,6 +134,7 @@ export interface WorkerRow {
   protocol: WorkerRecord['protocol'];
   created_at: number;
   last_seen_at: number;
+  owner: string | null;
 }
 export const workerFromRow = (r: WorkerRow): WorkerRecord => ({
   id: String(r.id),
@@ -144,6 +145,7 @@ export const workerFromRow = (r: WorkerRow): WorkerRecord => ({
   protocol: r.protocol,
   createdAt: r.created_at,
   lastSeenAt: r.last_seen_at,
+  owner: r.owner ?? null,
 });
 
 export interface TokenRow {
@@ -151,10 +153,14 @@ export interface TokenRow {
   role: TokenRecord['role'];
   name: string | null;
   created_at: number;
+  expires_at: number | null;
+  last_used_at: number | null;
 }
 export const tokenFromRow = (r: TokenRow): TokenRecord => ({
   id: String(r.id),
   role: r.role,
   name: r.name,
-  createdAt: r.created_at,
+  createdAt: Number(r.created_at),
+  expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+  lastUsedAt: r.last_used_at === null ? null : Number(r.last_used_at),
 });

@@ -96,6 +96,8 @@ export interface WorkerRecord {
   protocol: 'v1' | 'v0.5' | 'portal';
   createdAt: number;
   lastSeenAt: number;
+  /** The token that registered the worker (null when auth was off): only it may lease as it. */
+  owner: string | null;
 }
 
 export interface JobFilter {
@@ -184,6 +186,10 @@ export interface TokenRecord {
   role: 'admin' | 'client' | 'worker';
   name: string | null;
   createdAt: number;
+  /** After this time the token is refused; null = never. */
+  expiresAt: number | null;
+  /** Last request made with it, recorded in batches (a minute or so late at most). */
+  lastUsedAt: number | null;
 }
 
 export interface Store {
@@ -197,8 +203,18 @@ export interface Store {
   /** Whether the database answers (for /readyz). */
   ping(): Promise<boolean>;
 
-  blobInsert(p: { sha256: string; size: number; now: number }): Promise<BlobRecord>;
+  /**
+   * Records an upload. The same content is one row (stored once), and `owner`, the uploading
+   * token, is granted reading it in the same commit.
+   */
+  blobInsert(p: { sha256: string; size: number; now: number; owner?: string | null }): Promise<BlobRecord>;
   blobGet(p: { id: string }): Promise<BlobRecord | null>;
+  /**
+   * Whether token `token` may read blob `id`: it uploaded it; it owns a job whose input or
+   * output the blob is; or a worker it registered holds an unexpired lease on a job that uses the
+   * blob (input, function code) or whose owner may read it as uploader.
+   */
+  blobReadable(p: { id: string; token: string; now: number }): Promise<boolean>;
   /** Blobs untouched since `before` that no job or function references. */
   blobListUnreferenced(p: { before: number; limit: number }): Promise<BlobRecord[]>;
   /** Deletes the rows if still unreferenced and untouched; returns the ones deleted. */
@@ -249,14 +265,18 @@ export interface Store {
   /** Deletes up to `limit` final jobs finished before `before`; returns how many. */
   jobDeleteFinished(p: { before: number; limit: number }): Promise<number>;
 
-  workerInsert(p: Omit<WorkerRecord, 'id'>): Promise<WorkerRecord>;
+  workerInsert(p: Omit<WorkerRecord, 'id' | 'owner'> & { owner?: string | null }): Promise<WorkerRecord>;
+  /** Whether a worker registered by token `worker` holds an unexpired lease on a job of `jobOwner`. */
+  leaseHeldFor(p: { worker: string; jobOwner: string; now: number }): Promise<boolean>;
   workerGet(p: { id: string }): Promise<WorkerRecord | null>;
   workerList(p: { seenAfter: number; limit: number }): Promise<WorkerRecord[]>;
   /** Records that workers were seen (batched by the hub, not written per request). */
   workerTouch(p: { ids: string[]; now: number }): Promise<void>;
 
-  kvNamespaceInsert(p: { consistency: string; now: number }): Promise<{ id: string }>;
+  kvNamespaceInsert(p: { consistency: string; now: number; owner?: string | null }): Promise<{ id: string }>;
   kvNamespaceExists(p: { id: string }): Promise<boolean>;
+  /** The namespace's creator (null: made with auth off), or null when there is no such namespace. */
+  kvNamespaceGet(p: { id: string }): Promise<{ owner: string | null } | null>;
   kvGet(p: { namespace: string; key: string; now: number }): Promise<string | null>;
   /** Sets (or appends to) a value and returns the old value. */
   kvSet(p: {
@@ -273,6 +293,13 @@ export interface Store {
     name: string | null;
     hash: string;
     now: number;
+    expiresAt?: number | null;
   }): Promise<TokenRecord>;
   tokenFindByHash(p: { hash: string }): Promise<TokenRecord | null>;
+  /** Every token, oldest first (a hub has few). */
+  tokenList(): Promise<TokenRecord[]>;
+  /** Deletes a token; false when there was none. Its id is never given out again. */
+  tokenDelete(p: { id: string }): Promise<boolean>;
+  /** Records when tokens were last used (batched by the hub, not written per request). */
+  tokenTouch(p: { uses: { id: string; at: number }[] }): Promise<void>;
 }

@@ -1184,6 +1184,7 @@ export function storeConformance(name: string, open: OpenStore): void {
           protocol: 'v1',
           createdAt: T0,
           lastSeenAt: T0,
+          owner: null,
         });
         expect(await store.workerGet({ id: a.id })).toEqual(a);
         expect(await store.workerGet({ id: unknownId })).toBeNull();
@@ -1282,7 +1283,14 @@ export function storeConformance(name: string, open: OpenStore): void {
     describe('tokens', () => {
       it('inserts and finds tokens by hash', async () => {
         const t = await store.tokenInsert({ role: 'worker', name: 'w1', hash: 'h'.repeat(64), now: T0 });
-        expect(t).toEqual({ id: expect.any(String), role: 'worker', name: 'w1', createdAt: T0 });
+        expect(t).toEqual({
+          id: expect.any(String),
+          role: 'worker',
+          name: 'w1',
+          createdAt: T0,
+          expiresAt: null,
+          lastUsedAt: null,
+        });
         expect(await store.tokenFindByHash({ hash: 'h'.repeat(64) })).toEqual(t);
         expect(await store.tokenFindByHash({ hash: 'x'.repeat(64) })).toBeNull();
         const admin = await store.tokenInsert({

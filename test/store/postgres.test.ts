@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { stopHub, testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
+import { storeOwnerConformance } from './conformance-owners.js';
 import { storeTeamConformance } from './conformance-teams.js';
 
 const url = process.env.JOBHUB_TEST_PG;
@@ -52,6 +53,7 @@ if (!url) {
   };
   storeConformance('postgres', openPostgres);
   storeTeamConformance('postgres', openPostgres);
+  storeOwnerConformance('postgres', openPostgres);
 
   describe('PostgresStore specifics', () => {
     it('waits for the WAL flush by default, and not with relaxed durability', async () => {

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
+import { storeOwnerConformance } from './conformance-owners.js';
 import { storeTeamConformance } from './conformance-teams.js';
 
 const dirs: string[] = [];
@@ -31,6 +32,7 @@ const openSqlite = async () => {
 };
 storeConformance('sqlite', openSqlite);
 storeTeamConformance('sqlite', openSqlite);
+storeOwnerConformance('sqlite', openSqlite);
 
 describe('SqliteStore specifics', () => {
   const T0 = 1_000_000;

@@ -15,7 +15,8 @@ const FORM_OVERHEAD = 1024 * 1024;
 /** What Go's `FormFile` says when the part is missing; clients know this text. */
 export const NO_SUCH_FILE = 'http: no such file';
 
-export function receiveFile(c: RequestContext): Promise<BlobRecord> {
+/** Receives the upload; `owner` (the uploading token) is granted reading the blob. */
+export function receiveFile(c: RequestContext, owner: string | null): Promise<BlobRecord> {
   const { req, res, hub } = c;
   const max = hub.ctx.config.maxBlobBytes;
   const type = req.headers['content-type'] ?? '';
@@ -68,7 +69,7 @@ export function receiveFile(c: RequestContext): Promise<BlobRecord> {
       // opens a file first) an error on the sink would have no listener.
       sink.on('error', () => undefined);
       file.pipe(sink, { end: false });
-      upload = hub.blobUpload(sink, max);
+      upload = hub.blobUpload(sink, owner, max);
       // A HubError is the client's (too large); anything else (disk, store) the server maps.
       upload.catch(fail);
     });

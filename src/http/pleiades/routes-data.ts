@@ -14,29 +14,35 @@ export function dataRoutes(r: Router): void {
   });
 
   r.on('POST', '/data', async (c) => {
-    c.hub.auth.require(await c.principal(), 'client', 'worker');
-    const blob = await receiveFile(c);
+    const p = await c.principal();
+    c.hub.auth.require(p, 'client', 'worker');
+    const blob = await receiveFile(c, p.tokenId);
     ok(c.res, { message: 'Data uploaded', id: blob.id, checksum: blob.sha256 });
   });
 
+  // Reads are scoped like /api/v1/blobs: another tenant's data is "Object Not Found".
   r.on('GET', '/data/:id', async (c) => {
-    c.hub.auth.require(await c.principal(), 'client', 'worker');
-    const blob = await c.hub.blobGet(pathId(c.params.id, 'data'));
+    const p = await c.principal();
+    c.hub.auth.require(p, 'client', 'worker');
+    const blob = await c.hub.blobGet(pathId(c.params.id, 'data'), p);
     ok(c.res, { message: 'Data found', id: blob.id, checksum: blob.sha256 });
   });
 
   r.on('GET', '/data/:id/blob', async (c) => {
-    c.hub.auth.require(await c.principal(), 'client', 'worker');
-    const blob = await c.hub.blobGet(pathId(c.params.id, 'data'));
+    const p = await c.principal();
+    c.hub.auth.require(p, 'client', 'worker');
+    const blob = await c.hub.blobGet(pathId(c.params.id, 'data'), p);
     await sendBlob(c.hub, blob, c.req, c.res);
   });
 
+  // Creating lambdas and jobs is a requester's act, as on /api/v1: a worker only runs them.
   r.on('POST', '/lambda', async (c) => {
-    c.hub.auth.require(await c.principal(), 'client', 'worker');
+    const p = await c.principal();
+    c.hub.auth.require(p, 'client');
     const body = await readObject(c, false);
     const codex = idField(body, 'codex', { zeroIsNone: true });
     const runtime = stringField(body, 'runtime', { max: 256 }) ?? 'default';
-    const fn = await c.hub.functionCreate({ runtime, codeBlobId: codex });
+    const fn = await c.hub.functionCreate({ runtime, codeBlobId: codex }, p);
     ok(c.res, { id: fn.id });
   });
 

@@ -1,7 +1,8 @@
 /**
  * Pleiades v0.5 jobs: create, read (optionally held until a state: `except` means "expect"), and
  * the worker's update. A Pleiades worker holds its job's lease without knowing a token, so the
- * update acts with the job's current lease, and only on leases taken through this API.
+ * update acts with the job's current lease, only on leases taken through this API, and only by
+ * the token that registered the worker holding it: a worker acts on what it holds, nothing else.
  */
 import { Readable } from 'node:stream';
 import { HubError } from '../../core/errors.js';
@@ -37,7 +38,7 @@ type Update = 'finished' | 'cancelled';
 export function jobRoutes(r: Router): void {
   r.on('POST', '/job', async (c) => {
     const p = await c.principal();
-    c.hub.auth.require(p, 'client', 'worker');
+    c.hub.auth.require(p, 'client');
     const body = await readObject(c, false);
     const lambda = idField(body, 'lambda', { required: true })!;
     const input = idField(body, 'input', { required: true })!;
@@ -45,6 +46,7 @@ export function jobRoutes(r: Router): void {
     const [created] = await c.hub.jobs.create(
       [{ functionId: lambda, input: { blobId: input }, tags }],
       p.tokenId,
+      p,
     );
     ok(c.res, { message: 'Job created', id: created!.job.id });
   });
@@ -75,7 +77,8 @@ export function jobRoutes(r: Router): void {
   });
 
   r.on('POST', '/job/:id', async (c) => {
-    c.hub.auth.require(await c.principal(), 'worker');
+    const p = await c.principal();
+    c.hub.auth.require(p, 'worker');
     const id = pathId(c.params.id, 'job');
     const body = await readObject(c, false);
     const update = parseUpdate(body);
@@ -83,6 +86,14 @@ export function jobRoutes(r: Router): void {
     const input = idField(body, 'input', { zeroIsNone: true });
     const job = await c.hub.jobs.get(id);
     if (job.state === 'running') {
+      if (!(await c.hub.workers.holds(p, job.leaseWorkerId))) {
+        throw new HubError(
+          'forbidden',
+          `job ${id} is held by another worker; a worker updates only its own jobs`,
+        );
+      }
+      // Blobs handed on must be the worker's to give (its uploads, or the job's own).
+      for (const blob of [output, input]) if (blob !== undefined) await c.hub.blobGet(blob, p);
       const token = await pleiadesLease(c.hub, job);
       if (update === 'finished') {
         await c.hub.leases.complete({
@@ -101,6 +112,10 @@ export function jobRoutes(r: Router): void {
           'job_not_running',
           `job ${id} is Enqueued, not running: contract it before finishing it`,
         );
+      }
+      // Nobody holds a queued job: only an admin may cancel it here (its owner: /api/v1).
+      if (p.role !== 'admin') {
+        throw new HubError('forbidden', `job ${id} is Enqueued: a worker may cancel only a job it holds`);
       }
       await c.hub.jobs.cancel(id);
     } else if (!isRepeat(job, update, output)) {
@@ -155,11 +170,20 @@ function isRepeat(job: JobRecord, update: Update, output: string | undefined): b
   return job.state === 'failed' || job.state === 'canceled';
 }
 
-/** Inline bytes (jobs from the native API) become a blob, so Pleiades clients can fetch them. */
-async function blobIdOf(hub: Hub, blobId: string | null, inline: Buffer | null): Promise<string | null> {
+/**
+ * Inline bytes (jobs from the native API) become a blob, so Pleiades clients can fetch them. The
+ * blob is granted to the job's owner only: the owner reads it, and so does a worker while it
+ * holds a lease on one of the owner's jobs; nobody else, whoever fetched the job.
+ */
+async function blobIdOf(
+  hub: Hub,
+  job: JobRecord,
+  blobId: string | null,
+  inline: Buffer | null,
+): Promise<string | null> {
   if (blobId !== null) return blobId;
   if (inline === null) return null;
-  return (await hub.blobUpload(Readable.from(inline.length ? [inline] : []))).id;
+  return (await hub.blobUpload(Readable.from(inline.length ? [inline] : []), job.owner)).id;
 }
 
 /**
@@ -168,16 +192,16 @@ async function blobIdOf(hub: Hub, blobId: string | null, inline: Buffer | null):
  * (the seed sends a string, never null).
  */
 async function outputIdOf(hub: Hub, job: JobRecord): Promise<string> {
-  const id = await blobIdOf(hub, job.outputBlobId, job.outputInline);
+  const id = await blobIdOf(hub, job, job.outputBlobId, job.outputInline);
   if (id !== null) return id;
-  if (FINAL.includes(job.state)) return (await hub.blobUpload(Readable.from([]))).id;
+  if (FINAL.includes(job.state)) return (await hub.blobUpload(Readable.from([]), job.owner)).id;
   return '0';
 }
 
 /** The job context clients read: the current format plus the flat legacy fields. */
 export async function jobContext(hub: Hub, job: JobRecord): Promise<Record<string, unknown>> {
   const fn = job.functionId === null ? null : await hub.functionGet(job.functionId).catch(() => null);
-  const inputId = await blobIdOf(hub, job.inputBlobId, job.inputInline);
+  const inputId = await blobIdOf(hub, job, job.inputBlobId, job.inputInline);
   const outputId = await outputIdOf(hub, job);
   const state = pleiadesState(job.state);
   const lambda = {

@@ -11,11 +11,19 @@ export const DEFAULT_CONTRACT_WAIT_S = 20;
 
 export function workerRoutes(r: Router): void {
   r.on('POST', '/worker', async (c) => {
-    c.hub.auth.require(await c.principal(), 'worker');
+    const p = await c.principal();
+    c.hub.auth.require(p, 'worker');
     const body = await readObject(c, true);
     const given = stringArrayField(body, 'runtime', 32);
     const runtimes = given?.length ? given : ['default'];
-    const w = await c.hub.workers.register({ protocol: 'v0.5', capacity: 1, tags: [], name: null, runtimes });
+    const w = await c.hub.workers.register({
+      protocol: 'v0.5',
+      capacity: 1,
+      tags: [],
+      name: null,
+      runtimes,
+      owner: p.tokenId,
+    });
     ok(c.res, { message: 'Worker registered', id: w.record.id, runtime: runtimes });
   });
 
@@ -26,8 +34,10 @@ export function workerRoutes(r: Router): void {
   });
 
   r.on('POST', '/worker/:id/contract', async (c) => {
-    c.hub.auth.require(await c.principal(), 'worker');
-    const workerId = pathId(c.params.id, 'worker');
+    const p = await c.principal();
+    c.hub.auth.require(p, 'worker');
+    // Only the token that registered the worker contracts as it (another's is Object Not Found).
+    const workerId = (await c.hub.workers.actingAs(pathId(c.params.id, 'worker'), p)).record.id;
     const body = await readObject(c, true);
     // The body repeats the worker id (Go: `id,string,omitempty`); the path is what counts.
     idField(body, 'id', { zeroIsNone: true });

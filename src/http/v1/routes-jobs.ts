@@ -39,11 +39,14 @@ function idParam(c: RequestContext, name = 'id'): string {
   return id;
 }
 
-/** Requesters read through this: clients see only their own jobs. */
-async function scope(c: RequestContext, ...roles: ('client' | 'worker')[]): Promise<string | undefined> {
+/** Requesters read through this: clients see only their own jobs; staff also see bench stderr. */
+async function scope(
+  c: RequestContext,
+  ...roles: ('client' | 'worker')[]
+): Promise<{ owner: string | undefined; staff: boolean }> {
   const p = await c.principal();
   c.hub.auth.require(p, ...roles);
-  return c.hub.auth.ownerScope(p);
+  return { owner: c.hub.auth.ownerScope(p), staff: p.role === 'admin' };
 }
 
 export function jobRoutes(api: Api): void {
@@ -64,8 +67,12 @@ export function jobRoutes(api: Api): void {
       const [r] = await c.hub.jobs.create(
         [jobRequestFrom(body, typeof header === 'string' ? header : undefined)],
         p.tokenId,
+        p,
       );
-      sendJson(c.res, r!.created ? 201 : 200, { ...jobJson(r!.job), warnings: r!.warnings });
+      sendJson(c.res, r!.created ? 201 : 200, {
+        ...jobJson(r!.job, p.role === 'admin'),
+        warnings: r!.warnings,
+      });
     },
   );
   api.route(
@@ -86,6 +93,7 @@ export function jobRoutes(api: Api): void {
       const results = await c.hub.jobs.create(
         body.jobs.map((j) => jobRequestFrom(j)),
         p.tokenId,
+        p,
       );
       // RFC 7240: a bulk producer that keeps only the ids asks for the short form, which saves
       // the hub serialising (and the client parsing) every job in full.
@@ -102,7 +110,11 @@ export function jobRoutes(api: Api): void {
         return;
       }
       sendJson(c.res, 201, {
-        jobs: results.map((r) => ({ ...jobJson(r.job), created: r.created, warnings: r.warnings })),
+        jobs: results.map((r) => ({
+          ...jobJson(r.job, p.role === 'admin'),
+          created: r.created,
+          warnings: r.warnings,
+        })),
       });
     },
   );
@@ -123,7 +135,7 @@ export function jobRoutes(api: Api): void {
       responses: { 200: '{jobs, next}' },
     },
     async (c) => {
-      const owner = await scope(c, 'client', 'worker');
+      const { owner, staff } = await scope(c, 'client', 'worker');
       const before = c.query.get('before');
       if (before !== null && !/^\d{1,18}$/.test(before))
         throw new HubError('validation_failed', 'query before must be a job id');
@@ -141,7 +153,7 @@ export function jobRoutes(api: Api): void {
         limit,
       });
       sendJson(c.res, 200, {
-        jobs: jobs.map(jobJson),
+        jobs: jobs.map((j) => jobJson(j, staff)),
         next: jobs.length === limit ? jobs[jobs.length - 1]!.id : null,
       });
     },
@@ -154,8 +166,10 @@ export function jobRoutes(api: Api): void {
       summary: 'Get a job',
       responses: { 200: 'the job', 404: 'not_found' },
     },
-    async (c) =>
-      sendJson(c.res, 200, jobJson(await c.hub.jobs.get(idParam(c), await scope(c, 'client', 'worker')))),
+    async (c) => {
+      const { owner, staff } = await scope(c, 'client', 'worker');
+      sendJson(c.res, 200, jobJson(await c.hub.jobs.get(idParam(c), owner), staff));
+    },
   );
   api.route(
     {
@@ -167,11 +181,11 @@ export function jobRoutes(api: Api): void {
       responses: { 200: 'the job (check its state: the wait may have timed out)' },
     },
     async (c) => {
-      const owner = await scope(c, 'client', 'worker');
+      const { owner, staff } = await scope(c, 'client', 'worker');
       const states = statesParam(c.query.get('state'), FINAL);
       const timeoutMs = intParam(c, 'timeoutMs', 30_000, 0, 3_600_000);
       const job = await c.hub.jobs.wait(idParam(c), states, timeoutMs, owner, c.signal);
-      sendJson(c.res, 200, jobJson(job));
+      sendJson(c.res, 200, jobJson(job, staff));
     },
   );
   api.route(
@@ -182,7 +196,10 @@ export function jobRoutes(api: Api): void {
       summary: 'Cancel a queued or running job',
       responses: { 200: 'the job' },
     },
-    async (c) => sendJson(c.res, 200, jobJson(await c.hub.jobs.cancel(idParam(c), await scope(c, 'client')))),
+    async (c) => {
+      const { owner, staff } = await scope(c, 'client');
+      sendJson(c.res, 200, jobJson(await c.hub.jobs.cancel(idParam(c), owner), staff));
+    },
   );
   api.route(
     {
@@ -192,7 +209,8 @@ export function jobRoutes(api: Api): void {
       summary: 'Why the job is (not) running',
       responses: { 200: 'explanation' },
     },
-    async (c) => sendJson(c.res, 200, await c.hub.explain(idParam(c), await scope(c, 'client', 'worker'))),
+    async (c) =>
+      sendJson(c.res, 200, await c.hub.explain(idParam(c), (await scope(c, 'client', 'worker')).owner)),
   );
   api.route(
     {
@@ -203,9 +221,11 @@ export function jobRoutes(api: Api): void {
       responses: { 200: 'application/octet-stream', 404: 'no output (yet)' },
     },
     async (c) => {
-      const job = await c.hub.jobs.get(idParam(c), await scope(c, 'client', 'worker'));
+      const p = await c.principal();
+      const job = await c.hub.jobs.get(idParam(c), (await scope(c, 'client', 'worker')).owner);
+      // A blob output is read like any blob: its owner (the job's), the worker that made it.
       if (job.outputBlobId !== null)
-        return sendBlob(c.hub, await c.hub.blobGet(job.outputBlobId), c.req, c.res);
+        return sendBlob(c.hub, await c.hub.blobGet(job.outputBlobId, p), c.req, c.res);
       if (job.outputInline === null)
         throw new HubError('not_found', `job ${job.id} has no output (state ${job.state})`);
       c.res.writeHead(200, {
@@ -229,7 +249,7 @@ export function jobRoutes(api: Api): void {
 
 /** SSE: the current state first, then every change until the job is final and the client leaves. */
 async function streamEvents(c: RequestContext): Promise<void> {
-  const owner = await scope(c, 'client', 'worker');
+  const { owner, staff } = await scope(c, 'client', 'worker');
   const id = idParam(c);
   const send = (event: string, data: unknown) =>
     c.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
@@ -238,7 +258,7 @@ async function streamEvents(c: RequestContext): Promise<void> {
   const unsubscribe = c.hub.ctx.events.subscribe(id, (e) => {
     const write = () => {
       if (e.type === 'state') {
-        send('state', jobJson(e.job));
+        send('state', jobJson(e.job, staff));
         if (FINAL.includes(e.job.state)) c.res.end();
       } else if (e.type === 'progress') send('progress', { jobId: id, progress: e.progress });
       else send('log', { jobId: id, lines: e.lines });
@@ -264,7 +284,7 @@ async function streamEvents(c: RequestContext): Promise<void> {
     c.res.end();
     return;
   }
-  send('state', jobJson(job));
+  send('state', jobJson(job, staff));
   const tail = c.hub.ctx.events.logTail(id);
   if (tail.length) send('log', { jobId: id, lines: tail });
   if (FINAL.includes(job.state)) {

@@ -17,7 +17,8 @@ export function miscRoutes(api: Api): void {
       responses: { 201: 'the blob', 413: 'payload_too_large' },
     },
     async (c) => {
-      c.hub.auth.require(await c.principal(), 'client', 'worker');
+      const p = await c.principal();
+      c.hub.auth.require(p, 'client', 'worker');
       const type = c.req.headers['content-type'];
       if (type && type.startsWith('multipart/')) {
         throw new HubError(
@@ -30,7 +31,7 @@ export function miscRoutes(api: Api): void {
         c.req.resume();
         throw new HubError('payload_too_large', `blob larger than ${c.hub.ctx.config.maxBlobBytes} bytes`);
       }
-      sendJson(c.res, 201, blobJson(await c.hub.blobUpload(c.req)));
+      sendJson(c.res, 201, blobJson(await c.hub.blobUpload(c.req, p.tokenId)));
     },
   );
   api.route(
@@ -42,8 +43,9 @@ export function miscRoutes(api: Api): void {
       responses: { 200: 'application/octet-stream', 206: 'a range', 304: 'not modified', 404: 'not_found' },
     },
     async (c) => {
-      c.hub.auth.require(await c.principal(), 'client', 'worker');
-      await sendBlob(c.hub, await c.hub.blobGet(c.params.id!), c.req, c.res);
+      const p = await c.principal();
+      c.hub.auth.require(p, 'client', 'worker');
+      await sendBlob(c.hub, await c.hub.blobGet(c.params.id!, p), c.req, c.res);
     },
   );
   api.route(
@@ -55,8 +57,9 @@ export function miscRoutes(api: Api): void {
       responses: { 200: 'the blob' },
     },
     async (c) => {
-      c.hub.auth.require(await c.principal(), 'client', 'worker');
-      sendJson(c.res, 200, blobJson(await c.hub.blobGet(c.params.id!)));
+      const p = await c.principal();
+      c.hub.auth.require(p, 'client', 'worker');
+      sendJson(c.res, 200, blobJson(await c.hub.blobGet(c.params.id!, p)));
     },
   );
   api.route(
@@ -69,9 +72,10 @@ export function miscRoutes(api: Api): void {
       responses: { 201: 'the function' },
     },
     async (c) => {
-      c.hub.auth.require(await c.principal(), 'client');
+      const p = await c.principal();
+      c.hub.auth.require(p, 'client');
       const b = await readJson(c.req, FunctionCreate, c.hub.ctx.config.maxJsonBytes);
-      sendJson(c.res, 201, functionJson(await c.hub.functionCreate(b)));
+      sendJson(c.res, 201, functionJson(await c.hub.functionCreate(b, p)));
     },
   );
   api.route(

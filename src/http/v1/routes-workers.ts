@@ -1,5 +1,6 @@
 /** Native API: the worker protocol (register, lease, heartbeat, complete, fail). See docs/protocol.md. */
 import { HubError } from '../../core/errors.js';
+import type { Principal } from '../../hub/auth.js';
 import type { Hub } from '../../hub/hub.js';
 import type { FunctionRecord, JobRecord } from '../../store/store.js';
 import { readJson } from '../body.js';
@@ -15,8 +16,19 @@ const idOf = (c: RequestContext, name: string, what: string) => {
   return id;
 };
 
-async function asWorker(c: RequestContext): Promise<void> {
-  c.hub.auth.require(await c.principal(), 'worker');
+async function asWorker(c: RequestContext): Promise<Principal> {
+  const p = await c.principal();
+  c.hub.auth.require(p, 'worker');
+  return p;
+}
+
+/**
+ * An output blob a worker reports must be one it may read (its own upload, or a blob of the job
+ * it holds): otherwise completing a job would hand another tenant's blob to this job's owner.
+ */
+async function ownOutput(hub: Hub, p: Principal, output: { blobId: string } | { bytes: Buffer } | undefined) {
+  if (output && 'blobId' in output) await hub.blobGet(output.blobId, p);
+  return output;
 }
 
 /** What a worker needs to run a leased job, with small inputs inline so it need not fetch them. */
@@ -64,7 +76,7 @@ export function workerRoutes(api: Api): void {
       responses: { 201: 'the worker and its lease settings' },
     },
     async (c) => {
-      await asWorker(c);
+      const p = await asWorker(c);
       const b = await readJson(c.req, WorkerRegister, c.hub.ctx.config.maxJsonBytes);
       const w = await c.hub.workers.register({
         name: b.name ?? null,
@@ -72,6 +84,7 @@ export function workerRoutes(api: Api): void {
         tags: b.tags ?? [],
         capacity: b.capacity ?? 1,
         protocol: 'v1',
+        owner: p.tokenId,
       });
       const leaseMs = c.hub.ctx.config.leaseMs;
       sendJson(c.res, 201, {
@@ -110,9 +123,11 @@ export function workerRoutes(api: Api): void {
       responses: { 200: '{jobs: [...]} (empty when the wait ended)' },
     },
     async (c) => {
-      await asWorker(c);
+      const p = await asWorker(c);
       const b = await readJson(c.req, LeaseRequest, c.hub.ctx.config.maxJsonBytes, {});
-      const jobs = await c.hub.leases.lease(idOf(c, 'id', 'worker'), {
+      // Only the token that registered a worker leases as it: no taking another's jobs.
+      const w = await c.hub.workers.actingAs(idOf(c, 'id', 'worker'), p);
+      const jobs = await c.hub.leases.lease(w.record.id, {
         limit: b.limit ?? 1,
         waitMs: b.waitMs ?? 0,
         tags: b.tags,
@@ -153,12 +168,12 @@ export function workerRoutes(api: Api): void {
       responses: { 200: 'the job', 409: 'lease_stale' },
     },
     async (c) => {
-      await asWorker(c);
+      const p = await asWorker(c);
       const b = await readJson(c.req, Complete, c.hub.ctx.config.maxJsonBytes);
       const job = await c.hub.leases.complete({
         jobId: idOf(c, 'id', 'job'),
         token: b.token,
-        output: inputFrom(b.output),
+        output: await ownOutput(c.hub, p, inputFrom(b.output)),
         result: b.result,
         exitStatus: b.exitStatus,
       });
@@ -175,18 +190,20 @@ export function workerRoutes(api: Api): void {
       responses: { 200: '{results: [{jobId, ok, state | error}]}' },
     },
     async (c) => {
-      await asWorker(c);
+      const p = await asWorker(c);
       const b = await readJson(c.req, CompleteBatch, c.hub.ctx.config.maxJsonBytes);
       const results = await Promise.all(
         b.completions.map((item) =>
-          c.hub.leases
-            .complete({
-              jobId: item.jobId,
-              token: item.token,
-              output: inputFrom(item.output),
-              result: item.result,
-              exitStatus: item.exitStatus,
-            })
+          ownOutput(c.hub, p, inputFrom(item.output))
+            .then((output) =>
+              c.hub.leases.complete({
+                jobId: item.jobId,
+                token: item.token,
+                output,
+                result: item.result,
+                exitStatus: item.exitStatus,
+              }),
+            )
             .then(
               (job) => ({ jobId: item.jobId, ok: true, state: job.state }),
               (err: unknown) => {

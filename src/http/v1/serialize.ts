@@ -9,7 +9,20 @@ function bytes(blobId: string | null, inline: Buffer | null) {
   return null;
 }
 
-export function jobJson(job: JobRecord) {
+/**
+ * A contest job's result holds the benchmark's stderr, which only staff (admin tokens) may see,
+ * on every face (the portal shows it to staff only too); everyone else gets the result without it.
+ */
+function visibleResult(job: JobRecord, staff: boolean): unknown {
+  const r = job.result;
+  if (staff || job.team === null || r === null || typeof r !== 'object' || Array.isArray(r)) return r;
+  if (!('stderr' in r)) return r;
+  const { stderr: _hidden, ...rest } = r as Record<string, unknown>;
+  return rest;
+}
+
+/** A job as the native API shows it; `staff` (an admin caller) also sees benchmark stderr. */
+export function jobJson(job: JobRecord, staff = false) {
   return {
     id: job.id,
     state: job.state,
@@ -23,7 +36,7 @@ export function jobJson(job: JobRecord) {
     timeoutMs: job.timeoutMs,
     input: bytes(job.inputBlobId, job.inputInline),
     output: bytes(job.outputBlobId, job.outputInline),
-    result: job.result,
+    result: visibleResult(job, staff),
     exitStatus: job.exitStatus,
     error: job.error,
     errors: job.errors.map((e) => ({ ...e, at: iso(e.at) })),

@@ -41,6 +41,7 @@ import { createPool } from './connection.js';
 import { PostgresPortalStore } from './portal.js';
 import { Runner } from './runner.js';
 import type { PortalStore } from '../../portal/store.js';
+import { BLOB_READABLE, LEASE_HELD_FOR } from './access.js';
 import { NotificationListener, notifyQueued, type JobsAvailable } from './notify.js';
 
 export interface PostgresStoreOptions {
@@ -144,13 +145,26 @@ export class PostgresStore implements Store {
     return (await this.one<{ one: number }>('SELECT 1 AS one', []))?.one === 1;
   }
 
-  async blobInsert(p: { sha256: string; size: number; now: number }): Promise<BlobRecord> {
+  async blobInsert(p: { sha256: string; size: number; now: number; owner?: string | null }) {
+    // One statement: the row and its grant commit together (idempotent, so safe to retry).
     const row = await this.one<BlobRow>(
-      `INSERT INTO blobs (sha256, size, created_at, touched_at) VALUES ($1, $2, $3, $3)
-       ON CONFLICT (sha256) DO UPDATE SET touched_at = excluded.touched_at RETURNING *`,
-      [p.sha256, p.size, p.now],
+      `WITH b AS (INSERT INTO blobs (sha256, size, created_at, touched_at) VALUES ($1, $2, $3, $3)
+         ON CONFLICT (sha256) DO UPDATE SET touched_at = excluded.touched_at RETURNING *),
+       g AS (INSERT INTO blob_grants (blob_id, owner) SELECT id, $4::text FROM b WHERE $4::text IS NOT NULL
+         ON CONFLICT DO NOTHING)
+       SELECT * FROM b`,
+      [p.sha256, p.size, p.now, p.owner ?? null],
     );
     return blobFromRow(row!);
+  }
+  async blobReadable(p: { id: string; token: string; now: number }): Promise<boolean> {
+    if (!/^\d{1,18}$/.test(p.id)) return false;
+    const row = await this.one<{ ok: boolean }>(`SELECT ${BLOB_READABLE} AS ok`, [
+      Number(p.id),
+      p.token,
+      p.now,
+    ]);
+    return row?.ok === true;
   }
   async blobGet(p: { id: string }): Promise<BlobRecord | null> {
     const row = await this.one<BlobRow>('SELECT * FROM blobs WHERE id = $1', [Number(p.id)]);
@@ -310,10 +324,10 @@ export class PostgresStore implements Store {
     return this.db.tx((c) => jobs.deleteFinished(c, p.before, p.limit));
   }
 
-  async workerInsert(p: Omit<WorkerRecord, 'id'>): Promise<WorkerRecord> {
+  async workerInsert(p: Omit<WorkerRecord, 'id' | 'owner'> & { owner?: string | null }) {
     const row = await this.write<WorkerRow>(
-      `INSERT INTO workers (name, runtimes, tags, capacity, protocol, created_at, last_seen_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING *`,
+      `INSERT INTO workers (name, runtimes, tags, capacity, protocol, created_at, last_seen_at, owner)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING *`,
       [
         p.name,
         JSON.stringify(p.runtimes),
@@ -322,6 +336,7 @@ export class PostgresStore implements Store {
         p.protocol,
         p.createdAt,
         p.lastSeenAt,
+        p.owner ?? null,
       ],
     );
     return workerFromRow(row!);
@@ -345,15 +360,30 @@ export class PostgresStore implements Store {
     );
   }
 
-  async kvNamespaceInsert(p: { consistency: string; now: number }): Promise<{ id: string }> {
+  async leaseHeldFor(p: { worker: string; jobOwner: string; now: number }): Promise<boolean> {
+    const row = await this.one<{ ok: boolean }>(`SELECT ${LEASE_HELD_FOR} AS ok`, [
+      p.worker,
+      p.jobOwner,
+      p.now,
+    ]);
+    return row?.ok === true;
+  }
+
+  async kvNamespaceInsert(p: { consistency: string; now: number; owner?: string | null }) {
     const row = await this.write<{ id: number }>(
-      'INSERT INTO kv_namespaces (consistency, created_at) VALUES ($1, $2) RETURNING id',
-      [p.consistency, p.now],
+      'INSERT INTO kv_namespaces (consistency, created_at, owner) VALUES ($1, $2, $3) RETURNING id',
+      [p.consistency, p.now, p.owner ?? null],
     );
     return { id: String(row!.id) };
   }
   async kvNamespaceExists(p: { id: string }): Promise<boolean> {
     return (await this.one('SELECT 1 FROM kv_namespaces WHERE id = $1', [Number(p.id)])) !== undefined;
+  }
+  async kvNamespaceGet(p: { id: string }): Promise<{ owner: string | null } | null> {
+    const row = await this.one<{ owner: string | null }>('SELECT owner FROM kv_namespaces WHERE id = $1', [
+      Number(p.id),
+    ]);
+    return row ? { owner: row.owner } : null;
   }
   async kvGet(p: { namespace: string; key: string; now: number }): Promise<string | null> {
     const row = await this.one<{ value: string }>(
@@ -392,15 +422,30 @@ export class PostgresStore implements Store {
     name: string | null;
     hash: string;
     now: number;
+    expiresAt?: number | null;
   }): Promise<TokenRecord> {
     const row = await this.write<TokenRow>(
-      'INSERT INTO tokens (role, name, hash, created_at) VALUES ($1, $2, $3, $4) RETURNING *',
-      [p.role, p.name, p.hash, p.now],
+      'INSERT INTO tokens (role, name, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING *',
+      [p.role, p.name, p.hash, p.now, p.expiresAt ?? null],
     );
     return tokenFromRow(row!);
   }
   async tokenFindByHash(p: { hash: string }): Promise<TokenRecord | null> {
     const row = await this.one<TokenRow>('SELECT * FROM tokens WHERE hash = $1', [p.hash]);
     return row ? tokenFromRow(row) : null;
+  }
+  async tokenList(): Promise<TokenRecord[]> {
+    return (await this.db.query<TokenRow>('SELECT * FROM tokens ORDER BY id', [])).map(tokenFromRow);
+  }
+  async tokenDelete(p: { id: string }): Promise<boolean> {
+    if (!/^\d{1,18}$/.test(p.id)) return false;
+    return (await this.write('DELETE FROM tokens WHERE id = $1 RETURNING id', [Number(p.id)])) !== undefined;
+  }
+  async tokenTouch(p: { uses: { id: string; at: number }[] }): Promise<void> {
+    await this.db.query(
+      `UPDATE tokens t SET last_used_at = greatest(coalesce(t.last_used_at, 0), u.at)
+       FROM unnest($1::bigint[], $2::bigint[]) AS u(id, at) WHERE t.id = u.id`,
+      [p.uses.map((u) => Number(u.id)), p.uses.map((u) => u.at)],
+    );
   }
 }

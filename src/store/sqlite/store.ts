@@ -59,6 +59,10 @@ export class SqliteStore implements Store {
     this.s = {
       blobUpsert: p(`INSERT INTO blobs (sha256, size, created_at, touched_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (sha256) DO UPDATE SET touched_at = excluded.touched_at RETURNING *`),
+      blobGrant: p('INSERT INTO blob_grants (blob_id, owner) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      blobUngrant: p('DELETE FROM blob_grants WHERE blob_id = ?'),
+      blobReadable: p(`SELECT ${BLOB_READABLE} AS ok`),
+      leaseHeldFor: p(`SELECT ${LEASE_HELD_FOR} AS ok`),
       blobGet: p('SELECT * FROM blobs WHERE id = ?'),
       blobUnreferenced: p(`SELECT * FROM blobs b WHERE touched_at < ?
         AND NOT EXISTS (SELECT 1 FROM jobs WHERE input_blob_id = b.id)
@@ -74,19 +78,26 @@ export class SqliteStore implements Store {
       fnGet: p('SELECT * FROM functions WHERE id = ?'),
       fnList: p('SELECT * FROM functions WHERE id < ? ORDER BY id DESC LIMIT ?'),
       workerInsert:
-        p(`INSERT INTO workers (name, runtimes, tags, capacity, protocol, created_at, last_seen_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`),
+        p(`INSERT INTO workers (name, runtimes, tags, capacity, protocol, created_at, last_seen_at, owner)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`),
       workerGet: p('SELECT * FROM workers WHERE id = ?'),
       workerList: p('SELECT * FROM workers WHERE last_seen_at >= ? ORDER BY id DESC LIMIT ?'),
       workerTouch: p('UPDATE workers SET last_seen_at = max(last_seen_at, ?) WHERE id = ?'),
-      kvNsInsert: p('INSERT INTO kv_namespaces (consistency, created_at) VALUES (?, ?) RETURNING id'),
-      kvNsGet: p('SELECT 1 FROM kv_namespaces WHERE id = ?'),
+      kvNsInsert: p(
+        'INSERT INTO kv_namespaces (consistency, created_at, owner) VALUES (?, ?, ?) RETURNING id',
+      ),
+      kvNsGet: p('SELECT owner FROM kv_namespaces WHERE id = ?'),
       kvGet: p(`SELECT value FROM kv_entries WHERE namespace = ? AND key = ?
         AND (expires_at IS NULL OR expires_at > ?)`),
       kvPut: p(`INSERT INTO kv_entries (namespace, key, value, expires_at) VALUES (?, ?, ?, ?)
         ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`),
-      tokenInsert: p('INSERT INTO tokens (role, name, hash, created_at) VALUES (?, ?, ?, ?) RETURNING *'),
+      tokenInsert: p(
+        'INSERT INTO tokens (role, name, hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?) RETURNING *',
+      ),
       tokenByHash: p('SELECT * FROM tokens WHERE hash = ?'),
+      tokenList: p('SELECT * FROM tokens ORDER BY id'),
+      tokenDelete: p('DELETE FROM tokens WHERE id = ? RETURNING id'),
+      tokenTouch: p('UPDATE tokens SET last_used_at = max(coalesce(last_used_at, 0), ?) WHERE id = ?'),
     };
   }
 
@@ -143,8 +154,20 @@ export class SqliteStore implements Store {
     return { commits: this.writes.commits, operations: this.writes.operations };
   }
 
-  blobInsert(p: { sha256: string; size: number; now: number }): Promise<BlobRecord> {
-    return this.write(() => blobFromRow(this.s.blobUpsert!.get(p.sha256, p.size, p.now, p.now) as BlobRow));
+  blobInsert(p: { sha256: string; size: number; now: number; owner?: string | null }): Promise<BlobRecord> {
+    return this.write(() => {
+      const row = this.s.blobUpsert!.get(p.sha256, p.size, p.now, p.now) as BlobRow;
+      if (p.owner != null) this.s.blobGrant!.run(row.id, p.owner);
+      return blobFromRow(row);
+    });
+  }
+  blobReadable(p: { id: string; token: string; now: number }): Promise<boolean> {
+    if (!/^\d{1,18}$/.test(p.id)) return Promise.resolve(false);
+    return this.read(
+      () =>
+        (this.s.blobReadable!.get({ blob: Number(p.id), token: p.token, now: p.now }) as { ok: number })
+          .ok === 1,
+    );
   }
   blobGet(p: { id: string }): Promise<BlobRecord | null> {
     return this.read(() => {
@@ -159,6 +182,7 @@ export class SqliteStore implements Store {
     return this.write(() =>
       p.ids.flatMap((id) => {
         const row = this.s.blobDelete!.get(Number(id), p.before) as BlobRow | undefined;
+        if (row) this.s.blobUngrant!.run(row.id);
         return row ? [blobFromRow(row)] : [];
       }),
     );
@@ -227,7 +251,7 @@ export class SqliteStore implements Store {
     return this.write(() => this.jobs.deleteFinished(p.before, p.limit));
   }
 
-  workerInsert(p: Omit<WorkerRecord, 'id'>): Promise<WorkerRecord> {
+  workerInsert(p: Omit<WorkerRecord, 'id' | 'owner'> & { owner?: string | null }): Promise<WorkerRecord> {
     return this.write(() =>
       workerFromRow(
         this.s.workerInsert!.get(
@@ -238,6 +262,7 @@ export class SqliteStore implements Store {
           p.protocol,
           p.createdAt,
           p.lastSeenAt,
+          p.owner ?? null,
         ) as WorkerRow,
       ),
     );
@@ -257,13 +282,27 @@ export class SqliteStore implements Store {
     });
   }
 
-  kvNamespaceInsert(p: { consistency: string; now: number }): Promise<{ id: string }> {
+  leaseHeldFor(p: { worker: string; jobOwner: string; now: number }): Promise<boolean> {
+    return this.read(
+      () =>
+        (this.s.leaseHeldFor!.get({ worker: p.worker, owner: p.jobOwner, now: p.now }) as { ok: number })
+          .ok === 1,
+    );
+  }
+
+  kvNamespaceInsert(p: { consistency: string; now: number; owner?: string | null }): Promise<{ id: string }> {
     return this.write(() => ({
-      id: String((this.s.kvNsInsert!.get(p.consistency, p.now) as { id: number }).id),
+      id: String((this.s.kvNsInsert!.get(p.consistency, p.now, p.owner ?? null) as { id: number }).id),
     }));
   }
   kvNamespaceExists(p: { id: string }): Promise<boolean> {
     return this.read(() => this.s.kvNsGet!.get(Number(p.id)) !== undefined);
+  }
+  kvNamespaceGet(p: { id: string }): Promise<{ owner: string | null } | null> {
+    return this.read(() => {
+      const row = this.s.kvNsGet!.get(Number(p.id)) as { owner: string | null } | undefined;
+      return row ? { owner: row.owner } : null;
+    });
   }
   kvGet(p: { namespace: string; key: string; now: number }): Promise<string | null> {
     return this.read(() => this.kvValue(p.namespace, p.key, p.now));
@@ -288,8 +327,28 @@ export class SqliteStore implements Store {
     });
   }
 
-  tokenInsert(p: { role: TokenRecord['role']; name: string | null; hash: string; now: number }) {
-    return this.write(() => tokenFromRow(this.s.tokenInsert!.get(p.role, p.name, p.hash, p.now) as TokenRow));
+  tokenInsert(p: {
+    role: TokenRecord['role'];
+    name: string | null;
+    hash: string;
+    now: number;
+    expiresAt?: number | null;
+  }) {
+    return this.write(() =>
+      tokenFromRow(this.s.tokenInsert!.get(p.role, p.name, p.hash, p.now, p.expiresAt ?? null) as TokenRow),
+    );
+  }
+  tokenList(): Promise<TokenRecord[]> {
+    return this.read(() => (this.s.tokenList!.all() as TokenRow[]).map(tokenFromRow));
+  }
+  tokenDelete(p: { id: string }): Promise<boolean> {
+    if (!/^\d{1,18}$/.test(p.id)) return Promise.resolve(false);
+    return this.write(() => this.s.tokenDelete!.get(Number(p.id)) !== undefined);
+  }
+  tokenTouch(p: { uses: { id: string; at: number }[] }): Promise<void> {
+    return this.write(() => {
+      for (const u of p.uses) this.s.tokenTouch!.run(u.at, Number(u.id));
+    });
   }
   tokenFindByHash(p: { hash: string }): Promise<TokenRecord | null> {
     return this.read(() => {
@@ -298,3 +357,18 @@ export class SqliteStore implements Store {
     });
   }
 }
+
+/** blobReadable's condition (see the Store interface). */
+const BLOB_READABLE = `(
+  EXISTS (SELECT 1 FROM blob_grants WHERE blob_id = @blob AND owner = @token)
+  OR EXISTS (SELECT 1 FROM jobs WHERE owner = @token AND input_blob_id = @blob)
+  OR EXISTS (SELECT 1 FROM jobs WHERE owner = @token AND output_blob_id = @blob)
+  OR EXISTS (SELECT 1 FROM jobs j JOIN workers w ON w.id = j.lease_worker_id
+      LEFT JOIN functions f ON f.id = j.function_id
+    WHERE j.state = 'running' AND j.lease_expires_at > @now AND w.owner = @token
+      AND (j.input_blob_id = @blob OR f.code_blob_id = @blob
+        OR EXISTS (SELECT 1 FROM blob_grants g WHERE g.blob_id = @blob AND g.owner = j.owner))))`;
+
+/** leaseHeldFor's condition. */
+const LEASE_HELD_FOR = `EXISTS (SELECT 1 FROM jobs j JOIN workers w ON w.id = j.lease_worker_id
+  WHERE j.state = 'running' AND j.lease_expires_at > @now AND w.owner = @worker AND j.owner = @owner)`;
