@@ -18,6 +18,7 @@ export interface HubMetrics {
   attemptsFailed: Counter;
   requestSeconds: Histogram;
   queueWaitSeconds: Histogram;
+  connectionsShed: Counter;
 }
 
 export function createMetrics(): HubMetrics {
@@ -42,6 +43,10 @@ export function createMetrics(): HubMetrics {
       'jobhub_job_queue_wait_seconds',
       'Time from a job becoming runnable to its lease.',
       latency,
+    ),
+    connectionsShed: registry.counter(
+      'jobhub_http_connections_shed_total',
+      'Connections answered 503 because the hub had too many open.',
     ),
   };
 }
