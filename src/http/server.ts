@@ -68,7 +68,8 @@ export function createHttpServer(hub: Hub, mounts: FaceMount[]): HttpServer {
       // Past the cap the connection is still answered (503, then closed) rather than reset: the
       // client learns to come back, and the descriptors kept in reserve are not spent on it.
       shed.add(s);
-      const t = setTimeout(() => s.destroy(), Math.min(5_000, config.headersTimeoutMs));
+      // A client sends its request as soon as it connects; one that does not is not waited for.
+      const t = setTimeout(() => s.destroy(), Math.min(1_000, config.headersTimeoutMs));
       t.unref();
       s.on('close', () => {
         clearTimeout(t);
@@ -93,8 +94,9 @@ export function createHttpServer(hub: Hub, mounts: FaceMount[]): HttpServer {
           : '400 Bad Request';
     socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
   });
-  // accept(2) failing (EMFILE, ENFILE when descriptors run out anyway) is said and survived: libuv
-  // closes the connection it could not take, and the server goes on serving the ones it has.
+  // accept(2) failing is said and survived. On EMFILE libuv itself takes and closes the waiting
+  // connections (its reserve descriptor); what it cannot handle (ENFILE, ENOBUFS) arrives here,
+  // and without a listener the 'error' event would end the process.
   let lastAcceptWarning = 0;
   server.on('error', (err: NodeJS.ErrnoException) => {
     const now = Date.now();

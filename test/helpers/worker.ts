@@ -236,10 +236,14 @@ export async function spawnHub(
   dataDir: string,
   extra: string[] = [],
   timeoutMs = 15_000,
+  opts: { wrap?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<HubProcess> {
+  // `wrap`: a command that runs the hub, e.g. `prlimit --nofile=256`.
+  const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath];
   const proc = spawn(
-    process.execPath,
+    cmd!,
     [
+      ...pre,
       join(ROOT, 'bin/jobhub.js'),
       'server',
       '--port',
@@ -250,7 +254,11 @@ export async function spawnHub(
       'info',
       ...extra,
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JOBHUB_LOG_LEVEL: '' } },
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, JOBHUB_LOG_LEVEL: '', ...opts.env },
+    },
   );
   spawned.add(proc);
   const output: string[] = [];
