@@ -21,7 +21,8 @@ import { SqliteStore } from '../store/sqlite/store.js';
 import { Portal } from '../portal/portal.js';
 import type { BlobRecord, FunctionRecord, Store } from '../store/store.js';
 import { AuthService } from './auth.js';
-import { createMetrics, type Clock, type HubContext } from './context.js';
+import { createMetrics, RUNTIME_SERIES, type Clock, type HubContext } from './context.js';
+import { topN } from '../metrics/registry.js';
 import { explainJob, type Explanation } from './explain.js';
 import { JobService } from './jobs.js';
 import { LeaseService, WorkerRegistry } from './workers.js';
@@ -87,7 +88,7 @@ export class Hub {
       store,
       blobs,
       dispatcher: new Dispatcher(),
-      events: new JobEvents(),
+      events: new JobEvents({ perJob: config.logTailBytes, total: config.logTailTotalBytes }),
       clock: deps.clock ?? Date.now,
       log,
       metrics: createMetrics(),
@@ -275,29 +276,50 @@ export class Hub {
 
   private registerGauges(): void {
     const { registry } = this.ctx.metrics;
-    let cache: { at: number; stats: Awaited<ReturnType<Store['queueStats']>> } | null = null;
-    // One store query per scrape at most every second, shared by the gauges below.
-    const stats = async () => {
+    let cache: { at: number; stats: ReturnType<Store['queueStats']> } | null = null;
+    // One store query at most every second, shared by the gauges below and by concurrent scrapes
+    // (the promise is cached, not its result: parallel scrapes must not each run the query).
+    const stats = () => {
       const now = this.ctx.clock();
-      if (!cache || now - cache.at > 1000) cache = { at: now, stats: await this.ctx.store.queueStats() };
+      if (!cache || now - cache.at > 1000) {
+        const query = this.ctx.store.queueStats();
+        cache = { at: now, stats: query };
+        query.catch(() => {
+          if (cache?.stats === query) cache = null;
+        });
+      }
       return cache.stats;
     };
+    // Job runtimes are chosen by clients: the RUNTIME_SERIES runtimes with the most jobs keep
+    // their label, the rest are summed as runtime="other" (the oldest age: the largest).
     registry.gauge('jobhub_jobs', 'Jobs queued or running, by state and runtime.', async () =>
-      (await stats()).map((s) => ({ labels: { state: s.state, runtime: s.runtime }, value: s.count })),
+      topN(
+        (await stats()).map((s) => ({ labels: { state: s.state, runtime: s.runtime }, value: s.count })),
+        'runtime',
+        RUNTIME_SERIES,
+      ),
     );
     registry.gauge(
       'jobhub_oldest_queued_age_seconds',
       'Age of the oldest queued job, by runtime.',
       async () =>
-        (await stats())
-          .filter((s) => s.state === 'queued' && s.oldestCreatedAt !== null)
-          .map((s) => ({
-            labels: { runtime: s.runtime },
-            value: (this.ctx.clock() - s.oldestCreatedAt!) / 1000,
-          })),
+        topN(
+          (await stats())
+            .filter((s) => s.state === 'queued' && s.oldestCreatedAt !== null)
+            .map((s) => ({
+              labels: { runtime: s.runtime },
+              value: (this.ctx.clock() - s.oldestCreatedAt!) / 1000,
+            })),
+          'runtime',
+          RUNTIME_SERIES,
+          Math.max,
+        ),
     );
     registry.gauge('jobhub_parked_lease_requests', 'Lease long-polls waiting for a job.', () => [
       { labels: {}, value: this.ctx.dispatcher.parked },
+    ]);
+    registry.gauge('jobhub_live_log_bytes', 'Bytes of live log lines kept for watchers of running jobs.', () => [
+      { labels: {}, value: this.ctx.events.logBytes },
     ]);
     registry.gauge('jobhub_workers_alive', 'Workers seen within three lease lengths.', () => [
       { labels: {}, value: this.workers.alive().length },

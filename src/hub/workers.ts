@@ -97,6 +97,20 @@ export class WorkerRegistry {
     return [...this.live.values()].filter((w) => w.lastSeen >= since || w.parked > 0);
   }
 
+  private offered: { at: number; runtimes: Set<string> } | null = null;
+
+  /**
+   * Whether a live worker accepts this job runtime: the bounded set a metric label may take its
+   * value from (job runtimes are the client's choice). Rebuilt at most once a second.
+   */
+  offers(runtime: string): boolean {
+    const now = this.ctx.clock();
+    if (!this.offered || now - this.offered.at > 1000) {
+      this.offered = { at: now, runtimes: new Set(this.alive().flatMap((w) => w.accepted)) };
+    }
+    return this.offered.runtimes.has(runtime);
+  }
+
   /** Why a queued job might wait forever, said when it is submitted. */
   eligibilityWarnings(job: JobRecord): string[] {
     if (job.state !== 'queued') return [];
