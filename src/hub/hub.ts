@@ -318,9 +318,11 @@ export class Hub {
     registry.gauge('jobhub_parked_lease_requests', 'Lease long-polls waiting for a job.', () => [
       { labels: {}, value: this.ctx.dispatcher.parked },
     ]);
-    registry.gauge('jobhub_live_log_bytes', 'Bytes of live log lines kept for watchers of running jobs.', () => [
-      { labels: {}, value: this.ctx.events.logBytes },
-    ]);
+    registry.gauge(
+      'jobhub_live_log_bytes',
+      'Bytes of live log lines kept for watchers of running jobs.',
+      () => [{ labels: {}, value: this.ctx.events.logBytes }],
+    );
     registry.gauge('jobhub_workers_alive', 'Workers seen within three lease lengths.', () => [
       { labels: {}, value: this.workers.alive().length },
     ]);
