@@ -276,44 +276,51 @@ export class Hub {
 
   private registerGauges(): void {
     const { registry } = this.ctx.metrics;
-    let cache: { at: number; stats: ReturnType<Store['queueStats']> } | null = null;
+    type Sample = { labels: Record<string, string>; value: number };
+    let cache: { at: number; folded: Promise<{ jobs: Sample[]; oldest: Sample[] }> } | null = null;
     // One store query at most every second, shared by the gauges below and by concurrent scrapes
-    // (the promise is cached, not its result: parallel scrapes must not each run the query).
-    const stats = () => {
+    // (the promise is cached, not its result: parallel scrapes must not each run the query), and
+    // folded once. Job runtimes are chosen by clients: the RUNTIME_SERIES runtimes with the most
+    // jobs keep their label, the rest are summed as runtime="other" (the oldest: the earliest).
+    const folded = () => {
       const now = this.ctx.clock();
       if (!cache || now - cache.at > 1000) {
-        const query = this.ctx.store.queueStats();
-        cache = { at: now, stats: query };
+        const query = this.ctx.store.queueStats().then((stats) => ({
+          jobs: topN(
+            stats.map((s) => ({ labels: { state: s.state, runtime: s.runtime }, value: s.count })),
+            'runtime',
+            RUNTIME_SERIES,
+          ),
+          // Ages as of the query: the gauge adds the time since.
+          oldest: topN(
+            stats
+              .filter((s) => s.state === 'queued' && s.oldestCreatedAt !== null)
+              .map((s) => ({ labels: { runtime: s.runtime }, value: now - s.oldestCreatedAt! })),
+            'runtime',
+            RUNTIME_SERIES,
+            Math.max,
+          ),
+        }));
+        cache = { at: now, folded: query };
         query.catch(() => {
-          if (cache?.stats === query) cache = null;
+          if (cache?.folded === query) cache = null;
         });
       }
-      return cache.stats;
+      return cache;
     };
-    // Job runtimes are chosen by clients: the RUNTIME_SERIES runtimes with the most jobs keep
-    // their label, the rest are summed as runtime="other" (the oldest age: the largest).
-    registry.gauge('jobhub_jobs', 'Jobs queued or running, by state and runtime.', async () =>
-      topN(
-        (await stats()).map((s) => ({ labels: { state: s.state, runtime: s.runtime }, value: s.count })),
-        'runtime',
-        RUNTIME_SERIES,
-      ),
+    registry.gauge(
+      'jobhub_jobs',
+      'Jobs queued or running, by state and runtime.',
+      async () => (await folded().folded).jobs,
     );
     registry.gauge(
       'jobhub_oldest_queued_age_seconds',
       'Age of the oldest queued job, by runtime.',
-      async () =>
-        topN(
-          (await stats())
-            .filter((s) => s.state === 'queued' && s.oldestCreatedAt !== null)
-            .map((s) => ({
-              labels: { runtime: s.runtime },
-              value: (this.ctx.clock() - s.oldestCreatedAt!) / 1000,
-            })),
-          'runtime',
-          RUNTIME_SERIES,
-          Math.max,
-        ),
+      async () => {
+        const c = folded();
+        const since = this.ctx.clock() - c.at;
+        return (await c.folded).oldest.map((s) => ({ labels: s.labels, value: (s.value + since) / 1000 }));
+      },
     );
     registry.gauge('jobhub_parked_lease_requests', 'Lease long-polls waiting for a job.', () => [
       { labels: {}, value: this.ctx.dispatcher.parked },

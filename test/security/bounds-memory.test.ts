@@ -150,6 +150,7 @@ describe('metric labels', () => {
     console.log(
       `/healthz during scrapes: median ${health[10]!.toFixed(1)} ms, max ${health[19]!.toFixed(1)} ms`,
     );
-    expect(health[10]).toBeLessThan(1_000);
+    // Generous for a shared machine: before the bound, health checks waited 6 s.
+    expect(health[10]).toBeLessThan(2_000);
   }, 120_000);
 });
