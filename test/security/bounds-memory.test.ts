@@ -91,6 +91,38 @@ describe('live logs', () => {
   }, 60_000);
 });
 
+describe('worker registrations', () => {
+  it('a worker offering runtimes that accept too many job runtimes is refused', async () => {
+    const hub = await testHub();
+    const runtimes = Array.from({ length: 64 }, (_, i) => `r${i}+a+b+c+d+e+f+g+h`);
+    const r = await api(hub.url, 'POST', '/api/v1/workers', { runtimes });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe('validation_failed');
+    expect((await api(hub.url, 'GET', '/api/v1/workers')).body.workers).toHaveLength(0);
+    // 4 runtimes of 8 features (1,024 names) is still fine.
+    expect((await api(hub.url, 'POST', '/api/v1/workers', { runtimes: runtimes.slice(0, 4) })).status).toBe(
+      201,
+    );
+  });
+
+  it('the workers kept in memory are capped; a forgotten worker is loaded again when it calls', async () => {
+    const hub = await testHub({ leaseMs: 60_000 });
+    const first = await registerWorker(hub.url, { runtimes: ['default'] });
+    for (let batch = 0; batch < 21; batch++) {
+      await Promise.all(
+        Array.from({ length: 500 }, () =>
+          hub.hub.workers.register({ name: null, runtimes: ['x'], tags: [], capacity: 1, protocol: 'v1' }),
+        ),
+      );
+    }
+    expect(hub.hub.workers.size).toBeLessThanOrEqual(10_000);
+    // The first worker was forgotten from memory, not from the hub: it still leases.
+    await api(hub.url, 'POST', '/api/v1/jobs', { runtime: 'default' });
+    const leased = await lease(hub.url, first, { limit: 1 });
+    expect(leased).toHaveLength(1);
+  }, 120_000);
+});
+
 describe('metric labels', () => {
   it('20,000 client-chosen runtime names keep /metrics small and health checks fast', async () => {
     const hub = await testHub({ leaseMs: 60_000 });
