@@ -7,9 +7,9 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/hub.js';
-import { buildCli, killSpawned, spawnHub, type HubProcess } from '../helpers/worker.js';
+import { buildCliAsync, killSpawned, spawnHub, type HubProcess } from '../helpers/worker.js';
 
-beforeAll(() => buildCli(), 180_000);
+beforeAll(() => buildCliAsync(), 300_000);
 afterAll(() => killSpawned());
 
 interface Conn {
