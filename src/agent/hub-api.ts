@@ -11,6 +11,8 @@ export interface Registration {
   heartbeatMs: number;
   maxWaitMs: number;
   inlineBytes: number;
+  /** The hub's JSON body limit (older hubs do not say). */
+  maxJsonBytes?: number;
 }
 
 export interface LeasedJob {

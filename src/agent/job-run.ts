@@ -11,7 +11,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import type { CodeCache } from './code-cache.js';
-import { isStale, retry, type RetryOptions } from './client.js';
+import { HubHttpError, isStale, retry, type RetryOptions } from './client.js';
 import type { HubApi, LeasedJob, OutputRef, Registration } from './hub-api.js';
 import type { Reporter } from './reporter.js';
 import {
@@ -52,14 +52,29 @@ export interface RunnerDeps {
 export type StopReason = 'canceled' | 'lease_lost' | 'give_back';
 export type JobEnd = 'succeeded' | 'failed' | 'dropped' | 'given_back';
 
-/** Log lines kept for the next heartbeat; beyond this the oldest are dropped (and counted). */
+/** Log lines kept for the next heartbeat; beyond either bound the oldest are dropped (and counted). */
 const MAX_PENDING_LOGS = 10_000;
+const MAX_PENDING_LOG_BYTES = 4 * 1024 * 1024;
+/** Longest log line sent (the hub refuses longer ones). */
+const MAX_LINE_CHARS = 16_000;
+/** Most log lines in one heartbeat (the hub's limit is 1000). */
+const MAX_BEAT_LINES = 1000;
+/**
+ * JSON bytes of log lines in one heartbeat: well under the hub's body limit, so that a job that
+ * logs heavily still gets every heartbeat through (a refused heartbeat does not extend the lease).
+ */
+const BEAT_LOG_BYTES = 1024 * 1024;
+/** The smallest budget a refused heartbeat halves down to before its lines are dropped. */
+const MIN_BEAT_LOG_BYTES = 4 * 1024;
 
 export class JobRun {
   private readonly controller = new AbortController();
   private stopReason: StopReason | null = null;
   private logs: string[] = [];
+  private logBytes = 0;
   private droppedLogs = 0;
+  /** JSON bytes of log lines per heartbeat; halved when the hub refuses a heartbeat as too large. */
+  private beatLogBytes: number;
   private progress: { value: unknown; dirty: boolean } = { value: null, dirty: false };
   private beating: Promise<void> | null = null;
   /** The lease's start as seen here (the hub ends the lease at its start + timeoutMs). */
@@ -69,7 +84,13 @@ export class JobRun {
     readonly job: LeasedJob,
     private readonly runtime: Runtime,
     private readonly d: RunnerDeps,
-  ) {}
+  ) {
+    // A hub that says its body limit gets heartbeats of at most half of it.
+    const hubLimit = d.registration.maxJsonBytes;
+    this.beatLogBytes = hubLimit
+      ? Math.max(MIN_BEAT_LOG_BYTES, Math.min(BEAT_LOG_BYTES, hubLimit / 2))
+      : BEAT_LOG_BYTES;
+  }
 
   stop(reason: StopReason): void {
     this.stopReason ??= reason;
@@ -136,12 +157,7 @@ export class JobRun {
         outputBytes: d.limits.outputBytes,
       },
       signal: this.controller.signal,
-      log: (line) => {
-        if (this.logs.push(line.length > 16_000 ? line.slice(0, 16_000) : line) > MAX_PENDING_LOGS) {
-          this.logs.shift();
-          this.droppedLogs++;
-        }
-      },
+      log: (line) => this.keepLog(line),
       progress: (value) => (this.progress = { value, dirty: true }),
       blobs: {
         get: (id) => this.live().then(() => d.api.blobGet(id, d.limits.memoryBytes)),
@@ -193,6 +209,36 @@ export class JobRun {
     };
   }
 
+  private keepLog(line: string): void {
+    const kept = line.length > MAX_LINE_CHARS ? line.slice(0, MAX_LINE_CHARS) : line;
+    this.logs.push(kept);
+    this.logBytes += kept.length;
+    while (this.logs.length > MAX_PENDING_LOGS || this.logBytes > MAX_PENDING_LOG_BYTES) {
+      this.logBytes -= this.logs.shift()!.length;
+      this.droppedLogs++;
+    }
+  }
+
+  /** The oldest pending lines whose JSON fits this heartbeat's budget (at least one line). */
+  private takeLogs(): string[] {
+    const out: string[] = [];
+    let bytes = 2;
+    while (out.length < MAX_BEAT_LINES && this.logs.length > 0) {
+      let line = this.logs[0]!;
+      let size = Buffer.byteLength(JSON.stringify(line)) + 1;
+      if (bytes + size > this.beatLogBytes) {
+        if (out.length > 0) break;
+        // One line larger than the whole budget: sent cut (at worst 6 JSON bytes per character).
+        line = line.slice(0, Math.floor((this.beatLogBytes - 64) / 6));
+        size = this.beatLogBytes;
+      }
+      this.logBytes -= this.logs.shift()!.length;
+      out.push(line);
+      bytes += size;
+    }
+    return out;
+  }
+
   /** One heartbeat with the pending progress and logs; serialised (never two at once). */
   private beat(): Promise<void> {
     if (this.beating) return this.beating;
@@ -202,9 +248,10 @@ export class JobRun {
 
   private async sendBeat(): Promise<void> {
     const { job, d } = this;
-    const logs = this.logs.splice(0, 1000);
-    if (this.droppedLogs > 0) {
-      logs.unshift(`[jobhub: ${this.droppedLogs} log lines dropped]`);
+    const logs = this.takeLogs();
+    const dropped = this.droppedLogs;
+    if (dropped > 0) {
+      logs.unshift(`[jobhub: ${dropped} log lines dropped]`);
       this.droppedLogs = 0;
     }
     const progress = this.progress;
@@ -219,10 +266,35 @@ export class JobRun {
       if (r.cancel) this.stop('canceled');
     } catch (err) {
       if (isStale(err)) return this.stop('lease_lost');
+      const ours = dropped > 0 ? logs.slice(1) : logs;
+      if (err instanceof HubHttpError && err.status === 413) {
+        // Too large for the hub: never the same heartbeat again. Smaller batches of the same
+        // lines next; at the smallest, the lines (and a progress value too large alone) go.
+        d.log.warn({ jobId: job.id, logBytes: this.beatLogBytes }, 'heartbeat refused as too large');
+        if (ours.length > 0 && this.beatLogBytes > MIN_BEAT_LOG_BYTES) {
+          this.beatLogBytes = Math.max(MIN_BEAT_LOG_BYTES, Math.floor(this.beatLogBytes / 2));
+          this.putBack(ours, dropped);
+          if (body.progress !== undefined && !this.progress.dirty) this.progress.dirty = true;
+        } else {
+          this.droppedLogs += dropped + ours.length;
+        }
+        return;
+      }
       // Hub unreachable: keep the lines for the next beat; the job goes on.
-      this.logs.unshift(...logs);
+      this.putBack(ours, dropped);
       if (body.progress !== undefined && !this.progress.dirty) this.progress.dirty = true;
       d.log.debug({ jobId: job.id, err }, 'heartbeat failed');
+    }
+  }
+
+  /** Lines of a heartbeat that did not go through, back at the front of the queue. */
+  private putBack(lines: string[], dropped: number): void {
+    this.logs.unshift(...lines);
+    for (const l of lines) this.logBytes += l.length;
+    this.droppedLogs += dropped;
+    while (this.logs.length > MAX_PENDING_LOGS || this.logBytes > MAX_PENDING_LOG_BYTES) {
+      this.logBytes -= this.logs.shift()!.length;
+      this.droppedLogs++;
     }
   }
 

@@ -59,6 +59,21 @@ export interface HubConfig {
   trustedProxies: string[];
   /** Contest portal: most servers a team may register. */
   maxServersPerTeam: number;
+  /** A client must send its whole request head within this (then 408 and the connection closes). */
+  headersTimeoutMs: number;
+  /**
+   * A client must send its whole request, body included, within this. Waiting for the reply does
+   * not count: long-polls and event streams are held after the request is received.
+   */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
+  /** Open connections beyond this are answered 503 and closed; 0 = derived from the file limit. */
+  maxConnections: number;
+  /** Live log lines kept per running job for watchers, in bytes (the oldest go first). */
+  logTailBytes: number;
+  /** Live log lines kept for all running jobs together, in bytes. */
+  logTailTotalBytes: number;
 }
 
 export const DEFAULTS: HubConfig = {
@@ -87,6 +102,12 @@ export const DEFAULTS: HubConfig = {
   benchTimeoutMs: 300_000,
   trustedProxies: [],
   maxServersPerTeam: 3,
+  headersTimeoutMs: 60_000,
+  requestTimeoutMs: 300_000,
+  keepAliveTimeoutMs: 65_000,
+  maxConnections: 0,
+  logTailBytes: 256 * 1024,
+  logTailTotalBytes: 64 * 1024 ** 2,
 };
 
 const ENV: Partial<Record<keyof HubConfig, string>> = {
@@ -108,6 +129,12 @@ const ENV: Partial<Record<keyof HubConfig, string>> = {
   benchTimeoutMs: 'JOBHUB_BENCH_TIMEOUT_MS',
   trustedProxies: 'JOBHUB_TRUSTED_PROXIES',
   maxServersPerTeam: 'JOBHUB_MAX_SERVERS_PER_TEAM',
+  headersTimeoutMs: 'JOBHUB_HEADERS_TIMEOUT_MS',
+  requestTimeoutMs: 'JOBHUB_REQUEST_TIMEOUT_MS',
+  keepAliveTimeoutMs: 'JOBHUB_KEEP_ALIVE_TIMEOUT_MS',
+  maxConnections: 'JOBHUB_MAX_CONNECTIONS',
+  logTailBytes: 'JOBHUB_LOG_TAIL_BYTES',
+  logTailTotalBytes: 'JOBHUB_LOG_TAIL_TOTAL_BYTES',
 };
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
@@ -162,6 +189,18 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, overrides: Partial<HubCo
   int('retentionIntervalMs', 10);
   int('benchTimeoutMs', 100);
   int('maxServersPerTeam', 1, 1000);
+  int('headersTimeoutMs', 100, 3_600_000);
+  int('requestTimeoutMs', 100, 24 * 3_600_000);
+  int('keepAliveTimeoutMs', 100, 3_600_000);
+  int('maxConnections', 0, 10_000_000);
+  int('logTailBytes', 1024);
+  int('logTailTotalBytes', 1024);
+  if (c.headersTimeoutMs > c.requestTimeoutMs) {
+    // Node refuses it, and a head cannot take longer than the whole request anyway.
+    throw new ConfigError(
+      `headersTimeoutMs (${c.headersTimeoutMs}) must not exceed requestTimeoutMs (${c.requestTimeoutMs})`,
+    );
+  }
   if (!Array.isArray(c.trustedProxies) || c.trustedProxies.some((x) => typeof x !== 'string')) {
     throw new ConfigError('trustedProxies must be a list of IP addresses or CIDR blocks');
   }

@@ -56,8 +56,16 @@ export async function startHub(config: HubConfig, deps: HubDeps = {}): Promise<R
   const http = createHttpServer(hub, faceMounts());
   await new Promise<void>((resolve, reject) => {
     http.server.once('error', reject);
-    http.server.listen(config.port, config.host, () => resolve());
+    http.server.listen(config.port, config.host, () => {
+      // Later errors are accept(2) failures, which the server survives (see createHttpServer).
+      http.server.off('error', reject);
+      resolve();
+    });
   });
+  hub.ctx.metrics.registry.gauge('jobhub_http_connections', 'Open HTTP connections, and the cap.', () => [
+    { labels: { kind: 'open' }, value: http.connections },
+    { labels: { kind: 'cap' }, value: http.connectionCap },
+  ]);
   const addr = http.server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   let stopping: Promise<void> | null = null;

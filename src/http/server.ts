@@ -3,6 +3,7 @@
  * router and its own error format; a request never ends in a 500 because of what it sent.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { HubError } from '../core/errors.js';
 import type { Hub } from '../hub/hub.js';
@@ -28,28 +29,88 @@ const TOKEN_PREFIX = /^\/t\/([^/]+)(\/.*)$/;
 
 export interface HttpServer {
   server: Server;
+  /** Connections open and admitted (not counting those being shed). */
+  readonly connections: number;
+  /** Most connections admitted at once; more are answered 503 and closed. */
+  readonly connectionCap: number;
   /** Stops accepting, lets in-flight requests finish (long-polls answer at once), then resolves. */
   close(): Promise<void>;
 }
 
 export function createHttpServer(hub: Hub, mounts: FaceMount[]): HttpServer {
+  const { config, log } = hub.ctx;
   const sockets = new Set<Socket>();
   const busy = new WeakSet<Socket>();
-  const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
-    busy.add(req.socket);
-    res.on('finish', () => busy.delete(req.socket));
-    void handle(hub, mounts, req, res);
-  });
+  /** Connections past the cap: their one request is answered 503 and they close. */
+  const shed = new WeakSet<Socket>();
+  let admitted = 0;
+  const cap = config.maxConnections || connectionCapFromFileLimit();
+  // Node looks for late heads and bodies every `check` ms; the limits given to it are shortened by
+  // that much so that a connection is closed within the configured time, not up to `check` after.
+  const check = Math.max(50, Math.min(1000, Math.floor(config.headersTimeoutMs / 20)));
+  const server = createServer(
+    {
+      headersTimeout: config.headersTimeoutMs - check,
+      requestTimeout: config.requestTimeoutMs - check,
+      keepAliveTimeout: config.keepAliveTimeoutMs,
+      connectionsCheckingInterval: check,
+    },
+    (req, res) => {
+      busy.add(req.socket);
+      res.on('finish', () => busy.delete(req.socket));
+      if (shed.has(req.socket)) return void refuseOverCap(hub, mounts, req, res);
+      void handle(hub, mounts, req, res);
+    },
+  );
   server.on('connection', (s) => {
     sockets.add(s);
-    s.on('close', () => sockets.delete(s));
+    if (admitted >= cap) {
+      // Past the cap the connection is still answered (503, then closed) rather than reset: the
+      // client learns to come back, and the descriptors kept in reserve are not spent on it.
+      shed.add(s);
+      // A client sends its request as soon as it connects; one that does not is not waited for.
+      const t = setTimeout(() => s.destroy(), Math.min(1_000, config.headersTimeoutMs));
+      t.unref();
+      s.on('close', () => {
+        clearTimeout(t);
+        sockets.delete(s);
+      });
+      return;
+    }
+    admitted++;
+    s.on('close', () => {
+      admitted--;
+      sockets.delete(s);
+    });
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return;
+    // A head or body not received in time is 408 (the client may retry), anything else 400.
+    const status =
+      err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? '408 Request Timeout'
+        : err.code === 'HPE_HEADER_OVERFLOW'
+          ? '431 Request Header Fields Too Large'
+          : '400 Bad Request';
+    socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  });
+  // accept(2) failing is said and survived. On EMFILE libuv itself takes and closes the waiting
+  // connections (its reserve descriptor); what it cannot handle (ENFILE, ENOBUFS) arrives here,
+  // and without a listener the 'error' event would end the process.
+  let lastAcceptWarning = 0;
+  server.on('error', (err: NodeJS.ErrnoException) => {
+    const now = Date.now();
+    if (now - lastAcceptWarning < 10_000) return;
+    lastAcceptWarning = now;
+    log.warn({ err, connections: sockets.size }, 'could not accept a connection');
   });
   let closing: Promise<void> | null = null;
   return {
     server,
+    get connections() {
+      return admitted;
+    },
+    connectionCap: cap,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -64,6 +125,42 @@ export function createHttpServer(hub: Hub, mounts: FaceMount[]): HttpServer {
       return closing;
     },
   };
+}
+
+/** The one answer a connection past the cap gets, in the envelope of the face it asked. */
+function refuseOverCap(hub: Hub, mounts: FaceMount[], req: IncomingMessage, res: ServerResponse): void {
+  let path = '/';
+  try {
+    path = new URL(req.url ?? '/', 'http://hub').pathname.replace(TOKEN_PREFIX, '$2');
+  } catch {
+    // an unparsable target gets the native envelope below
+  }
+  const face = (mounts.find((x) => x.serves(path)) ?? mounts[mounts.length - 1]!).face;
+  res.setHeader('connection', 'close');
+  res.setHeader('retry-after', '1');
+  face.sendError(
+    res,
+    new HubError('unavailable', 'the hub has too many open connections; try again shortly'),
+  );
+  hub.ctx.metrics.connectionsShed.inc();
+}
+
+/**
+ * Connections allowed: half the process's file limit (a connection may hold a second descriptor,
+ * a blob file it uploads or downloads) less 32 for the store, the listener and the rest.
+ */
+export function connectionCapFromFileLimit(limits = '/proc/self/limits'): number {
+  let soft = Number.NaN;
+  try {
+    const line = readFileSync(limits, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('Max open files'));
+    soft = Number(line?.slice('Max open files'.length).trim().split(/\s+/)[0]);
+  } catch {
+    // not Linux: fall back below
+  }
+  if (!Number.isFinite(soft)) return 10_000;
+  return Math.max(8, Math.floor(soft / 2) - 32);
 }
 
 async function handle(
@@ -143,11 +240,16 @@ async function handle(
 function toHubError(err: unknown, hub: Hub): HubError {
   if (err instanceof HubError) return err;
   hub.ctx.log.error({ err }, 'request failed');
-  if (isDiskFull(err)) return new HubError('unavailable', 'the hub is out of disk space; try again later');
+  if (isResourceShortage(err)) {
+    return new HubError('unavailable', 'the hub is out of disk space or file descriptors; try again later');
+  }
   return new HubError('internal', 'internal error');
 }
 
-function isDiskFull(err: unknown): boolean {
+function isResourceShortage(err: unknown): boolean {
   const code = (err as { code?: string } | null)?.code;
-  return code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT';
+  // Out of descriptors is as temporary as out of space: the client should come back, not give up.
+  return (
+    code === 'ENOSPC' || code === 'SQLITE_FULL' || code === 'EDQUOT' || code === 'EMFILE' || code === 'ENFILE'
+  );
 }

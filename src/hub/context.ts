@@ -9,6 +9,9 @@ import type { Store } from '../store/store.js';
 
 export type Clock = () => number;
 
+/** Most runtime label values a metric carries (plus `other`). */
+export const RUNTIME_SERIES = 50;
+
 export interface HubMetrics {
   registry: Registry;
   jobsCreated: Counter;
@@ -18,6 +21,7 @@ export interface HubMetrics {
   attemptsFailed: Counter;
   requestSeconds: Histogram;
   queueWaitSeconds: Histogram;
+  connectionsShed: Counter;
 }
 
 export function createMetrics(): HubMetrics {
@@ -25,7 +29,12 @@ export function createMetrics(): HubMetrics {
   const latency = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
   return {
     registry,
-    jobsCreated: registry.counter('jobhub_jobs_created_total', 'Jobs created, by runtime.'),
+    // Runtimes are named by clients: only those a live worker offers get their own series, and
+    // at most RUNTIME_SERIES of them (see JobService); the rest count as runtime="other".
+    jobsCreated: registry.counter('jobhub_jobs_created_total', 'Jobs created, by runtime.', {
+      maxSeries: RUNTIME_SERIES,
+      overflow: { runtime: 'other' },
+    }),
     jobsFinished: registry.counter(
       'jobhub_jobs_finished_total',
       'Jobs that reached a final state, by state.',
@@ -42,6 +51,10 @@ export function createMetrics(): HubMetrics {
       'jobhub_job_queue_wait_seconds',
       'Time from a job becoming runnable to its lease.',
       latency,
+    ),
+    connectionsShed: registry.counter(
+      'jobhub_http_connections_shed_total',
+      'Connections answered 503 because the hub had too many open.',
     ),
   };
 }

@@ -21,7 +21,8 @@ import { SqliteStore } from '../store/sqlite/store.js';
 import { Portal } from '../portal/portal.js';
 import type { BlobRecord, FunctionRecord, Store } from '../store/store.js';
 import { AuthService, type Principal } from './auth.js';
-import { createMetrics, type Clock, type HubContext } from './context.js';
+import { createMetrics, RUNTIME_SERIES, type Clock, type HubContext } from './context.js';
+import { topN } from '../metrics/registry.js';
 import { explainJob, type Explanation } from './explain.js';
 import { JobService } from './jobs.js';
 import { LeaseService, WorkerRegistry } from './workers.js';
@@ -90,7 +91,7 @@ export class Hub {
       store,
       blobs,
       dispatcher: new Dispatcher(),
-      events: new JobEvents(),
+      events: new JobEvents({ perJob: config.logTailBytes, total: config.logTailTotalBytes }),
       clock: deps.clock ?? Date.now,
       log,
       metrics: createMetrics(),
@@ -303,30 +304,60 @@ export class Hub {
 
   private registerGauges(): void {
     const { registry } = this.ctx.metrics;
-    let cache: { at: number; stats: Awaited<ReturnType<Store['queueStats']>> } | null = null;
-    // One store query per scrape at most every second, shared by the gauges below.
-    const stats = async () => {
+    type Sample = { labels: Record<string, string>; value: number };
+    let cache: { at: number; folded: Promise<{ jobs: Sample[]; oldest: Sample[] }> } | null = null;
+    // One store query at most every second, shared by the gauges below and by concurrent scrapes
+    // (the promise is cached, not its result: parallel scrapes must not each run the query), and
+    // folded once. Job runtimes are chosen by clients: the RUNTIME_SERIES runtimes with the most
+    // jobs keep their label, the rest are summed as runtime="other" (the oldest: the earliest).
+    const folded = () => {
       const now = this.ctx.clock();
-      if (!cache || now - cache.at > 1000) cache = { at: now, stats: await this.ctx.store.queueStats() };
-      return cache.stats;
+      if (!cache || now - cache.at > 1000) {
+        const query = this.ctx.store.queueStats().then((stats) => ({
+          jobs: topN(
+            stats.map((s) => ({ labels: { state: s.state, runtime: s.runtime }, value: s.count })),
+            'runtime',
+            RUNTIME_SERIES,
+          ),
+          // Ages as of the query: the gauge adds the time since.
+          oldest: topN(
+            stats
+              .filter((s) => s.state === 'queued' && s.oldestCreatedAt !== null)
+              .map((s) => ({ labels: { runtime: s.runtime }, value: now - s.oldestCreatedAt! })),
+            'runtime',
+            RUNTIME_SERIES,
+            Math.max,
+          ),
+        }));
+        cache = { at: now, folded: query };
+        query.catch(() => {
+          if (cache?.folded === query) cache = null;
+        });
+      }
+      return cache;
     };
-    registry.gauge('jobhub_jobs', 'Jobs queued or running, by state and runtime.', async () =>
-      (await stats()).map((s) => ({ labels: { state: s.state, runtime: s.runtime }, value: s.count })),
+    registry.gauge(
+      'jobhub_jobs',
+      'Jobs queued or running, by state and runtime.',
+      async () => (await folded().folded).jobs,
     );
     registry.gauge(
       'jobhub_oldest_queued_age_seconds',
       'Age of the oldest queued job, by runtime.',
-      async () =>
-        (await stats())
-          .filter((s) => s.state === 'queued' && s.oldestCreatedAt !== null)
-          .map((s) => ({
-            labels: { runtime: s.runtime },
-            value: (this.ctx.clock() - s.oldestCreatedAt!) / 1000,
-          })),
+      async () => {
+        const c = folded();
+        const since = this.ctx.clock() - c.at;
+        return (await c.folded).oldest.map((s) => ({ labels: s.labels, value: (s.value + since) / 1000 }));
+      },
     );
     registry.gauge('jobhub_parked_lease_requests', 'Lease long-polls waiting for a job.', () => [
       { labels: {}, value: this.ctx.dispatcher.parked },
     ]);
+    registry.gauge(
+      'jobhub_live_log_bytes',
+      'Bytes of live log lines kept for watchers of running jobs.',
+      () => [{ labels: {}, value: this.ctx.events.logBytes }],
+    );
     registry.gauge('jobhub_workers_alive', 'Workers seen within three lease lengths.', () => [
       { labels: {}, value: this.workers.alive().length },
     ]);

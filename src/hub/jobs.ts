@@ -168,7 +168,7 @@ export class JobService {
     const queued: JobRecord[] = [];
     results.forEach((r, i) => {
       if (!r.created) return;
-      ctx.metrics.jobsCreated.inc({ runtime: r.job.runtime });
+      ctx.metrics.jobsCreated.inc({ runtime: this.runtimeLabel(r.job.runtime) });
       const w = waiters[i];
       if (w && r.job.state === 'running') handed.get(w)!.push(r.job);
       else queued.push(r.job);
@@ -182,11 +182,16 @@ export class JobService {
     return results.map((r) => ({ ...r, warnings: this.workers.eligibilityWarnings(r.job) }));
   }
 
+  /** A job's runtime as a metric label: its own name only when a live worker offers it. */
+  private runtimeLabel(runtime: string): string {
+    return this.workers.offers(runtime) ? runtime : 'other';
+  }
+
   /** Tells watchers and parked workers about jobs that were just committed as queued. */
   announced(jobs: JobRecord[], count = true): void {
     if (jobs.length === 0) return;
     for (const job of jobs) {
-      if (count) this.ctx.metrics.jobsCreated.inc({ runtime: job.runtime });
+      if (count) this.ctx.metrics.jobsCreated.inc({ runtime: this.runtimeLabel(job.runtime) });
       this.ctx.events.publish({ type: 'state', job });
     }
     this.ctx.dispatcher.announce(jobs);

@@ -20,6 +20,17 @@ export interface LiveWorker {
   parked: number;
 }
 
+/** Most job runtimes one worker may accept (a runtime with n features accepts 2^n). */
+const MAX_ACCEPTED = 1024;
+/** Most runtime names `offers` looks at. */
+const MAX_OFFERED = 10_000;
+/**
+ * Most workers kept in memory. Each registration adds one, so a worker token could grow the map
+ * without end within the hour it keeps them; past this the least recently registered or loaded
+ * workers that are not parked are forgotten (the store still has them: `get` loads them again).
+ */
+const MAX_LIVE_WORKERS = 10_000;
+
 /** Workers known to this hub process, loaded from the store on first use after a restart. */
 export class WorkerRegistry {
   private readonly live = new Map<string, LiveWorker>();
@@ -38,6 +49,15 @@ export class WorkerRegistry {
   }): Promise<LiveWorker> {
     const runtimes = [...new Set(p.runtimes.map(canonicalRuntime))];
     if (runtimes.length === 0) throw new HubError('validation_failed', 'a worker needs at least one runtime');
+    // Each runtime of n features accepts 2^n job runtimes, all held in memory and sent to the store
+    // with every lease: 64 runtimes of 8 features would be 16,384 names per worker.
+    const accepted = runtimes.reduce((n, r) => n + 2 ** parseRuntime(r).features.length, 0);
+    if (accepted > MAX_ACCEPTED) {
+      throw new HubError(
+        'validation_failed',
+        `these runtimes accept ${accepted} job runtimes (each feature doubles them); at most ${MAX_ACCEPTED}`,
+      );
+    }
     if (p.protocol !== 'portal' && runtimes.some((r) => parseRuntime(r).base === BENCH_RUNTIME)) {
       throw new HubError(
         'validation_failed',
@@ -67,7 +87,18 @@ export class WorkerRegistry {
       parked: 0,
     };
     this.live.set(record.id, w);
+    if (this.live.size > MAX_LIVE_WORKERS) {
+      for (const [id, other] of this.live) {
+        if (this.live.size <= MAX_LIVE_WORKERS) break;
+        if (other !== w && other.parked === 0) this.live.delete(id);
+      }
+    }
     return w;
+  }
+
+  /** Workers held in memory now. */
+  get size(): number {
+    return this.live.size;
   }
 
   async get(id: string): Promise<LiveWorker> {
@@ -119,6 +150,28 @@ export class WorkerRegistry {
   alive(): LiveWorker[] {
     const since = this.ctx.clock() - 3 * this.ctx.config.leaseMs;
     return [...this.live.values()].filter((w) => w.lastSeen >= since || w.parked > 0);
+  }
+
+  private offered: { at: number; runtimes: Set<string> } | null = null;
+
+  /**
+   * Whether a live worker accepts this job runtime: the bounded set a metric label may take its
+   * value from (job runtimes are the client's choice). Rebuilt at most once a second.
+   */
+  offers(runtime: string): boolean {
+    const now = this.ctx.clock();
+    if (!this.offered || now - this.offered.at > 1000) {
+      // Bounded too: workers may offer many names (64 runtimes of 8 features: 16,384 each).
+      const runtimes = new Set<string>();
+      fill: for (const w of this.alive()) {
+        for (const r of w.accepted) {
+          if (runtimes.size >= MAX_OFFERED) break fill;
+          runtimes.add(r);
+        }
+      }
+      this.offered = { at: now, runtimes };
+    }
+    return this.offered.runtimes.has(runtime);
   }
 
   /** Why a queued job might wait forever, said when it is submitted. */

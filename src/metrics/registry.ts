@@ -1,23 +1,38 @@
 /**
  * A small Prometheus text-format registry: counters, gauges read at scrape time, and
  * histograms with fixed buckets. Enough for the hub's own metrics without a dependency.
+ *
+ * Label values must come from bounded sets: a client that chooses a label value could otherwise
+ * make series without end (memory, scrape size and time). Counters take a series cap past which
+ * new label sets count as `overflow`; `topN` folds gauge samples into the largest few plus one.
  */
 type Labels = Record<string, string>;
 
+// Plain code-unit order: localeCompare costs far more and scrapes sort many keys.
+const byCode = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
 const key = (labels: Labels) =>
   Object.entries(labels)
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byCode(a, b))
     .map(([k, v]) => `${k}="${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`)
     .join(',');
+
+/** Past `maxSeries` label sets, new ones are counted under `overflow`. */
+export interface SeriesCap {
+  maxSeries: number;
+  overflow: Labels;
+}
 
 export class Counter {
   private readonly values = new Map<string, number>();
   constructor(
     readonly name: string,
     readonly help: string,
+    private readonly cap?: SeriesCap,
   ) {}
   inc(labels: Labels = {}, by = 1): void {
-    const k = key(labels);
+    let k = key(labels);
+    if (this.cap && !this.values.has(k) && this.values.size >= this.cap.maxSeries) k = key(this.cap.overflow);
     this.values.set(k, (this.values.get(k) ?? 0) + by);
   }
   render(): string {
@@ -76,8 +91,8 @@ export class GaugeSet {
 
 export class Registry {
   private readonly items: (Counter | Histogram | GaugeSet)[] = [];
-  counter(name: string, help: string): Counter {
-    return this.add(new Counter(name, help));
+  counter(name: string, help: string, cap?: SeriesCap): Counter {
+    return this.add(new Counter(name, help, cap));
   }
   histogram(name: string, help: string, buckets: number[]): Histogram {
     return this.add(new Histogram(name, help, buckets));
@@ -93,4 +108,44 @@ export class Registry {
     const parts = await Promise.all(this.items.map((m) => m.render()));
     return parts.join('\n') + '\n';
   }
+}
+
+/**
+ * Keeps the `n` label values of `label` with the largest totals and folds every other sample into
+ * `label="other"` (summed, or combined by `merge`), so a gauge has at most n + 1 values of it.
+ * Input samples have distinct label sets. Cheap per sample: it runs on every scrape.
+ */
+export function topN(
+  samples: { labels: Labels; value: number }[],
+  label: string,
+  n: number,
+  merge: (a: number, b: number) => number = (a, b) => a + b,
+): { labels: Labels; value: number }[] {
+  const totals = new Map<string, number>();
+  for (const s of samples) {
+    const v = s.labels[label] ?? '';
+    totals.set(v, (totals.get(v) ?? 0) + Math.abs(s.value));
+  }
+  if (totals.size <= n) return samples;
+  const kept = new Set(
+    [...totals]
+      .sort((a, b) => b[1] - a[1] || byCode(a[0], b[0]))
+      .slice(0, n)
+      .map(([v]) => v),
+  );
+  const out: { labels: Labels; value: number }[] = [];
+  // Folded samples grouped by their other label values (joined: cheaper than a full key).
+  const folded = new Map<string, { labels: Labels; value: number }>();
+  for (const s of samples) {
+    if (kept.has(s.labels[label] ?? '')) {
+      out.push(s);
+      continue;
+    }
+    let k = '';
+    for (const name in s.labels) if (name !== label) k += `${name}\u0000${s.labels[name]}\u0000`;
+    const prev = folded.get(k);
+    if (prev) prev.value = merge(prev.value, s.value);
+    else folded.set(k, { labels: { ...s.labels, [label]: 'other' }, value: s.value });
+  }
+  return [...out, ...folded.values()];
 }

@@ -207,6 +207,24 @@ export function buildCli(): void {
   if (r.status !== 0) throw new Error(`npm run build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
 }
 
+/**
+ * `buildCli` without blocking the test process: a long wait for the build lock would otherwise
+ * stall the test runner's own messages (vitest reports "Timeout calling onTaskUpdate").
+ */
+export async function buildCliAsync(): Promise<void> {
+  const lock = join(tmpdir(), 'jobhub-test-build.lock');
+  const hasFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
+  const [cmd, args] = hasFlock
+    ? ['flock', [lock, 'npm', 'run', 'build', '--silent']]
+    : ['npm', ['run', 'build', '--silent']];
+  const p = spawn(cmd as string, args as string[], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((resolve) => p.once('exit', resolve));
+  if (code !== 0) throw new Error(`npm run build failed (${code}):\n${out}`);
+}
+
 /** Runs the CLI to completion. */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/jobhub.js'), ...args], {
@@ -236,10 +254,14 @@ export async function spawnHub(
   dataDir: string,
   extra: string[] = [],
   timeoutMs = 15_000,
+  opts: { wrap?: string[]; env?: NodeJS.ProcessEnv } = {},
 ): Promise<HubProcess> {
+  // `wrap`: a command that runs the hub, e.g. `prlimit --nofile=256`.
+  const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath];
   const proc = spawn(
-    process.execPath,
+    cmd!,
     [
+      ...pre,
       join(ROOT, 'bin/jobhub.js'),
       'server',
       '--port',
@@ -250,7 +272,11 @@ export async function spawnHub(
       'info',
       ...extra,
     ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JOBHUB_LOG_LEVEL: '' } },
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, JOBHUB_LOG_LEVEL: '', ...opts.env },
+    },
   );
   spawned.add(proc);
   const output: string[] = [];

@@ -65,9 +65,10 @@ describe('health', () => {
 describe('/metrics', () => {
   it('counts queued and running jobs by state and runtime', async () => {
     const { url } = await testHub({ leaseMs: 30_000 });
+    // Registered first: the created-jobs counter names only runtimes a live worker offers.
+    const w = await registerWorker(url);
     for (let i = 0; i < 3; i++) await createJob(url, { runtime: 'default' });
     await createJob(url, { runtime: 'lua+x' });
-    const w = await registerWorker(url);
     await leaseOne(url, w);
     const { samples, types } = await scrape(url);
     expect(types.get('jobhub_jobs')).toBe('gauge');
@@ -81,6 +82,7 @@ describe('/metrics', () => {
       1,
     ]);
     expect(find(samples, 'jobhub_jobs_created_total', { runtime: 'default' })[0]?.value).toBe(3);
+    expect(find(samples, 'jobhub_jobs_created_total', { runtime: 'other' })[0]?.value).toBe(1);
     expect(find(samples, 'jobhub_leases_granted_total')[0]?.value).toBe(1);
     expect(find(samples, 'jobhub_workers_alive')[0]?.value).toBe(1);
     // The gauge follows changes (it is cached for up to a second).
@@ -95,8 +97,8 @@ describe('/metrics', () => {
     const before = await scrape(url);
     expect(find(before.samples, 'jobhub_lease_expiries_total')[0]?.value).toBe(0);
     expect(before.types.get('jobhub_lease_expiries_total')).toBe('counter');
-    const job = await createJob(url, { runtime: 'default', maxAttempts: 5 });
     const w = await registerWorker(url);
+    const job = await createJob(url, { runtime: 'default', maxAttempts: 5 });
     await leaseOne(url, w);
     await until(async () => (await api(url, 'GET', `/api/v1/jobs/${job.id}`)).body.state === 'queued', 3_000);
     const l2 = await leaseOne(url, w);

@@ -33,6 +33,7 @@ describe('POST /api/v1/workers', () => {
       heartbeatMs: 333,
       maxWaitMs: 30_000,
       inlineBytes: 64 * 1024,
+      maxJsonBytes: 8 * 1024 ** 2,
     });
     expect(r.body.id).toMatch(/^\d+$/);
     const named = await api(url, 'POST', '/api/v1/workers', {

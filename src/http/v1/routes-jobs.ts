@@ -247,12 +247,19 @@ export function jobRoutes(api: Api): void {
   );
 }
 
+/** Bytes of events an event stream may have waiting for a slow reader. */
+const SSE_BUFFER_BYTES = 1024 * 1024;
+
 /** SSE: the current state first, then every change until the job is final and the client leaves. */
 async function streamEvents(c: RequestContext): Promise<void> {
   const { owner, staff } = await scope(c, 'client', 'worker');
   const id = idParam(c);
-  const send = (event: string, data: unknown) =>
+  const send = (event: string, data: unknown) => {
+    // A watcher that does not read would have every event buffered in the hub: past the bound
+    // its stream is cut (it may reconnect and get the current state and log tail again).
+    if (c.res.writableLength > SSE_BUFFER_BYTES) return void c.res.destroy();
     c.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  };
   const queue: (() => void)[] = [];
   let ready = false;
   const unsubscribe = c.hub.ctx.events.subscribe(id, (e) => {

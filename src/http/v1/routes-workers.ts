@@ -93,6 +93,8 @@ export function workerRoutes(api: Api): void {
         heartbeatMs: Math.floor(leaseMs / 3),
         maxWaitMs: c.hub.ctx.config.maxWaitMs,
         inlineBytes: c.hub.ctx.config.inlineBytes,
+        // So that the agent sizes its heartbeats (log lines) to be accepted.
+        maxJsonBytes: c.hub.ctx.config.maxJsonBytes,
       });
     },
   );
