@@ -59,17 +59,21 @@ describe('wasi', () => {
     expect(hog.error).toMatch(/memory: wasm trap/);
   });
 
-  it('fails the job when its host thread dies, and replaces the thread', async () => {
+  it('fails the job when its engine host dies, and starts a new host', async () => {
     const { url } = await testHub();
     const { runtimes } = await startAgent(url, ['wasi'], { concurrency: 1 });
     const wasi = runtimes[0] as WasiRuntime;
     const id = await submit(url, { function: await fn(url, 'wasi', hangModule()), timeoutMs: 60_000 });
-    const busy = await until(async () => wasi.pool.threads().find((t) => t.busy));
-    await busy.worker.terminate();
+    await until(async () => wasi.pool.busy > 0);
+    const generation = wasi.pool.generation;
+    process.kill(wasi.pool.pid!, 'SIGKILL');
     const job = await final(url, id);
-    expect(job.error).toMatch(/crash: the WASI host crashed/);
+    expect(job.error).toMatch(
+      /crash: the WASI host crashed: the WASI engine process died while running this job alone \(signal SIGKILL\)/,
+    );
     const next = await runOnce(url, 'wasi', echoModule(), 'alive');
     expect((await output(url, next.id)).toString()).toBe('alive');
+    expect(wasi.pool.generation).toBe(generation + 1);
   });
 });
 
