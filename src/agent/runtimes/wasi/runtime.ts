@@ -94,7 +94,7 @@ export class WasiRuntime implements Runtime<Prepared> {
       case 'timeout':
         return fail('timeout', `time limit of ${ctx.limits.timeoutMs} ms exceeded (the module was stopped)`);
       case 'crash':
-        return fail('crash', `the WASI host crashed: ${r.message}`, r.retryable ?? true);
+        return fail('crash', r.message, r.retryable ?? true);
     }
     const reply = r.reply;
     if (reply.ok)
