@@ -54,6 +54,23 @@ export type JobEnd = 'succeeded' | 'failed' | 'dropped' | 'given_back';
 
 /** Log lines kept for the next heartbeat; beyond this the oldest are dropped (and counted). */
 const MAX_PENDING_LOGS = 10_000;
+/** Lines per heartbeat (the hub's limit), and their JSON size: well below the hub's body limit. */
+const BEAT_LINES = 1000;
+const BEAT_JSON_BYTES = 2 * 1024 ** 2;
+
+/**
+ * How many of the pending lines the next heartbeat carries. Counted as JSON, since control bytes
+ * take six characters there: 1,000 lines of 16,000 NULs would be a 96 MB body, refused by the hub
+ * on every beat until the lease ran out.
+ */
+function beatLines(lines: string[]): number {
+  let bytes = 0;
+  for (let i = 0; i < Math.min(lines.length, BEAT_LINES); i++) {
+    bytes += JSON.stringify(lines[i]).length + 1;
+    if (bytes > BEAT_JSON_BYTES) return Math.max(1, i);
+  }
+  return Math.min(lines.length, BEAT_LINES);
+}
 
 export class JobRun {
   private readonly controller = new AbortController();
@@ -202,7 +219,7 @@ export class JobRun {
 
   private async sendBeat(): Promise<void> {
     const { job, d } = this;
-    const logs = this.logs.splice(0, 1000);
+    const logs = this.logs.splice(0, beatLines(this.logs));
     if (this.droppedLogs > 0) {
       logs.unshift(`[jobhub: ${this.droppedLogs} log lines dropped]`);
       this.droppedLogs = 0;

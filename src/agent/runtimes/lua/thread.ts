@@ -53,7 +53,7 @@ const RECYCLE_HEAP_BYTES = 256 * 1024 ** 2;
 /** Longest text taken from a script (the agent cuts log lines there too). */
 const MAX_TEXT = 16_000;
 /** Log a job may send in all; the rest is dropped (a flood must not fill the worker's memory). */
-const MAX_LOG_BYTES = 16 * 1024 ** 2;
+const MAX_LOG_BYTES = 4 * 1024 ** 2;
 
 const port = parentPort!;
 const { rpc, flag } = workerData as LuaThreadData;

@@ -37,7 +37,7 @@ export const MODULE_CAPS = {
   tags: 10_000,
 } as const;
 
-type Caps = typeof MODULE_CAPS;
+type Caps = { [K in keyof typeof MODULE_CAPS]: number };
 
 /** A cursor over a section's bytes; every read checks the bounds. */
 class Reader {

@@ -10,13 +10,15 @@
  */
 import { HostedPool } from '../hosted-pool.js';
 import { fail, type CodeBlob, type RunContext, type RunOutcome, type Runtime } from '../runtime.js';
-import { BadModuleError, WASM_PAGE, checkModule } from './limits.js';
+import { BadModuleError, MODULE_CAPS, WASM_PAGE, checkModule } from './limits.js';
 import type { WasiRunMessage, WasiThreadMessage } from './protocol.js';
 
 export interface WasiRuntimeOptions {
   threads: number;
   /** Largest linear memory a module may grow to; written into the module at prepare time. */
   memoryBytes: number;
+  /** What a module may declare (default MODULE_CAPS; tests raise them to reach the engine's own limits). */
+  caps?: { [K in keyof typeof MODULE_CAPS]: number };
 }
 
 interface Prepared {
@@ -45,7 +47,7 @@ export class WasiRuntime implements Runtime<Prepared> {
 
   async prepare(code: CodeBlob): Promise<Prepared> {
     const pages = Math.max(1, Math.floor(this.o.memoryBytes / WASM_PAGE));
-    const bytes = checkModule(code.bytes, pages);
+    const bytes = checkModule(code.bytes, pages, this.o.caps);
     // Validation decodes every function without generating code: cheap, and it happens here, so
     // a broken module fails at once; compiling is left to the engine host.
     if (!WebAssembly.validate(bytes)) {

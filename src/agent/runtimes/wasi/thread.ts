@@ -16,7 +16,7 @@ const ERRNO_BADF = 8;
 /** Longest log line (the agent cuts there too): a module writing stderr without newlines holds no more. */
 const MAX_LINE = 16_000;
 /** Log a job may send in all; the rest is dropped (a flood must not fill the worker's memory). */
-const MAX_LOG_BYTES = 16 * 1024 ** 2;
+const MAX_LOG_BYTES = 4 * 1024 ** 2;
 
 /** Compiled modules by key; V8 shares the machine code between this process's threads. */
 const compiled = new Map<string, WebAssembly.Module>();
