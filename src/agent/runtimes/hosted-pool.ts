@@ -47,13 +47,16 @@ const START_FAILURES = 3;
 
 export class HostedPool<M extends { id: number }, R extends { type: string; id: number }> {
   private child: ChildProcess | null = null;
+  /** Resolves when a host is ready (or none can start, or the pool closed). */
   private started: Promise<void> = Promise.resolve();
+  private markStarted: (() => void) | null = null;
   private readonly active = new Map<number, Active>();
   /** Code keys the current host has (it gets the bytes the first time only). */
   private known = new Set<string>();
   private nextId = 1;
   private closed = false;
   private startFailures = 0;
+  private hostReady = false;
   /** Hosts started so far (diagnostics; tests check that a dead host was replaced). */
   generation = 0;
 
@@ -80,10 +83,11 @@ export class HostedPool<M extends { id: number }, R extends { type: string; id: 
     job: ThreadJob & { code?: PoolCode },
   ): Promise<ThreadResult<R>> {
     if (job.signal.aborted) return { type: 'aborted' };
-    await this.started;
+    // A host being replaced is waited for: it reads no message before it is ready.
+    while (!this.hostReady && this.startFailures < START_FAILURES && !this.closed) await this.started;
     if (job.signal.aborted) return { type: 'aborted' };
     const child = this.child;
-    if (!child || this.startFailures >= START_FAILURES)
+    if (!child || !this.hostReady)
       return { type: 'crash', message: `the ${this.o.name} engine host cannot start` };
     const id = this.nextId++;
     const { message } = build(id);
@@ -126,12 +130,19 @@ export class HostedPool<M extends { id: number }, R extends { type: string; id: 
 
   async close(): Promise<void> {
     this.closed = true;
+    this.resolveStarted();
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
     await new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill('SIGKILL');
     });
+  }
+
+  private resolveStarted(): void {
+    const mark = this.markStarted;
+    this.markStarted = null;
+    mark?.();
   }
 
   private send(child: ChildProcess, m: HostRequest): void {
@@ -162,20 +173,24 @@ export class HostedPool<M extends { id: number }, R extends { type: string; id: 
     this.generation++;
     const stderr = new Tail(8192);
     child.stderr!.setEncoding('utf8').on('data', (c: string) => stderr.push(c));
-    let markReady!: () => void;
     let isReady = false;
-    this.started = new Promise((r) => (markReady = r));
+    this.hostReady = false;
+    if (!this.markStarted) this.started = new Promise((r) => (this.markStarted = r));
     child.on('message', (m: HostReply) => {
       if (m.type === 'ready') {
         isReady = true;
+        this.hostReady = true;
         this.startFailures = 0;
-        markReady();
+        this.resolveStarted();
       } else if (m.type === 'message') this.active.get(m.id)?.job.onMessage?.(m.message);
       else this.active.get(m.id)?.finish(m.result);
     });
     child.on('error', () => {}); // a failed send or spawn; 'exit' follows and says the rest
     child.once('exit', (code, signal) => {
-      if (this.child === child) this.child = null;
+      if (this.child === child) {
+        this.child = null;
+        this.hostReady = false;
+      }
       const why = fatalLine(stderr.toString()) ?? (signal ? `signal ${signal}` : `exit code ${code}`);
       const victims = [...this.active.values()];
       const alone = victims.length === 1;
@@ -186,7 +201,8 @@ export class HostedPool<M extends { id: number }, R extends { type: string; id: 
         v.finish({ type: 'crash', message, retryable: !alone });
       }
       if (!isReady) this.startFailures++;
-      markReady();
+      // Waiting jobs wait for the next host, unless none is coming or hosts keep failing to start.
+      if (this.closed || this.startFailures >= START_FAILURES) this.resolveStarted();
       if (this.closed) return;
       // A host that cannot even start is retried slowly; one that died at work is replaced now.
       if (isReady) this.spawn();
