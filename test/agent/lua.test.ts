@@ -108,6 +108,67 @@ describe('dlabLua54', () => {
     expect((await output(url, next.id)).toString()).toBe('alive');
   });
 
+  it('hostile scripts fail with a clear error and the engine runs the next job', async () => {
+    const { url } = await testHub();
+    const { runtimes } = await startAgent(url, ['dlabLua54'], {
+      concurrency: 1,
+      memoryBytes: 64 * 1024 ** 2,
+    });
+    const lua = runtimes[0] as LuaRuntime;
+    const thread = lua.pool.threads()[0]!.worker;
+    const bombs: [string, RegExp][] = [
+      [
+        'local t = setmetatable({}, {}) getmetatable(t).__index = function(t, k) return t[k] end return t.x',
+        /error: Lua error: script:1: C stack overflow/,
+      ],
+      [
+        'local function f(s) return (string.gsub(s, ".", f)) end f("x")',
+        /error: Lua error: C stack overflow/,
+      ],
+      ['local function f() return coroutine.wrap(f)() end f()', /error: Lua error: .*C stack overflow/],
+      [
+        'local t t = setmetatable({}, {__tostring = function() return tostring(t) end}) tostring(t)',
+        /C stack overflow/,
+      ],
+      [
+        'assert(load("return " .. string.rep("{", 1e5) .. string.rep("}", 1e5)))()',
+        /error: Lua error: .*(C stack overflow|too many)/,
+      ],
+      [
+        'local s = string.rep("x", 2^40)',
+        /error: Lua error: .*resulting string too large|memory: memory limit/,
+      ],
+      [
+        'local t = {} for i = 1, 1e8 do t[i] = coroutine.create(function() end) end',
+        /memory: memory limit of 67108864 bytes/,
+      ],
+    ];
+    for (const [code, message] of bombs) {
+      const job = await runOnce(url, 'dlabLua54', code);
+      expect(job.state, code).toBe('failed');
+      expect(job.error, code).toMatch(message);
+    }
+    // A 4 MB error message: the thread takes its first 16,000 bytes, not 4 MB of JS string.
+    const loud = await runOnce(url, 'dlabLua54', 'error(string.rep("x", 2^22))');
+    expect(loud.error).toMatch(/^error: Lua error: script:1: x{1000}/);
+    expect(loud.error!.length).toBeLessThan(17_000);
+    const next = await runOnce(url, 'dlabLua54', 'io.write("alive")');
+    expect((await output(url, next.id)).toString()).toBe('alive');
+    // None of it cost the engine thread.
+    expect(lua.pool.threads()[0]!.worker).toBe(thread);
+  }, 60_000);
+
+  it("finalizers left to run when the state closes are held to the job's memory limit", async () => {
+    const { url } = await testHub();
+    await startAgent(url, ['dlabLua54'], { concurrency: 1, memoryBytes: 16 * 1024 ** 2 });
+    // Without the limit at close, this __gc would allocate until the job's timeout killed the thread.
+    const code =
+      'setmetatable({}, {__gc = function() local t = {} for i = 1, 1e9 do t[i] = {} end end}) io.write("done")';
+    const job = await runOnce(url, 'dlabLua54', code, '', { timeoutMs: 30_000 });
+    expect(job.state, job.error ?? '').toBe('succeeded');
+    expect((await output(url, job.id)).toString()).toBe('done');
+  }, 60_000);
+
   it('replaces an engine thread whose heap grew large, without losing the job or the next', async () => {
     const { url } = await testHub();
     const { runtimes } = await startAgent(url, ['dlabLua54'], {

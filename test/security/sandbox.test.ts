@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectTools } from '../../src/agent/runtimes/default/sandbox.js';
+import { echoModule, hugeTableModule, recursionModule, tableGrowModule } from '../agent/fixtures/wasm.js';
 import { api } from '../helpers/hub.js';
 import { ROOT, buildCli, killSpawned, runCli, spawnHub, until, type HubProcess } from '../helpers/worker.js';
 
@@ -154,13 +155,15 @@ async function run(
 }
 
 /** The worker process is alive and still runs an ordinary job in `runtime`. */
-async function workerSurvives(runtime: 'default' | 'dlabLua54') {
+async function workerSurvives(runtime: 'default' | 'dlabLua54' | 'wasi') {
   expect(worker.exitCode, workerLog.slice(-20).join('\n')).toBeNull();
   expect(worker.signalCode).toBeNull();
   const ok =
     runtime === 'default'
       ? await run('default', '#!/bin/sh\necho alive\n')
-      : await run('dlabLua54', 'io.write("alive")');
+      : runtime === 'wasi'
+        ? await run('wasi', echoModule(), 'alive')
+        : await run('dlabLua54', 'io.write("alive")');
   expect(ok.state, JSON.stringify(ok)).toBe('succeeded');
   expect(ok.text.trim()).toBe('alive');
 }
@@ -325,6 +328,28 @@ io.write("DONE")`;
     }
     await workerSurvives('dlabLua54');
   }, 180_000);
+
+  it('engine failures fail the job with a clear error, not the worker', async () => {
+    const bombs: [string, RegExp][] = [
+      [
+        'local t = setmetatable({}, {}) getmetatable(t).__index = function(t, k) return t[k] end return t.x',
+        /C stack overflow/,
+      ],
+      ['local function f(s) return (string.gsub(s, ".", f)) end f("x")', /C stack overflow/],
+      ['local function f() return coroutine.wrap(f)() end f()', /C stack overflow/],
+      ['error(string.rep("x", 2^22))', /^error: Lua error: script:1: x+$/],
+      [
+        'setmetatable({}, {__gc = function() while true do end end})',
+        /timeout: time limit of 3000 ms exceeded/,
+      ],
+    ];
+    for (const [bomb, message] of bombs) {
+      const r = await run('dlabLua54', bomb, '', 3_000);
+      expect(r.state, `${bomb}: ${JSON.stringify(r)}`).toBe('failed');
+      expect(r.error, bomb).toMatch(message);
+    }
+    await workerSurvives('dlabLua54');
+  }, 180_000);
 });
 
 // A WASI module that calls path_open (on fd 3, which no preopen backs) and exits with the errno,
@@ -437,6 +462,18 @@ describe('wasi runtime', () => {
     const grow = await run('wasi', growModule, '', 3_000);
     expect(grow.state, JSON.stringify(grow)).toBe('failed');
     expect(Date.now() - t0).toBeLessThan(30_000);
+    await workerSurvives('dlabLua54');
+  }, 90_000);
+
+  it('a module declaring a 10M-entry table (it used to abort the worker) fails alone; so do table.grow and recursion', async () => {
+    const table = await run('wasi', hugeTableModule());
+    expect(table.state, JSON.stringify(table)).toBe('failed');
+    expect(table.error).toMatch(/bad_code: the module's tables have 10000000 entries at start/);
+    const grow = await run('wasi', tableGrowModule());
+    expect(grow.error).toMatch(/error: wasm trap: unreachable/);
+    const deep = await run('wasi', recursionModule());
+    expect(deep.error).toMatch(/error: wasm trap: Maximum call stack size exceeded/);
+    await workerSurvives('wasi');
     await workerSurvives('dlabLua54');
   }, 90_000);
 });

@@ -12,7 +12,8 @@ export type ThreadResult<R> =
   | { type: 'reply'; reply: R }
   | { type: 'timeout' }
   | { type: 'aborted' }
-  | { type: 'crash'; message: string };
+  /** `retryable: false` when the job is known to have caused the crash. */
+  | { type: 'crash'; message: string; retryable?: boolean };
 
 /** One job on a thread: messages other than the final reply go to `onMessage`. */
 export interface ThreadJob {

@@ -50,6 +50,10 @@ const LUA_MASKCOUNT = 8;
 const HOOK_COUNT = 10_000;
 /** A thread whose wasm heap grew beyond this after a job is replaced (wasm memory never shrinks). */
 const RECYCLE_HEAP_BYTES = 256 * 1024 ** 2;
+/** Longest text taken from a script (the agent cuts log lines there too). */
+const MAX_TEXT = 16_000;
+/** Log a job may send in all; the rest is dropped (a flood must not fill the worker's memory). */
+const MAX_LOG_BYTES = 4 * 1024 ** 2;
 
 const port = parentPort!;
 const { rpc, flag } = workerData as LuaThreadData;
@@ -73,14 +77,20 @@ const cstr = (s: string) => {
   return p;
 };
 const lenSlot = lua._malloc(4);
-/** The string at `idx` as bytes (a copy), or null when it is not a string. */
-function bytesAt(L: number, idx: number): Uint8Array | null {
+/** The string at `idx` as bytes (a copy of at most `max`), or null when it is not a string. */
+function bytesAt(L: number, idx: number, max = Infinity): Uint8Array | null {
   if (lua._lua_type(L, idx) !== LUA_TSTRING) return null;
   const p = lua._lua_tolstring(L, idx, lenSlot);
   const n = lua.HEAPU32[lenSlot >>> 2]!;
-  return lua.HEAPU8.slice(p, p + n);
+  return lua.HEAPU8.slice(p, p + Math.min(n, max));
 }
-const textAt = (L: number, idx: number) => Buffer.from(bytesAt(L, idx) ?? new Uint8Array()).toString('utf8');
+/**
+ * The string at `idx` as text, cut at `max` bytes. Texts (log lines, progress, error messages)
+ * become JS strings on this thread's small heap and then the worker's: a script's 500 MB string
+ * must not, or V8 runs out of heap and may take the whole process with it.
+ */
+const textAt = (L: number, idx: number, max = MAX_TEXT) =>
+  Buffer.from(bytesAt(L, idx, max) ?? new Uint8Array()).toString('utf8');
 const pushBytes = (L: number, b: Uint8Array) => withBytes(b, (p) => lua._lua_pushlstring(L, p, b.length));
 const pushText = (L: number, s: string) => pushBytes(L, Buffer.from(s, 'utf8'));
 
@@ -152,12 +162,21 @@ const hook = lua.addFunction((L) => {
 }, 'vii');
 
 let current: LuaRunMessage | null = null;
+let logged = 0;
 const emit = lua.addFunction((L) => {
   if (!current) return 0;
   const kind = textAt(L, 1);
+  if (kind === 'log') {
+    if (logged > MAX_LOG_BYTES) return 0;
+    let line = textAt(L, 2);
+    logged += line.length;
+    if (logged > MAX_LOG_BYTES)
+      line = `[jobhub: the job logged more than ${MAX_LOG_BYTES} bytes; the rest is dropped]`;
+    post({ type: 'log', id: current.id, line });
+    return 0;
+  }
   const text = textAt(L, 2);
-  if (kind === 'log') post({ type: 'log', id: current.id, line: text });
-  else post({ type: 'progress', id: current.id, value: kind === 'progress#' ? Number(text) : text });
+  post({ type: 'progress', id: current.id, value: kind === 'progress#' ? Number(text) : text });
   return 0;
 }, 'ii');
 
@@ -215,6 +234,7 @@ function run(job: LuaRunMessage): LuaThreadMessage {
   spare = null;
   const { L } = s;
   const account = accounts.get(s.ud)!;
+  logged = 0;
   try {
     pushBytes(L, job.input);
     lua._lua_pushnumber(L, job.outputBytes);
@@ -229,8 +249,6 @@ function run(job: LuaRunMessage): LuaThreadMessage {
     lua._lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_COUNT);
     const status = lua._lua_pcallk(L, 7, 2, 0, 0, 0);
     const late = Date.now() > deadline;
-    deadline = Infinity;
-    account.max = Infinity;
     if (late)
       return {
         type: 'done',
@@ -256,8 +274,10 @@ function run(job: LuaRunMessage): LuaThreadMessage {
     }
     return { type: 'done', id: job.id, ok: true, output: bytesAt(L, -1) ?? new Uint8Array() };
   } finally {
-    deadline = Infinity;
+    // The job's limits hold while its state closes: finalizers (__gc) a script left behind run
+    // now, and must neither allocate without bound nor loop for ever.
     closeState(s);
+    deadline = Infinity;
   }
 }
 /** The error and the script's own frames; the sandbox's frames only say how we called it. */

@@ -3,8 +3,11 @@
 export interface WasiRunMessage {
   type: 'run';
   id: number;
-  /** Compiled once by the runtime (memory limit already written into it); cloned cheaply. */
-  module: WebAssembly.Module;
+  /**
+   * The checked module (limits already written into it), shared by the engine host; the thread
+   * compiles it once per key (V8 shares the compiled code between threads of a process).
+   */
+  code: { key: string; bytes: Uint8Array };
   input: Uint8Array;
   memoryBytes: number;
   outputBytes: number;

@@ -3,31 +3,38 @@
  * stderr the job log, exit status ≠ 0 a failure. Sandboxed by construction: no preopened
  * directories, no environment, no sockets; memory bounded by rewriting the module's declared
  * maximum, time bounded by terminating the host thread.
+ *
+ * What a module declares is capped before it runs (limits.ts), and the engine threads live in a
+ * child process of their own (HostedPool): should V8 still abort on some allocation we did not
+ * foresee, it takes down that host and its jobs, never the worker.
  */
-import { ThreadPool } from '../pool.js';
+import { HostedPool } from '../hosted-pool.js';
 import { fail, type CodeBlob, type RunContext, type RunOutcome, type Runtime } from '../runtime.js';
-import { BadModuleError, WASM_PAGE, limitMemory } from './limits.js';
+import { BadModuleError, MODULE_CAPS, WASM_PAGE, checkModule } from './limits.js';
 import type { WasiRunMessage, WasiThreadMessage } from './protocol.js';
 
 export interface WasiRuntimeOptions {
   threads: number;
   /** Largest linear memory a module may grow to; written into the module at prepare time. */
   memoryBytes: number;
+  /** What a module may declare (default MODULE_CAPS; tests raise them to reach the engine's own limits). */
+  caps?: { [K in keyof typeof MODULE_CAPS]: number };
 }
 
 interface Prepared {
-  module: WebAssembly.Module;
+  key: string;
+  bytes: Uint8Array;
 }
 
 export class WasiRuntime implements Runtime<Prepared> {
   readonly base = 'wasi';
   readonly features = [] as const;
   /** The engine threads (public for diagnostics). */
-  readonly pool: ThreadPool<WasiRunMessage, Extract<WasiThreadMessage, { type: 'done' }>>;
+  readonly pool: HostedPool<WasiRunMessage, Extract<WasiThreadMessage, { type: 'done' }>>;
 
   constructor(private readonly o: WasiRuntimeOptions) {
-    this.pool = new ThreadPool({
-      name: 'WASI host',
+    this.pool = new HostedPool({
+      name: 'WASI',
       entry: new URL('./thread.js', import.meta.url),
       size: Math.max(1, o.threads),
       resourceLimits: { maxOldGenerationSizeMb: 128 },
@@ -40,19 +47,23 @@ export class WasiRuntime implements Runtime<Prepared> {
 
   async prepare(code: CodeBlob): Promise<Prepared> {
     const pages = Math.max(1, Math.floor(this.o.memoryBytes / WASM_PAGE));
-    const bytes = limitMemory(code.bytes, pages);
-    try {
-      const module = await WebAssembly.compile(bytes);
-      if (WebAssembly.Module.imports(module).some((i) => i.kind === 'memory')) {
-        throw new BadModuleError('modules that import their memory are not supported; export it instead');
+    const bytes = checkModule(code.bytes, pages, this.o.caps);
+    // Validation decodes every function without generating code: cheap, and it happens here, so
+    // a broken module fails at once; compiling is left to the engine host.
+    if (!WebAssembly.validate(bytes)) {
+      let why = 'it does not validate';
+      try {
+        new WebAssembly.Module(bytes);
+      } catch (err) {
+        why = err instanceof Error ? err.message : String(err);
       }
-      return { module };
-    } catch (err) {
-      if (err instanceof BadModuleError) throw err;
-      throw new BadModuleError(
-        `not a valid WebAssembly module: ${err instanceof Error ? err.message : String(err)}`,
-      );
+      throw new BadModuleError(`not a valid WebAssembly module: ${why}`);
     }
+    return { key: code.sha256, bytes };
+  }
+
+  release(prepared: Prepared): void {
+    this.pool.forget(prepared.key);
   }
 
   async run(prepared: Prepared | null, ctx: RunContext): Promise<RunOutcome> {
@@ -64,7 +75,6 @@ export class WasiRuntime implements Runtime<Prepared> {
         message: {
           type: 'run',
           id,
-          module: prepared.module,
           input,
           memoryBytes: this.o.memoryBytes,
           outputBytes: ctx.limits.outputBytes,
@@ -73,6 +83,7 @@ export class WasiRuntime implements Runtime<Prepared> {
       {
         signal: ctx.signal,
         killAfterMs: ctx.limits.wallMs,
+        code: prepared,
         onMessage: (m) => {
           const msg = m as WasiThreadMessage;
           if (msg.type === 'log') ctx.log(msg.line);
@@ -85,7 +96,7 @@ export class WasiRuntime implements Runtime<Prepared> {
       case 'timeout':
         return fail('timeout', `time limit of ${ctx.limits.timeoutMs} ms exceeded (the module was stopped)`);
       case 'crash':
-        return fail('crash', `the WASI host crashed: ${r.message}`, true);
+        return fail('crash', r.message, r.retryable ?? true);
     }
     const reply = r.reply;
     if (reply.ok)

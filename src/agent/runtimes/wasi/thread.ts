@@ -5,6 +5,7 @@
  * system at all) and an empty environment.
  */
 import { openSync } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
 import { parentPort } from 'node:worker_threads';
 import { WASI } from 'node:wasi';
 import type { WasiRunMessage, WasiThreadMessage } from './protocol.js';
@@ -12,6 +13,23 @@ import type { WasiRunMessage, WasiThreadMessage } from './protocol.js';
 const port = parentPort!;
 const devNull = openSync('/dev/null', 'r+');
 const ERRNO_BADF = 8;
+/** Longest log line (the agent cuts there too): a module writing stderr without newlines holds no more. */
+const MAX_LINE = 16_000;
+/** Log a job may send in all; the rest is dropped (a flood must not fill the worker's memory). */
+const MAX_LOG_BYTES = 4 * 1024 ** 2;
+
+/** Compiled modules by key; V8 shares the machine code between this process's threads. */
+const compiled = new Map<string, WebAssembly.Module>();
+function compile(code: WasiRunMessage['code']): WebAssembly.Module {
+  let module = compiled.get(code.key);
+  if (!module) {
+    module = new WebAssembly.Module(code.bytes);
+    if (compiled.size >= 16) compiled.delete(compiled.keys().next().value!);
+  }
+  compiled.delete(code.key);
+  compiled.set(code.key, module);
+  return module;
+}
 
 type Fn = (...args: number[]) => number;
 
@@ -37,6 +55,8 @@ function run(job: WasiRunMessage): WasiThreadMessage {
   const out: Buffer[] = [];
   let outSize = 0;
   let errLine = '';
+  let logged = 0;
+  const decoder = new StringDecoder('utf8');
   const view = () => new DataView(memory!.buffer);
 
   const fd_read: Fn = (fd, iovs, iovsLen, nreadPtr) => {
@@ -69,20 +89,35 @@ function run(job: WasiRunMessage): WasiThreadMessage {
         // Throwing from an import traps the module: it stops at once, whatever it does next.
         if (outSize > job.outputBytes) throw new OutputLimit();
         out.push(Buffer.from(chunk));
-      } else logErr(chunk.toString('utf8'));
+      } else {
+        // In slices: one huge write must not become one huge string on this thread's heap.
+        for (let o = 0; o < len && logged <= MAX_LOG_BYTES; o += 65_536)
+          logErr(decoder.write(chunk.subarray(o, o + 65_536)));
+      }
     }
     dv.setUint32(nwrittenPtr, n, true);
     return 0;
   };
+  const logLine = (line: string) => {
+    if (logged > MAX_LOG_BYTES) return;
+    logged += line.length;
+    if (logged > MAX_LOG_BYTES)
+      line = `[jobhub: the job logged more than ${MAX_LOG_BYTES} bytes; the rest is dropped]`;
+    port.postMessage({ type: 'log', id: job.id, line } satisfies WasiThreadMessage);
+  };
   const logErr = (text: string) => {
     const lines = (errLine + text).split('\n');
     errLine = lines.pop() ?? '';
-    for (const line of lines) port.postMessage({ type: 'log', id: job.id, line } satisfies WasiThreadMessage);
+    for (const line of lines) logLine(line.length > MAX_LINE ? line.slice(0, MAX_LINE) : line);
+    while (errLine.length > MAX_LINE) {
+      logLine(errLine.slice(0, MAX_LINE));
+      errLine = errLine.slice(MAX_LINE);
+    }
   };
 
   let instance: WebAssembly.Instance;
   try {
-    instance = new WebAssembly.Instance(job.module, {
+    instance = new WebAssembly.Instance(compile(job.code), {
       wasi_snapshot_preview1: { ...base, fd_read, fd_write },
     });
   } catch (err) {

@@ -31,4 +31,5 @@ declare namespace WebAssembly {
     new (module: Module, imports?: Imports): Instance;
   };
   function compile(bytes: Uint8Array | ArrayBuffer): Promise<Module>;
+  function validate(bytes: Uint8Array | ArrayBuffer): boolean;
 }
