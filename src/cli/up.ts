@@ -5,18 +5,15 @@
  */
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type Durability } from '../config/config.js';
+import { loadConfig, type Durability } from '../config/config.js';
 import { startHub } from '../http/app.js';
 import { RuntimeConfigError } from '../agent/runtimes/index.js';
 import { addAgentOptions, buildAgent, onSignals, type AgentFlags, type LocalAgent } from './worker.js';
 import { demoDataDir, startDemo, type Demo } from './demo.js';
 import { durabilityOption } from './server.js';
 
-const int = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`${value} is not an integer`);
-  return n;
-};
+import { int } from './args.js';
+import { EXIT } from './exit-codes.js';
 
 export function upCommand(): Command {
   const cmd = new Command('up')
@@ -35,24 +32,18 @@ export function upCommand(): Command {
       new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']),
     );
   addAgentOptions(cmd).action(async (o: AgentFlags & Record<string, unknown>) => {
-    let config;
-    try {
-      config = loadConfig(process.env, {
-        host: o.host as string | undefined,
-        port: o.port as number | undefined,
-        dataDir:
-          (o.dataDir as string | undefined) ??
-          (o.demo && !process.env.JOBHUB_DATA_DIR ? demoDataDir() : undefined),
-        auth: o.auth as boolean | undefined,
-        durability: o.durability as Durability | undefined,
-        leaseMs: o.leaseMs as number | undefined,
-        logLevel: o.logLevel as 'info' | undefined,
-      });
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      process.stderr.write(`jobhub: ${err.message}\n`);
-      process.exit(2);
-    }
+    // A bad setting (ConfigError) or a store/port that cannot be opened ends in main.ts's one line.
+    const config = loadConfig(process.env, {
+      host: o.host as string | undefined,
+      port: o.port as number | undefined,
+      dataDir:
+        (o.dataDir as string | undefined) ??
+        (o.demo && !process.env.JOBHUB_DATA_DIR ? demoDataDir() : undefined),
+      auth: o.auth as boolean | undefined,
+      durability: o.durability as Durability | undefined,
+      leaseMs: o.leaseMs as number | undefined,
+      logLevel: o.logLevel as 'info' | undefined,
+    });
     const running = await startHub(config);
     const log = running.hub.ctx.log;
     // With auth on, the local worker gets a token of its own, made directly in the store.
@@ -70,7 +61,7 @@ export function upCommand(): Command {
       await running.stop();
       if (!(err instanceof RuntimeConfigError)) throw err;
       process.stderr.write(`jobhub up: ${err.message}\n`);
-      process.exit(2);
+      process.exit(EXIT.USAGE);
     }
     let demo: Demo | null = null;
     onSignals(
