@@ -72,7 +72,7 @@ const withHub = (c: Command) =>
       '--hub <url>',
       'hub base URL (env JOBHUB_URL); host:port means http://',
       urlOption('--hub'),
-      process.env.JOBHUB_URL ?? 'http://127.0.0.1:8080',
+      process.env.JOBHUB_URL || 'http://127.0.0.1:8080',
     )
     .option('--token <token>', 'admin token (default: $JOBHUB_TOKEN)');
 

@@ -33,7 +33,7 @@ function withHub(cmd: Command): Command {
       '--hub <url>',
       'the hub (env JOBHUB_URL); host:port means http://',
       urlOption('--hub'),
-      process.env.JOBHUB_URL ?? 'http://127.0.0.1:8080',
+      process.env.JOBHUB_URL || 'http://127.0.0.1:8080',
     )
     .option('--token <token>', 'a client token (env JOBHUB_TOKEN)');
 }
@@ -93,6 +93,7 @@ async function submit(
   file: string | undefined,
   o: SubmitFlags,
   input: Buffer,
+  warn = true,
 ): Promise<JobView & { warnings: string[] }> {
   let fn = o.function;
   if (!fn) {
@@ -109,9 +110,13 @@ async function submit(
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
   });
-  for (const w of job.warnings ?? []) process.stderr.write(`jobhub: warning: ${w}\n`);
+  if (warn) printWarnings(job.warnings);
   return job;
 }
+
+const printWarnings = (warnings: string[] | undefined) => {
+  for (const w of warnings ?? []) process.stderr.write(`jobhub: warning: ${w}\n`);
+};
 
 /** Long-polls until the job is final (or `timeoutMs` passes; 0 = forever). */
 async function waitFinal(api: HubApi, id: string, timeoutMs = 0): Promise<JobView> {
@@ -194,12 +199,20 @@ interface RunFlags extends SubmitFlags {
  * `waitFinal`, but a job still queued after `graceMs` while no live worker offers its runtime is
  * canceled and reported with the runtimes the live workers do offer (it would wait forever).
  */
-async function waitFinalOrNoWorker(api: HubApi, job: JobView, graceMs: number): Promise<JobView> {
+async function waitFinalOrNoWorker(
+  api: HubApi,
+  job: JobView & { warnings: string[] },
+  graceMs: number,
+): Promise<JobView> {
   const first = await waitFinal(api, job.id, Math.max(1, graceMs));
   if (first.state !== 'queued') return first.state === 'running' ? waitFinal(api, job.id) : first;
   const { workers } = await api.workerList();
-  if (workers.some((w) => acceptedRuntimes(w.runtimes).includes(first.runtime)))
+  if (workers.some((w) => acceptedRuntimes(w.runtimes).includes(first.runtime))) {
+    // Still queued with a worker for its runtime (busy, or tags it lacks): say what the hub said,
+    // less the creation-time "no live worker" warning, which a worker has made out of date.
+    printWarnings(job.warnings.filter((w) => !w.startsWith('no live worker')));
     return waitFinal(api, job.id);
+  }
   const offered = [...new Set(workers.flatMap((w) => w.runtimes))].sort();
   const canceled = await api.jobCancel(job.id).catch(() => null);
   // The job may have been leased just now: then it runs, and we wait for it after all.
@@ -237,12 +250,15 @@ export function runCommands(): Command[] {
     )
     .action((file: string | undefined, o: RunFlags) =>
       withApi(o, async (api) => {
-        const job = await submit(api, file, o, await readStdin());
+        // Without --wait-for-worker, "no worker offers the runtime" becomes an error after the
+        // grace period: the warnings wait until then, so that a mistake prints one line.
+        const graced = !o.waitForWorker && o.workerGraceMs > 0;
+        const job = await submit(api, file, o, await readStdin(), !graced);
         const watcher = process.stderr.isTTY && !o.quiet ? watchProgress(api, job.id) : null;
         const done = await (
-          o.waitForWorker || job.state !== 'queued'
-            ? waitFinal(api, job.id)
-            : waitFinalOrNoWorker(api, job, o.workerGraceMs)
+          graced && job.state === 'queued'
+            ? waitFinalOrNoWorker(api, job, o.workerGraceMs)
+            : waitFinal(api, job.id)
         ).finally(() => watcher?.stop());
         if (done.state !== 'succeeded') {
           process.stderr.write(`jobhub: ${failureText(done)}\n`);

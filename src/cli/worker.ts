@@ -130,7 +130,7 @@ export function workerCommand(): Command {
       '--hub <url>',
       'the hub (env JOBHUB_URL); host:port means http://',
       urlOption('--hub'),
-      process.env.JOBHUB_URL ?? 'http://127.0.0.1:8080',
+      process.env.JOBHUB_URL || 'http://127.0.0.1:8080',
     )
     .option('--token <token>', 'a worker token (env JOBHUB_TOKEN)')
     .addOption(
