@@ -2,8 +2,8 @@
  * How every `jobhub` command ends on an ordinary mistake: one line on stderr that names the fix,
  * and an exit status that tells scripts which kind of mistake it was. The statuses follow BSD
  * sysexits(3) where one fits, so that they mean the same as in other tools; they are listed in
- * docs/cli.md. Anything not recognised here is a bug in jobhub: it still gets one line (the stack
- * trace only with JOBHUB_DEBUG=1) and EX_SOFTWARE.
+ * the README ("Exit statuses"). Anything not recognised here is a bug in jobhub: it still gets
+ * one line (the stack trace only with JOBHUB_DEBUG=1) and EX_SOFTWARE.
  */
 import { CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
