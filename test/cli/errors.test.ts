@@ -203,8 +203,11 @@ describe('a runtime no worker offers', { timeout: 120_000 }, () => {
       '--wait-for-worker',
     ]);
     // The job exists and stays queued while the command waits (no deadline races: we look at state).
-    const job = await until(async () => (await api(hub.url, 'GET', '/api/v1/jobs')).body.jobs[0]);
+    let ended = false;
+    void run.then(() => (ended = true));
+    const job = await until(async () => (await api(hub.url, 'GET', '/api/v1/jobs')).body.jobs[0], 60_000);
     await new Promise((r) => setTimeout(r, 1500));
+    expect(ended).toBe(false);
     expect((await api(hub.url, 'GET', `/api/v1/jobs/${job.id}`)).body.state).toBe('queued');
     await api(hub.url, 'POST', `/api/v1/jobs/${job.id}/cancel`);
     const r = await run;
