@@ -227,11 +227,15 @@ export function explain(err: unknown): CliError {
   );
 }
 
-/** Ends the process with `err`'s line and status. Commander already printed its own errors. */
-export function exitWith(err: unknown): never {
+/**
+ * Ends the process with `err`'s line and status. Commander already printed its own errors.
+ * `stack`: print an unrecognised error's stack trace anyway (a crash of a running hub or worker,
+ * where the trace is what the bug report needs).
+ */
+export function exitWith(err: unknown, stack = false): never {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
   const e = explain(err);
-  if (e.exitCode === EXIT.SOFTWARE && process.env.JOBHUB_DEBUG) console.error(err);
+  if (e.exitCode === EXIT.SOFTWARE && (stack || process.env.JOBHUB_DEBUG)) console.error(err);
   process.stderr.write(`jobhub: ${e.message.replace(/\s*\n\s*/g, ' ')}\n`);
   process.exit(e.exitCode);
 }

@@ -30,9 +30,10 @@ program.addCommand(benchWorkerCommand());
 const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
 for (const c of everyCommand(program)) c.exitOverride();
 
-// Errors outside the command's own promise (a failing listener, a stray rejection) end the same way.
-process.on('uncaughtException', exitWith);
-process.on('unhandledRejection', exitWith);
+// Errors outside the command's own promise (a failing listener, a stray rejection) end the same
+// way; an unrecognised one there is a crash of a running process, so its stack trace is kept.
+process.on('uncaughtException', (err) => exitWith(err, true));
+process.on('unhandledRejection', (err) => exitWith(err, true));
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
