@@ -112,6 +112,11 @@ export const hubApi = (c: HubClient) => ({
   jobCreate: (body: Record<string, unknown>) =>
     c.json<JobView & { warnings: string[] }>('POST', '/api/v1/jobs', { json: body }),
 
+  jobCancel: (id: string) => c.json<JobView>('POST', `/api/v1/jobs/${encodeURIComponent(id)}/cancel`),
+
+  /** Workers seen recently, with the runtimes they registered. */
+  workerList: () => c.json<{ workers: { id: string; runtimes: string[] }[] }>('GET', '/api/v1/workers'),
+
   jobGet: (id: string) => c.json<JobView>('GET', `/api/v1/jobs/${encodeURIComponent(id)}`),
 
   jobWait: (id: string, timeoutMs: number, states?: string[], signal?: AbortSignal) =>

@@ -4,19 +4,15 @@
  * and `{team_id}` in the arguments are replaced for each job; the program also finds them in
  * JOBHUB_TARGET, JOBHUB_ALL_ADDRESSES, JOBHUB_JOB_ID, JOBHUB_TEAM_ID and JOBHUB_TEAM_NAME.
  */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { Supervisor, SUPERVISOR_DEFAULTS } from '../portal/supervisor.js';
+import { positiveInt as count, urlOption } from './args.js';
 
 function seconds(value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${value} is not a number of seconds`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError(`${value} is not a number of seconds`);
   return Math.round(n * 1000);
-}
-
-function count(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${value} is not a positive integer`);
-  return n;
 }
 
 /** A duration option given in (fractional) seconds, held in milliseconds. */
@@ -28,7 +24,11 @@ export function benchWorkerCommand(): Command {
     .description(
       'Take contest benchmark jobs from a portal (the seed internal API) and run a benchmark program for each',
     )
-    .requiredOption('--portal <url>', 'portal base URL (a /t/<token> prefix is kept)')
+    .requiredOption(
+      '--portal <url>',
+      'portal base URL (a /t/<token> prefix is kept; host:port means http://)',
+      urlOption('--portal'),
+    )
     .option('--token <token>', 'benchmarker token, sent as a bearer token (default: $JOBHUB_BENCH_TOKEN)')
     .addOption(
       secondsOption(

@@ -3,26 +3,23 @@
  * submits a job with stdin as its input, waits (with a live progress line on a terminal) and
  * writes the output bytes to stdout; on failure it prints the error and exits 1. `submit`,
  * `wait` and `get` are the same steps one at a time, for scripts (`--json` for machine output).
+ * A job for a runtime no live worker offers is canceled after a short grace period (it would
+ * wait forever), unless `--wait-for-worker`. Mistakes end with one line (exit-codes.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { Command } from 'commander';
 import { HubClient, HubHttpError, HubUnreachableError } from '../agent/client.js';
 import { hubApi, type HubApi, type JobView } from '../agent/hub-api.js';
+import { acceptedRuntimes } from '../core/runtime.js';
+import { baseUrl, list, nonNegativeInt as int, urlOption } from './args.js';
+import { CliError, EXIT, exitWith, hubError, inputFileError } from './exit-codes.js';
 
 const FINAL = ['succeeded', 'failed', 'canceled'];
 const INLINE_MAX = 64 * 1024;
 
-const int = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${value} is not a non-negative integer`);
-  return n;
-};
-const list = (v: string) =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** How long `run` waits for a worker that offers the job's runtime before giving up. */
+const WORKER_GRACE_MS = 10_000;
 
 interface Common {
   hub: string;
@@ -32,26 +29,40 @@ interface Common {
 
 function withHub(cmd: Command): Command {
   return cmd
-    .option('--hub <url>', 'the hub (env JOBHUB_URL)', process.env.JOBHUB_URL ?? 'http://127.0.0.1:8080')
+    .option(
+      '--hub <url>',
+      'the hub (env JOBHUB_URL); host:port means http://',
+      urlOption('--hub'),
+      process.env.JOBHUB_URL || 'http://127.0.0.1:8080',
+    )
     .option('--token <token>', 'a client token (env JOBHUB_TOKEN)');
 }
 
-/** Runs `fn` with a client; turns hub errors into one line on stderr and exit status 2. */
+/** Runs `fn` with a client; a mistake ends with one line on stderr (exit-codes.ts). */
 async function withApi(o: Common, fn: (api: HubApi) => Promise<number>): Promise<never> {
-  const client = new HubClient({ url: o.hub, token: o.token ?? process.env.JOBHUB_TOKEN, connections: 4 });
+  let client: HubClient | null = null;
   let code: number;
   try {
+    // The default and JOBHUB_URL bypass the flag's parser: check them here.
+    const hub = baseUrl(o.hub);
+    client = new HubClient({ url: hub, token: o.token ?? process.env.JOBHUB_TOKEN, connections: 4 });
     code = await fn(hubApi(client));
   } catch (err) {
-    if (!(err instanceof HubHttpError || err instanceof HubUnreachableError || err instanceof UsageError))
-      throw err;
-    process.stderr.write(
-      `jobhub: ${err.message}${err instanceof HubUnreachableError ? ` at ${o.hub}` : ''}\n`,
-    );
-    code = 2;
+    await client?.close().catch(() => {});
+    if (err instanceof HubHttpError || err instanceof HubUnreachableError) exitWith(hubError(err, o.hub));
+    exitWith(err);
   }
   await client.close().catch(() => {});
   process.exit(code);
+}
+
+/** Reads a file the user named; a missing or unreadable one is an input mistake. */
+async function readInput(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (err) {
+    throw inputFileError(err, file);
+  }
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -82,10 +93,11 @@ async function submit(
   file: string | undefined,
   o: SubmitFlags,
   input: Buffer,
+  warn = true,
 ): Promise<JobView & { warnings: string[] }> {
   let fn = o.function;
   if (!fn) {
-    if (!o.runtime) throw new UsageError('give --runtime R with a code FILE, or --function ID');
+    if (!o.runtime) throw new CliError(EXIT.USAGE, 'give --runtime R with a code FILE, or --function ID');
     if (file) fn = await functionFor(api, o.runtime, file);
   }
   const job = await api.jobCreate({
@@ -95,7 +107,7 @@ async function submit(
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
   });
-  for (const w of job.warnings ?? []) process.stderr.write(`jobhub: warning: ${w}\n`);
+  if (warn) printWarnings(job.warnings);
   return job;
 }
 
@@ -105,12 +117,16 @@ async function submit(
  * a script again does not add a function each time.
  */
 async function functionFor(api: HubApi, runtime: string, file: string): Promise<string> {
-  const code = await api.blobPut(await readFile(file));
+  const code = await api.blobPut(await readInput(file));
   const name = basename(file);
   const { functions } = await api.functionList();
   const same = functions.find((f) => f.codeBlobId === code.id && f.runtime === runtime && f.name === name);
   return same?.id ?? (await api.functionCreate({ runtime, codeBlobId: code.id, name })).id;
 }
+
+const printWarnings = (warnings: string[] | undefined) => {
+  for (const w of warnings ?? []) process.stderr.write(`jobhub: warning: ${w}\n`);
+};
 
 /** Long-polls until the job is final (or `timeoutMs` passes; 0 = forever). */
 async function waitFinal(api: HubApi, id: string, timeoutMs = 0): Promise<JobView> {
@@ -131,8 +147,6 @@ async function writeOutput(api: HubApi, id: string): Promise<void> {
 
 const failureText = (job: JobView) =>
   `job ${job.id} ${job.state}${job.exitStatus !== null && job.exitStatus !== undefined ? ` (exit status ${job.exitStatus})` : ''}${job.error ? `: ${job.error}` : ''}`;
-
-class UsageError extends Error {}
 
 const SPIN = '⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏';
 
@@ -185,6 +199,41 @@ function watchProgress(api: HubApi, id: string): { stop(): void } {
   };
 }
 
+interface RunFlags extends SubmitFlags {
+  quiet?: boolean;
+  waitForWorker?: boolean;
+  workerGraceMs: number;
+}
+
+/**
+ * `waitFinal`, but a job still queued after `graceMs` while no live worker offers its runtime is
+ * canceled and reported with the runtimes the live workers do offer (it would wait forever).
+ */
+async function waitFinalOrNoWorker(
+  api: HubApi,
+  job: JobView & { warnings: string[] },
+  graceMs: number,
+): Promise<JobView> {
+  const first = await waitFinal(api, job.id, Math.max(1, graceMs));
+  if (first.state !== 'queued') return first.state === 'running' ? waitFinal(api, job.id) : first;
+  const { workers } = await api.workerList();
+  if (workers.some((w) => acceptedRuntimes(w.runtimes).includes(first.runtime))) {
+    // Still queued with a worker for its runtime (busy, or tags it lacks): say what the hub said,
+    // less the creation-time "no live worker" warning, which a worker has made out of date.
+    printWarnings(job.warnings.filter((w) => !w.startsWith('no live worker')));
+    return waitFinal(api, job.id);
+  }
+  const offered = [...new Set(workers.flatMap((w) => w.runtimes))].sort();
+  const canceled = await api.jobCancel(job.id).catch(() => null);
+  // The job may have been leased just now: then it runs, and we wait for it after all.
+  if (canceled && canceled.state !== 'canceled') return waitFinal(api, job.id);
+  throw new CliError(
+    EXIT.UNAVAILABLE,
+    `no live worker offers runtime ${first.runtime} (${offered.length ? `live workers offer: ${offered.join(', ')}` : 'no worker is live'}); ` +
+      `job ${job.id} canceled. Start one with \`jobhub worker --runtimes ${first.runtime}\`, or pass --wait-for-worker to keep the job queued`,
+  );
+}
+
 function addSubmitOptions(cmd: Command): Command {
   return cmd
     .option('--runtime <name>', 'runtime, e.g. default, dlabLua54, wasi')
@@ -202,14 +251,28 @@ export function runCommands(): Command[] {
       'the code: a script/executable (default), a Lua script (dlabLua54), a wasm module (wasi)',
     )
     .option('--quiet', 'no progress line, even on a terminal')
-    .action((file: string | undefined, o: SubmitFlags & { quiet?: boolean }) =>
+    .option('--wait-for-worker', 'keep the job queued even when no live worker offers its runtime')
+    .option(
+      '--worker-grace-ms <ms>',
+      'how long to wait for a worker that offers the runtime before canceling the job',
+      int,
+      WORKER_GRACE_MS,
+    )
+    .action((file: string | undefined, o: RunFlags) =>
       withApi(o, async (api) => {
-        const job = await submit(api, file, o, await readStdin());
+        // Without --wait-for-worker, "no worker offers the runtime" becomes an error after the
+        // grace period: the warnings wait until then, so that a mistake prints one line.
+        const graced = !o.waitForWorker && o.workerGraceMs > 0;
+        const job = await submit(api, file, o, await readStdin(), !graced);
         const watcher = process.stderr.isTTY && !o.quiet ? watchProgress(api, job.id) : null;
-        const done = await waitFinal(api, job.id).finally(() => watcher?.stop());
+        const done = await (
+          graced && job.state === 'queued'
+            ? waitFinalOrNoWorker(api, job, o.workerGraceMs)
+            : waitFinal(api, job.id)
+        ).finally(() => watcher?.stop());
         if (done.state !== 'succeeded') {
           process.stderr.write(`jobhub: ${failureText(done)}\n`);
-          return 1;
+          return EXIT.JOB_FAILED;
         }
         if (done.output) await writeOutput(api, done.id);
         return 0;
@@ -222,7 +285,7 @@ export function runCommands(): Command[] {
     .option('--json', 'print the job as JSON')
     .action((file: string | undefined, o: SubmitFlags) =>
       withApi(o, async (api) => {
-        const input = o.input ? await readFile(o.input) : await readStdin();
+        const input = o.input ? await readInput(o.input) : await readStdin();
         const job = await submit(api, file, o, input);
         process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `${job.id}\n`);
         return 0;
@@ -241,7 +304,11 @@ export function runCommands(): Command[] {
         process.stdout.write(o.json ? `${JSON.stringify(job)}\n` : `${job.state}\n`);
         if (!o.json && job.state !== 'succeeded' && FINAL.includes(job.state))
           process.stderr.write(`jobhub: ${failureText(job)}\n`);
-        return job.state === 'succeeded' ? 0 : FINAL.includes(job.state) ? 1 : 3;
+        return job.state === 'succeeded'
+          ? EXIT.OK
+          : FINAL.includes(job.state)
+            ? EXIT.JOB_FAILED
+            : EXIT.WAIT_TIMEOUT;
       }),
     );
   const get = withHub(new Command('get'))

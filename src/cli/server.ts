@@ -1,14 +1,8 @@
 /** `jobhub server`: run the hub in the foreground until SIGTERM/SIGINT. */
-import { Command, InvalidArgumentError, Option } from 'commander';
-import { ConfigError, DURABILITIES, loadConfig, type Durability } from '../config/config.js';
+import { Command, Option } from 'commander';
+import { DURABILITIES, loadConfig, type Durability } from '../config/config.js';
 import { startHub } from '../http/app.js';
-
-function int(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isInteger(n))
-    throw new InvalidArgumentError(`${value} is not an integer`);
-  return n;
-}
+import { int } from './args.js';
 
 /** `--durability`, for every command that runs a hub. */
 export function durabilityOption(): Option {
@@ -42,29 +36,21 @@ export function serverCommand(): Command {
       new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']),
     )
     .action(async (o: Record<string, unknown>) => {
-      let config;
-      try {
-        config = loadConfig(process.env, {
-          host: o.host as string | undefined,
-          port: o.port as number | undefined,
-          dataDir: o.dataDir as string | undefined,
-          database: o.database as string | undefined,
-          blobs: o.blobs as string | undefined,
-          durability: o.durability as Durability | undefined,
-          auth: o.auth as boolean | undefined,
-          leaseMs: o.leaseMs as number | undefined,
-          maxWaitMs: o.maxWaitMs as number | undefined,
-          retentionMs: o.retentionMs as number | undefined,
-          maxBlobBytes: o.maxBlobBytes as number | undefined,
-          logLevel: o.logLevel as 'info' | undefined,
-        });
-      } catch (err) {
-        if (err instanceof ConfigError) {
-          process.stderr.write(`jobhub: ${err.message}\n`);
-          process.exit(2);
-        }
-        throw err;
-      }
+      // A bad setting (ConfigError) or a store/port that cannot be opened ends in main.ts's one line.
+      const config = loadConfig(process.env, {
+        host: o.host as string | undefined,
+        port: o.port as number | undefined,
+        dataDir: o.dataDir as string | undefined,
+        database: o.database as string | undefined,
+        blobs: o.blobs as string | undefined,
+        durability: o.durability as Durability | undefined,
+        auth: o.auth as boolean | undefined,
+        leaseMs: o.leaseMs as number | undefined,
+        maxWaitMs: o.maxWaitMs as number | undefined,
+        retentionMs: o.retentionMs as number | undefined,
+        maxBlobBytes: o.maxBlobBytes as number | undefined,
+        logLevel: o.logLevel as 'info' | undefined,
+      });
       const running = await startHub(config);
       const log = running.hub.ctx.log;
       log.info(

@@ -6,18 +6,15 @@
 import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
-import { ConfigError, loadConfig, type Durability } from '../config/config.js';
+import { loadConfig, type Durability } from '../config/config.js';
 import { startHub } from '../http/app.js';
 import { RuntimeConfigError } from '../agent/runtimes/index.js';
 import { addAgentOptions, buildAgent, onSignals, type AgentFlags, type LocalAgent } from './worker.js';
 import { demoDataDir, startDemo, type Demo } from './demo.js';
 import { durabilityOption } from './server.js';
 
-const int = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new Error(`${value} is not an integer`);
-  return n;
-};
+import { int } from './args.js';
+import { EXIT } from './exit-codes.js';
 
 export function upCommand(): Command {
   const cmd = new Command('up')
@@ -39,22 +36,16 @@ export function upCommand(): Command {
     // A demo without --data-dir keeps its data in a fresh temp dir, gone when the demo stops.
     const demoDir = o.demo && !o.dataDir && !process.env.JOBHUB_DATA_DIR ? demoDataDir() : undefined;
     if (demoDir) process.once('exit', () => rmSync(demoDir, { recursive: true, force: true }));
-    let config;
-    try {
-      config = loadConfig(process.env, {
-        host: o.host as string | undefined,
-        port: o.port as number | undefined,
-        dataDir: (o.dataDir as string | undefined) ?? demoDir,
-        auth: o.auth as boolean | undefined,
-        durability: o.durability as Durability | undefined,
-        leaseMs: o.leaseMs as number | undefined,
-        logLevel: o.logLevel as 'info' | undefined,
-      });
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      process.stderr.write(`jobhub: ${err.message}\n`);
-      process.exit(2);
-    }
+    // A bad setting (ConfigError) or a store/port that cannot be opened ends in main.ts's one line.
+    const config = loadConfig(process.env, {
+      host: o.host as string | undefined,
+      port: o.port as number | undefined,
+      dataDir: (o.dataDir as string | undefined) ?? demoDir,
+      auth: o.auth as boolean | undefined,
+      durability: o.durability as Durability | undefined,
+      leaseMs: o.leaseMs as number | undefined,
+      logLevel: o.logLevel as 'info' | undefined,
+    });
     const running = await startHub(config);
     const log = running.hub.ctx.log;
     // With auth on, the local worker gets a token of its own, made directly in the store.
@@ -72,7 +63,7 @@ export function upCommand(): Command {
       await running.stop();
       if (!(err instanceof RuntimeConfigError)) throw err;
       process.stderr.write(`jobhub up: ${err.message}\n`);
-      process.exit(2);
+      process.exit(EXIT.USAGE);
     }
     let demo: Demo | null = null;
     onSignals(

@@ -12,16 +12,9 @@ import { Agent } from '../agent/agent.js';
 import { RuntimeConfigError, createRuntimes, warmUp } from '../agent/runtimes/index.js';
 import type { Runtime } from '../agent/runtimes/runtime.js';
 
-const int = (value: string): number => {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${value} is not a non-negative integer`);
-  return n;
-};
-const list = (value: string): string[] =>
-  value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+import { HubHttpError } from '../agent/client.js';
+import { baseUrl, list, nonNegativeInt as int, urlOption } from './args.js';
+import { EXIT, exitWith, hubError } from './exit-codes.js';
 
 /** The options `worker` and `up` share. */
 export interface AgentFlags {
@@ -133,7 +126,12 @@ export function onSignals(first: (signal: string) => void, again: () => void): v
 export function workerCommand(): Command {
   const cmd = new Command('worker')
     .description('Run the worker agent: lease jobs from a hub, run them in sandboxed runtimes, report')
-    .option('--hub <url>', 'the hub (env JOBHUB_URL)', process.env.JOBHUB_URL ?? 'http://127.0.0.1:8080')
+    .option(
+      '--hub <url>',
+      'the hub (env JOBHUB_URL); host:port means http://',
+      urlOption('--hub'),
+      process.env.JOBHUB_URL || 'http://127.0.0.1:8080',
+    )
     .option('--token <token>', 'a worker token (env JOBHUB_TOKEN)')
     .addOption(
       new Option('--log-level <level>', 'log level')
@@ -142,16 +140,17 @@ export function workerCommand(): Command {
     );
   addAgentOptions(cmd).action(async (o: AgentFlags & { hub: string; token?: string; logLevel: string }) => {
     const log = pino({ level: o.logLevel, base: { service: 'jobhub-worker' } });
+    const hub = baseUrl(o.hub);
     const token = o.token ?? process.env.JOBHUB_TOKEN;
     // The token is ours, not the jobs': keep it out of anything a job could inherit.
     delete process.env.JOBHUB_TOKEN;
     let local: LocalAgent;
     try {
-      local = await buildAgent(o, { url: o.hub, token }, log);
+      local = await buildAgent(o, { url: hub, token }, log);
     } catch (err) {
       if (!(err instanceof RuntimeConfigError)) throw err;
       process.stderr.write(`jobhub worker: ${err.message}\n`);
-      process.exit(2);
+      process.exit(EXIT.USAGE);
     }
     onSignals(
       (signal) => {
@@ -177,11 +176,8 @@ export function workerCommand(): Command {
     } catch (err) {
       if (local.agent.isDraining) return;
       // Only a refusal ends here (bad token, wrong role...): unreachable hubs are waited for.
-      process.stderr.write(
-        `jobhub worker: cannot register with ${o.hub}: ${err instanceof Error ? err.message : String(err)}\n`,
-      );
       await local.stop(0).catch(() => {});
-      process.exit(2);
+      exitWith(err instanceof HubHttpError ? hubError(err, hub) : err);
     }
   });
   return cmd;

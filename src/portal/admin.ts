@@ -17,6 +17,7 @@ import {
   secretToken,
   serverChanges,
   serverFields,
+  type AddressCheck,
   type ServerInput,
 } from './validate.js';
 
@@ -38,6 +39,14 @@ export interface BenchmarkerInput {
   team_ids?: unknown;
 }
 
+/** `allowed_target_cidrs`: a list of CIDR blocks (null = none), canonical and without repeats. */
+function targetBlocks(raw: unknown): string[] {
+  if (raw === null) return [];
+  if (!Array.isArray(raw) || raw.length > 64)
+    throw new HubError('validation_failed', 'allowed_target_cidrs must be a list of at most 64 CIDR blocks');
+  return [...new Set(raw.map((b, i) => canonicalBlock(b, `allowed_target_cidrs[${i}]`)))];
+}
+
 export class Admin {
   constructor(private readonly portal: Portal) {}
 
@@ -49,6 +58,7 @@ export class Admin {
     starts_at?: unknown;
     freezes_at?: unknown;
     ends_at?: unknown;
+    allowed_target_cidrs?: unknown;
   }): Promise<ContestRecord> {
     const current = await this.store.contestGet();
     const pick = (v: unknown, field: string, old: number | null) =>
@@ -59,7 +69,11 @@ export class Admin {
       endsAt: pick(p.ends_at, 'ends_at', current.endsAt),
     };
     checkSchedule(next);
-    const c = await this.store.contestSet({ ...next, now: this.portal.now() });
+    const allowedTargetCidrs =
+      p.allowed_target_cidrs === undefined
+        ? current.allowedTargetCidrs
+        : targetBlocks(p.allowed_target_cidrs);
+    const c = await this.store.contestSet({ ...next, allowedTargetCidrs, now: this.portal.now() });
     this.portal.contestChanged(c);
     return c;
   }
@@ -137,8 +151,18 @@ export class Admin {
     await this.portal.teamsChanged();
   }
 
-  async addServer(teamId: string, input: ServerInput): Promise<ServerRecord> {
-    const fields = serverFields(input);
+  /** The address check for `by`: contestants are held to the contest's bench-target rules. */
+  private async addressCheck(by: 'staff' | 'contestant'): Promise<AddressCheck> {
+    if (by === 'staff') return { by };
+    return { by, allowed: (await this.portal.contest()).allowedTargetCidrs };
+  }
+
+  async addServer(
+    teamId: string,
+    input: ServerInput,
+    by: 'staff' | 'contestant' = 'staff',
+  ): Promise<ServerRecord> {
+    const fields = serverFields(input, await this.addressCheck(by));
     return this.store.serverInsert({
       ...fields,
       teamId: idParam(teamId, 'team'),
@@ -147,9 +171,15 @@ export class Admin {
     });
   }
 
-  async updateServer(teamId: string, serverId: unknown, input: ServerInput): Promise<ServerRecord> {
+  async updateServer(
+    teamId: string,
+    serverId: unknown,
+    input: ServerInput,
+    by: 'staff' | 'contestant' = 'staff',
+  ): Promise<ServerRecord> {
     const id = idParam(serverId, 'server');
-    const s = await this.store.serverUpdate({ ...serverChanges(input), id, teamId: idParam(teamId, 'team') });
+    const changes = serverChanges(input, await this.addressCheck(by));
+    const s = await this.store.serverUpdate({ ...changes, id, teamId: idParam(teamId, 'team') });
     if (!s) throw notFound('server', id);
     return s;
   }

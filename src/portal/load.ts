@@ -14,7 +14,12 @@ import { displayName, password, secretToken, serverFields, type ServerInput } fr
 import { checkServerList } from './rows.js';
 
 export interface ContestDescription {
-  contest?: { starts_at?: unknown; freezes_at?: unknown; ends_at?: unknown };
+  contest?: {
+    starts_at?: unknown;
+    freezes_at?: unknown;
+    ends_at?: unknown;
+    allowed_target_cidrs?: unknown;
+  };
   teams?: {
     name: unknown;
     password?: unknown;

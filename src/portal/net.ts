@@ -127,6 +127,62 @@ export function serverAddress(raw: unknown, field: string): string {
   return s;
 }
 
+/**
+ * Addresses a contestant may not send the benchmarker to (SSRF): the benchmarker's own host
+ * (loopback), cloud metadata and other link-local services, reserved ranges, IPv6 forms that embed
+ * an IPv4 address (IPv4-compatible; NAT64 is judged by the address it embeds), and, for a server's
+ * global address, private networks (RFC 1918, shared CGNAT space, IPv6 unique-local): a "global"
+ * address in the organiser's own network is where internal services live. A server's private
+ * address is meant to be private, so those ranges are accepted there. Staff are not checked;
+ * a contest may open blocks with `allowedTargetCidrs`.
+ */
+const REFUSED: { block: string; why: string; globalOnly?: boolean }[] = [
+  { block: '127.0.0.0/8', why: 'a loopback address' },
+  { block: '169.254.0.0/16', why: 'a link-local address' },
+  { block: '240.0.0.0/4', why: 'a reserved address' },
+  { block: '10.0.0.0/8', why: 'a private address', globalOnly: true },
+  { block: '172.16.0.0/12', why: 'a private address', globalOnly: true },
+  { block: '192.168.0.0/16', why: 'a private address', globalOnly: true },
+  { block: '100.64.0.0/10', why: 'a shared (carrier-grade NAT) address', globalOnly: true },
+  { block: '::1/128', why: 'a loopback address' },
+  { block: '::/96', why: 'an IPv4-compatible address' },
+  { block: 'fe80::/10', why: 'a link-local address' },
+  { block: 'fec0::/10', why: 'a site-local address' },
+  { block: 'fc00::/7', why: 'a unique-local (private) address', globalOnly: true },
+];
+const REFUSED_BLOCKS = REFUSED.map((r) => ({ ...r, parsed: parseBlock(r.block)! }));
+const NAT64 = parseBlock('64:ff9b::/96')!;
+
+/** Why a contestant may not use `ip` (canonical) as the `kind` address of a server; null if fine. */
+export function targetRefusal(ip: string, kind: 'global' | 'private'): string | null {
+  let parsed = parseIp(ip);
+  if (!parsed) return 'not an IP address';
+  if (blockContains(NAT64, parsed)) parsed = { family: 4, value: parsed.value & 0xffffffffn };
+  for (const r of REFUSED_BLOCKS)
+    if ((!r.globalOnly || kind === 'global') && blockContains(r.parsed, parsed)) return r.why;
+  return null;
+}
+
+/**
+ * A server address a contestant enters: `serverAddress`, then refused when `targetRefusal`
+ * names a reason and none of the contest's `allowed` blocks contains it.
+ */
+export function benchTarget(
+  raw: unknown,
+  field: string,
+  kind: 'global' | 'private',
+  allowed: readonly string[],
+): string {
+  const ip = serverAddress(raw, field);
+  const why = targetRefusal(ip, kind);
+  if (why === null || new BlockList(allowed).has(ip)) return ip;
+  throw new HubError(
+    'validation_failed',
+    `${field} must not be ${why} (the benchmarker would be sent there), got ${JSON.stringify(raw)}; ` +
+      'contest staff can allow a block with allowed_target_cidrs',
+  );
+}
+
 /** A list of blocks that answers "does any contain this address". */
 export class BlockList {
   private readonly blocks: Block[];

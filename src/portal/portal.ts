@@ -57,7 +57,13 @@ export class Portal {
   readonly trusted: BlockList;
   private storeRef: PortalStore | null = null;
   private init: Promise<void> | null = null;
-  private contestRecord: ContestRecord = { startsAt: null, freezesAt: null, endsAt: null, updatedAt: null };
+  private contestRecord: ContestRecord = {
+    startsAt: null,
+    freezesAt: null,
+    endsAt: null,
+    allowedTargetCidrs: [],
+    updatedAt: null,
+  };
   private names = new Map<string, string>();
   private lastSeq = 0;
   private refreshedAt = -Infinity;

@@ -19,12 +19,14 @@ export interface ContestRow {
   starts_at: number | null;
   freezes_at: number | null;
   ends_at: number | null;
+  allowed_target_cidrs: string | null;
   updated_at: number | null;
 }
 export const contestFromRow = (r: ContestRow | undefined): ContestRecord => ({
   startsAt: r?.starts_at ?? null,
   freezesAt: r?.freezes_at ?? null,
   endsAt: r?.ends_at ?? null,
+  allowedTargetCidrs: r?.allowed_target_cidrs ? (JSON.parse(r.allowed_target_cidrs) as string[]) : [],
   updatedAt: r?.updated_at ?? null,
 });
 

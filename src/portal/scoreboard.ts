@@ -35,7 +35,13 @@ export interface Rendered {
 /** Who looks at the board: staff see everything live; others see the freeze, own team live. */
 export type Viewer = { kind: 'staff' } | { kind: 'audience' } | { kind: 'team'; teamId: string };
 
-const EMPTY_CONTEST: ContestRecord = { startsAt: null, freezesAt: null, endsAt: null, updatedAt: null };
+const EMPTY_CONTEST: ContestRecord = {
+  startsAt: null,
+  freezesAt: null,
+  endsAt: null,
+  allowedTargetCidrs: [],
+  updatedAt: null,
+};
 
 export class Scoreboard {
   private teams: { id: string; name: string }[] = [];

@@ -15,6 +15,11 @@ export interface ContestRecord {
   startsAt: number | null;
   freezesAt: number | null;
   endsAt: number | null;
+  /**
+   * Blocks (canonical CIDR) where contestants may put server addresses that are refused by
+   * default (loopback, link-local, private...; see portal/net.ts benchTarget). Empty = none.
+   */
+  allowedTargetCidrs: string[];
   updatedAt: number | null;
 }
 
@@ -89,6 +94,7 @@ export interface PortalStore {
     startsAt: number | null;
     freezesAt: number | null;
     endsAt: number | null;
+    allowedTargetCidrs: string[];
     now: number;
   }): Promise<ContestRecord>;
 

@@ -1,6 +1,6 @@
 /** Checks for what people type into the portal: names, hostnames, passwords, servers. */
 import { HubError } from '../core/errors.js';
-import { serverAddress } from './net.js';
+import { benchTarget, serverAddress } from './net.js';
 import type { ServerFields } from './store.js';
 
 const bad = (msg: string) => new HubError('validation_failed', msg);
@@ -46,24 +46,33 @@ export interface ServerInput {
   is_bench_target?: unknown;
 }
 
+/**
+ * Whose input a server address is: staff may enter any host address; a contestant's is checked
+ * as a bench target (net.ts `benchTarget`) against the contest's allowed blocks.
+ */
+export type AddressCheck = { by: 'staff' } | { by: 'contestant'; allowed: readonly string[] };
+
+const address = (raw: unknown, field: string, kind: 'global' | 'private', who: AddressCheck) =>
+  who.by === 'staff' ? serverAddress(raw, field) : benchTarget(raw, field, kind, who.allowed);
+
 /** A full server description (creation, loading). */
-export function serverFields(s: ServerInput): ServerFields {
+export function serverFields(s: ServerInput, who: AddressCheck = { by: 'staff' }): ServerFields {
   if (s.is_bench_target !== undefined && typeof s.is_bench_target !== 'boolean')
     throw bad('is_bench_target must be a boolean');
   return {
     hostname: hostname(s.hostname),
-    globalIp: serverAddress(s.global_ip, 'global_ip'),
-    privateIp: serverAddress(s.private_ip, 'private_ip'),
+    globalIp: address(s.global_ip, 'global_ip', 'global', who),
+    privateIp: address(s.private_ip, 'private_ip', 'private', who),
     isBenchTarget: s.is_bench_target === true,
   };
 }
 
 /** The fields of a server change that are present. */
-export function serverChanges(s: ServerInput): Partial<ServerFields> {
+export function serverChanges(s: ServerInput, who: AddressCheck = { by: 'staff' }): Partial<ServerFields> {
   const out: Partial<ServerFields> = {};
   if (s.hostname !== undefined) out.hostname = hostname(s.hostname);
-  if (s.global_ip !== undefined) out.globalIp = serverAddress(s.global_ip, 'global_ip');
-  if (s.private_ip !== undefined) out.privateIp = serverAddress(s.private_ip, 'private_ip');
+  if (s.global_ip !== undefined) out.globalIp = address(s.global_ip, 'global_ip', 'global', who);
+  if (s.private_ip !== undefined) out.privateIp = address(s.private_ip, 'private_ip', 'private', who);
   if (s.is_bench_target !== undefined) {
     if (typeof s.is_bench_target !== 'boolean') throw bad('is_bench_target must be a boolean');
     out.isBenchTarget = s.is_bench_target;

@@ -96,16 +96,16 @@ describe('jobhub portal', () => {
       }),
     );
     const refused = await cli(['portal', 'load', bad, '--hub', url]);
-    expect(refused.code).toBe(1);
+    expect(refused.code).toBe(65);
     expect(refused.stderr).toMatch(/teams\[0\]\.servers\[0\].*global_ip/);
 
     const e1 = await cli(['portal', 'enqueue', '--team', 'team0', '--hub', url]);
     expect(e1.code, e1.stderr).toBe(0);
     const id0 = Number(e1.stdout.trim());
     const e2 = await cli(['portal', 'enqueue', '--team', 'team0', '--hub', url]);
-    expect(e2.code).toBe(1);
+    expect(e2.code).toBe(65);
     expect(e2.stderr).toMatch(/team0 already has a waiting or running benchmark/);
-    expect((await cli(['portal', 'enqueue', '--team', 'ghost', '--hub', url])).code).toBe(1);
+    expect((await cli(['portal', 'enqueue', '--team', 'ghost', '--hub', url])).code).toBe(65);
     const id1 = Number((await cli(['portal', 'enqueue', '--team', 'team1', '--hub', url])).stdout.trim());
     await dequeue(url, '127.0.0.3');
     await report(url, '127.0.0.3', id0, { status: 'done', score: 321, is_passed: true, reason: 'fine' });
@@ -131,12 +131,12 @@ describe('jobhub portal', () => {
     const file = join(tempDir(), 'contest.json');
     writeFileSync(file, JSON.stringify(description([])));
     const denied = await cli(['portal', 'load', file, '--hub', url]);
-    expect(denied.code).toBe(1);
+    expect(denied.code).toBe(77);
     expect(denied.stderr).toMatch(/token/);
     expect((await cli(['portal', 'load', file, '--hub', url, '--token', token])).code).toBe(0);
     expect((await cli(['portal', 'jobs', '--hub', url, '--token', token, '--json'])).stdout.trim()).toBe(
       '[]',
     );
-    expect((await cli(['portal', 'jobs', '--hub', 'http://127.0.0.1:1', '--json'])).code).toBe(1);
+    expect((await cli(['portal', 'jobs', '--hub', 'http://127.0.0.1:1', '--json'])).code).toBe(69);
   }, 60_000);
 });

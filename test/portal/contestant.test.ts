@@ -73,6 +73,92 @@ describe('contestant session', () => {
 });
 
 describe('contestant servers', () => {
+  it('refuses bench targets at the benchmarker itself or internal services; staff may set them; the contest can allow a block', async () => {
+    const { url } = await testHub();
+    await loadContest(url, {
+      contest: openContest(),
+      teams: teams(1),
+      benchmarkers: BENCH,
+    });
+    const a = await login(url, 'team0', 'pw-0');
+    const mine = (await api(url, 'GET', '/api/portal/servers', undefined, a)).body.servers[0];
+    const before = { global_ip: mine.global_ip, private_ip: mine.private_ip };
+    const attacks = [
+      { global_ip: '127.0.0.1' },
+      { global_ip: '::1' },
+      { global_ip: '::ffff:127.0.0.1' },
+      { global_ip: '169.254.169.254' },
+      { global_ip: 'fe80::1' },
+      { global_ip: '2130706433' },
+      { global_ip: '0x7f.1' },
+      { global_ip: 'localhost' },
+      { global_ip: '10.0.0.99' },
+      { global_ip: 'fd00::1' },
+      { private_ip: '127.0.0.1' },
+      { private_ip: '169.254.169.254' },
+      { private_ip: '0.0.0.0' },
+    ];
+    for (const attack of attacks) {
+      const put = await api(url, 'PUT', `/api/portal/servers/${mine.id}`, attack, a);
+      expect(put.status, JSON.stringify(attack)).toBe(400);
+      expect(put.body.error.code).toBe('validation_failed');
+      const post = await api(
+        url,
+        'POST',
+        '/api/portal/servers',
+        { hostname: 's9', global_ip: '203.0.113.9', private_ip: '10.0.0.9', ...attack },
+        a,
+      );
+      expect(post.status, JSON.stringify(attack)).toBe(400);
+    }
+    expect(
+      (await api(url, 'PUT', `/api/portal/servers/${mine.id}`, { global_ip: '169.254.169.254' }, a)).body
+        .error.message,
+    ).toMatch(/global_ip must not be a link-local address.*allowed_target_cidrs/);
+    // Nothing changed: the benchmarker is still sent to the team's real server.
+    const listed = (await api(url, 'GET', '/api/portal/servers', undefined, a)).body.servers;
+    expect(listed).toHaveLength(1);
+    expect(listed[0]).toMatchObject(before);
+    const job = await api(url, 'POST', '/api/portal/jobs', {}, a);
+    expect(job.status).toBe(201);
+    const taken = await dequeue(url, '127.0.0.2');
+    expect(taken.json.team.servers.map((x: { global_ip: string }) => x.global_ip)).toEqual([
+      before.global_ip,
+    ]);
+
+    // Staff may set any host address.
+    const teamId = (await staff(url, 'GET', '/teams')).body.teams[0].id;
+    const byStaff = await staff(url, 'PUT', `/teams/${teamId}/servers/${mine.id}`, {
+      private_ip: '127.0.0.5',
+    });
+    expect(byStaff.status).toBe(200);
+    expect(byStaff.body.private_ip).toBe('127.0.0.5');
+
+    // A LAN contest opens 10.0.0.0/8 for global addresses, and nothing else.
+    const set = await staff(url, 'PUT', '/contest', { allowed_target_cidrs: ['10.1.2.3/8'] });
+    expect(set.status).toBe(200);
+    expect(set.body.allowed_target_cidrs).toEqual(['10.0.0.0/8']);
+    expect((await staff(url, 'GET', '/contest')).body.allowed_target_cidrs).toEqual(['10.0.0.0/8']);
+    expect(
+      (await api(url, 'PUT', `/api/portal/servers/${mine.id}`, { global_ip: '10.20.30.40' }, a)).body,
+    ).toMatchObject({ global_ip: '10.20.30.40' });
+    expect(
+      (await api(url, 'PUT', `/api/portal/servers/${mine.id}`, { global_ip: '127.0.0.1' }, a)).status,
+    ).toBe(400);
+    expect((await staff(url, 'PUT', '/contest', { allowed_target_cidrs: ['nope'] })).status).toBe(400);
+    expect((await staff(url, 'PUT', '/contest', { allowed_target_cidrs: '10.0.0.0/8' })).status).toBe(400);
+    // The contest file sets it too; null clears it.
+    await loadContest(url, { contest: { allowed_target_cidrs: null } });
+    expect((await staff(url, 'GET', '/contest')).body.allowed_target_cidrs).toEqual([]);
+    expect(
+      (await api(url, 'PUT', `/api/portal/servers/${mine.id}`, { global_ip: '10.20.30.41' }, a)).status,
+    ).toBe(400);
+    await loadContest(url, { contest: { allowed_target_cidrs: ['10.0.0.0/8'] } });
+    expect(
+      (await api(url, 'PUT', `/api/portal/servers/${mine.id}`, { global_ip: '10.20.30.41' }, a)).status,
+    ).toBe(200);
+  });
+
   it('adds, edits and removes its own servers with address checks and a per-team limit', async () => {
     const { url } = await testHub({ maxServersPerTeam: 2 });
     await loadContest(url, {

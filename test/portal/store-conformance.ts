@@ -40,16 +40,36 @@ export function portalStoreConformance(name: string, open: OpenPortalStore): voi
     const syncOne = async (teamId: string, servers: ServerFields[]) =>
       (await store.serverSync({ teams: [{ teamId, servers }], maxPerTeam: 3, now: T0 }))[0]!;
 
-    it('keeps the contest schedule (empty at first, then replaced)', async () => {
+    it('keeps the contest schedule and allowed target blocks (empty at first, then replaced)', async () => {
       expect(await store.contestGet()).toEqual({
         startsAt: null,
         freezesAt: null,
         endsAt: null,
+        allowedTargetCidrs: [],
         updatedAt: null,
       });
-      await store.contestSet({ startsAt: T0, freezesAt: T0 + 5, endsAt: T0 + 10, now: T0 });
-      const c = await store.contestSet({ startsAt: T0 + 1, freezesAt: null, endsAt: T0 + 20, now: T0 + 1 });
-      expect(c).toEqual({ startsAt: T0 + 1, freezesAt: null, endsAt: T0 + 20, updatedAt: T0 + 1 });
+      await store.contestSet({
+        startsAt: T0,
+        freezesAt: T0 + 5,
+        endsAt: T0 + 10,
+        allowedTargetCidrs: ['10.0.0.0/8', 'fd00::/8'],
+        now: T0,
+      });
+      expect((await store.contestGet()).allowedTargetCidrs).toEqual(['10.0.0.0/8', 'fd00::/8']);
+      const c = await store.contestSet({
+        startsAt: T0 + 1,
+        freezesAt: null,
+        endsAt: T0 + 20,
+        allowedTargetCidrs: [],
+        now: T0 + 1,
+      });
+      expect(c).toEqual({
+        startsAt: T0 + 1,
+        freezesAt: null,
+        endsAt: T0 + 20,
+        allowedTargetCidrs: [],
+        updatedAt: T0 + 1,
+      });
       expect(await store.contestGet()).toEqual(c);
     });
 

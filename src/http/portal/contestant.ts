@@ -90,14 +90,20 @@ export function contestantRoutes(r: Router): void {
   });
   r.on('POST', '/api/portal/servers', async (c) => {
     const s = await session(c);
-    sendJson(c.res, 201, serverJson(await c.hub.portal.admin.addServer(s.teamId, await jsonBody(c))));
+    sendJson(
+      c.res,
+      201,
+      serverJson(await c.hub.portal.admin.addServer(s.teamId, await jsonBody(c), 'contestant')),
+    );
   });
   r.on('PUT', '/api/portal/servers/:id', async (c) => {
     const s = await session(c);
     sendJson(
       c.res,
       200,
-      serverJson(await c.hub.portal.admin.updateServer(s.teamId, c.params.id, await jsonBody(c))),
+      serverJson(
+        await c.hub.portal.admin.updateServer(s.teamId, c.params.id, await jsonBody(c), 'contestant'),
+      ),
     );
   });
   r.on('DELETE', '/api/portal/servers/:id', async (c) => {

@@ -31,6 +31,7 @@ const contestOut = (c: ContestRecord) => ({
   starts_at: iso(c.startsAt),
   freezes_at: iso(c.freezesAt),
   ends_at: iso(c.endsAt),
+  allowed_target_cidrs: c.allowedTargetCidrs,
 });
 
 /** A team named by id or by name (the CLI speaks names). */

@@ -107,10 +107,18 @@ export class PostgresPortalStore implements PortalStore {
   }
   async contestSet(p: P<'contestSet'>) {
     const row = await this.one<ContestRow>(
-      `INSERT INTO portal_contest (id, starts_at, freezes_at, ends_at, updated_at) VALUES (1, $1, $2, $3, $4)
+      `INSERT INTO portal_contest (id, starts_at, freezes_at, ends_at, allowed_target_cidrs, updated_at)
+       VALUES (1, $1, $2, $3, $4, $5)
        ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, freezes_at = excluded.freezes_at,
-         ends_at = excluded.ends_at, updated_at = excluded.updated_at RETURNING *`,
-      [p.startsAt, p.freezesAt, p.endsAt, p.now],
+         ends_at = excluded.ends_at, allowed_target_cidrs = excluded.allowed_target_cidrs,
+         updated_at = excluded.updated_at RETURNING *`,
+      [
+        p.startsAt,
+        p.freezesAt,
+        p.endsAt,
+        p.allowedTargetCidrs.length ? JSON.stringify(p.allowedTargetCidrs) : null,
+        p.now,
+      ],
     );
     return contestFromRow(row);
   }

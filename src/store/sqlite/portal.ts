@@ -78,9 +78,11 @@ export class SqlitePortalStore implements PortalStore {
     this.s = {
       contestGet: p('SELECT * FROM portal_contest WHERE id = 1'),
       contestSet:
-        p(`INSERT INTO portal_contest (id, starts_at, freezes_at, ends_at, updated_at) VALUES (1, ?, ?, ?, ?)
+        p(`INSERT INTO portal_contest (id, starts_at, freezes_at, ends_at, allowed_target_cidrs, updated_at)
+        VALUES (1, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET starts_at = excluded.starts_at, freezes_at = excluded.freezes_at,
-          ends_at = excluded.ends_at, updated_at = excluded.updated_at RETURNING *`),
+          ends_at = excluded.ends_at, allowed_target_cidrs = excluded.allowed_target_cidrs,
+          updated_at = excluded.updated_at RETURNING *`),
       teamInsert:
         p(`INSERT INTO portal_teams (name, password_hash, invite_token, created_at) VALUES (?, ?, ?, ?)
         RETURNING *`),
@@ -145,7 +147,15 @@ export class SqlitePortalStore implements PortalStore {
   }
   contestSet(p: P<'contestSet'>) {
     return this.write(() =>
-      contestFromRow(this.s.contestSet!.get(p.startsAt, p.freezesAt, p.endsAt, p.now) as ContestRow),
+      contestFromRow(
+        this.s.contestSet!.get(
+          p.startsAt,
+          p.freezesAt,
+          p.endsAt,
+          p.allowedTargetCidrs.length ? JSON.stringify(p.allowedTargetCidrs) : null,
+          p.now,
+        ) as ContestRow,
+      ),
     );
   }
 

@@ -111,7 +111,16 @@ export class SqliteStore implements Store {
     db.pragma(opts.durability === 'relaxed' ? 'synchronous = NORMAL' : 'synchronous = FULL');
     db.pragma('busy_timeout = 5000');
     db.pragma('cache_size = -65536'); // 64 MiB of page cache: the queue's hot pages stay in memory
-    migrate(db);
+    try {
+      migrate(db);
+      // Take the write lock once (waiting busy_timeout): a database that another process holds
+      // locked, or that is read-only, fails the start with SQLITE_BUSY/READONLY instead of every
+      // later write failing while the hub looks healthy.
+      db.exec('BEGIN IMMEDIATE; ROLLBACK');
+    } catch (err) {
+      db.close();
+      throw err;
+    }
     return new SqliteStore(db);
   }
 
