@@ -14,6 +14,8 @@ import { changedTables, raw, sqliteDigester, stableDigest, type Digester } from 
 import { api, testHub } from '../helpers/hub.js';
 
 const RUNS = Number(process.env.JOBHUB_FUZZ_RUNS ?? 0);
+/** JOBHUB_FUZZ_SEED=N replays the seed a failure printed. */
+const SEED = process.env.JOBHUB_FUZZ_SEED ? { seed: Number(process.env.JOBHUB_FUZZ_SEED) } : {};
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** Writes `head` then `body` in pieces on a raw socket; resolves with the reply text ('' if none). */
@@ -148,7 +150,7 @@ describe('multipart uploads (Pleiades POST /data)', () => {
               expect(mode === 'whole' || complete || mode === 'mangled' || mode === 'consistent').toBe(true);
           },
         ),
-        { numRuns: RUNS || 60 },
+        { numRuns: RUNS || 60, ...SEED },
       );
       // No debris of aborted uploads.
       expect((await api(running.url, 'GET', '/healthz')).status).toBe(200);
@@ -182,7 +184,7 @@ describe('bodies in pieces', () => {
           expect(Buffer.from(job.body.input.base64, 'base64').toString()).toBe(text);
         },
       ),
-      { numRuns: RUNS || 25 },
+      { numRuns: RUNS || 25, ...SEED },
     );
   }, 60_000);
 
@@ -228,7 +230,7 @@ describe('bodies in pieces', () => {
             expect(await settledChanges(digester, before), path as string).toEqual([]);
           },
         ),
-        { numRuns: RUNS || 40 },
+        { numRuns: RUNS || 40, ...SEED },
       );
       expect((await api(running.url, 'GET', '/healthz')).status).toBe(200);
     } finally {
@@ -292,7 +294,7 @@ describe('bodies in pieces', () => {
           expect(status === 0 || status < 500, reply.slice(0, 200)).toBe(true);
         },
       ),
-      { numRuns: RUNS || 30 },
+      { numRuns: RUNS || 30, ...SEED },
     );
     expect((await api(running.url, 'GET', '/healthz')).status).toBe(200);
   }, 60_000);
