@@ -10,6 +10,8 @@ export default defineConfig({
     testTimeout: scaled(10_000),
     hookTimeout: scaled(10_000),
     // Tests start real servers and child processes; two cores are shared with them.
+    // Gives the run an id, so that the CLI is built once per run (buildCli in test/helpers/worker.ts).
+    globalSetup: ['./test/helpers/global-setup.ts'],
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2 } },
     // One line at the end names the suites that were skipped and how to include them.

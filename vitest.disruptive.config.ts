@@ -10,6 +10,8 @@ export default defineConfig({
     include: ['test/disruptive/**/*.test.ts'],
     testTimeout: scaled(40_000),
     hookTimeout: scaled(20_000),
+    // Gives the run an id, so that the CLI is built once per run (buildCli in test/helpers/worker.ts).
+    globalSetup: ['./test/helpers/global-setup.ts'],
     pool: 'forks',
     poolOptions: { forks: { singleFork: true } },
     reporters: ['default', './test/helpers/skipped-reporter.ts'],

@@ -23,7 +23,7 @@ describe('agent', () => {
     });
     expect(r.status).toBe(201);
     const jobs = await Promise.all((r.body.jobs as { id: string }[]).map((j) => final(url, j.id)));
-    expect(jobs.every((j) => j.state === 'succeeded')).toBe(true);
+    expect(jobs.filter((j) => j.state !== 'succeeded').map((j) => `${j.id}: ${j.error}`)).toEqual([]);
     expect((await output(url, jobs[7]!.id)).toString()).toBe('<7>');
     expect(agent.codeDownloads).toBe(1);
     expect(agent.stats.succeeded).toBe(50);

@@ -9,8 +9,9 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api, tempDir, testHub } from '../helpers/hub.js';
 import { ROOT, buildCli, until } from '../helpers/worker.js';
 import { final, fn, output, submit } from './helpers.js';
+import { scaled } from '../helpers/time.js';
 
-beforeAll(() => buildCli(), 120_000);
+beforeAll(() => buildCli(), scaled(60_000));
 
 const children = new Set<ChildProcess>();
 afterEach(() => {
@@ -87,7 +88,7 @@ describe('worker process', () => {
     expect((await output(url, id)).toString()).toBe('finished\n');
     b.proc.kill('SIGTERM');
     expect((await b.exited).code).toBe(0);
-  }, 30_000);
+  }, scaled(15_000));
 
   it('SIGTERM drains: running jobs finish, queued ones stay for the next worker; none is lost', async () => {
     const { url } = await testHub({ leaseMs: 1_000 });
@@ -122,7 +123,7 @@ describe('worker process', () => {
     }
     b.proc.kill('SIGTERM');
     expect((await b.exited).code).toBe(0);
-  }, 30_000);
+  }, scaled(15_000));
 });
 
 describe('jobhub up and run', () => {
@@ -178,5 +179,5 @@ describe('jobhub up and run', () => {
     expect(cli('get', id, '--output').stdout).toBe('ABC');
     up.proc.kill('SIGTERM');
     expect((await up.exited).code).toBe(0);
-  }, 40_000);
+  }, scaled(20_000));
 });

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { FsBlobStore } from '../../src/blobs/fs-blob-store.js';
 import { HubError } from '../../src/core/errors.js';
+import { scaled } from '../helpers/time.js';
 
 function sha(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');
@@ -244,5 +245,5 @@ describe('FsBlobStore', () => {
       fs.statSync(path.join(dir, 'objects', res.sha256.slice(0, 2), res.sha256.slice(2, 4), res.sha256)).size,
     ).toBe(total);
     expect(peak - before).toBeLessThan(64 * 1024 * 1024);
-  }, 60_000);
+  }, scaled(30_000));
 });

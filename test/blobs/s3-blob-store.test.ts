@@ -17,6 +17,7 @@ import { parseS3Url, S3BlobStore, S3UrlError } from '../../src/blobs/s3-blob-sto
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { HubError } from '../../src/core/errors.js';
 import { testHub } from '../helpers/hub.js';
+import { scaled } from '../helpers/time.js';
 
 /** The slice of s3rver (a Koa app, untyped) these tests touch. */
 interface KoaContext {
@@ -413,7 +414,7 @@ describe('S3BlobStore', () => {
     expect(peak - before).toBeLessThan(100 * MiB);
     expect(await keysOf(store)).toHaveLength(2);
     expect(pendingUploads()).toEqual([]);
-  }, 60_000);
+  }, scaled(30_000));
 
   it('gives presigned URLs that plain fetch can download, whole or by range', async () => {
     const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));

@@ -11,6 +11,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { api, testHub } from '../helpers/hub.js';
+import { scaled } from '../helpers/time.js';
 
 const url = process.env.JOBHUB_TEST_PG;
 const canRestart = existsSync('/usr/bin/pg_ctlcluster') && existsSync('/etc/postgresql');
@@ -110,5 +111,5 @@ describe.runIf(url && canRestart)('PostgreSQL restarted under load', () => {
     console.log(
       `postgres restart: recovered in ${recoverySeconds.toFixed(1)} s, ${errors} refused requests meanwhile`,
     );
-  }, 120_000);
+  }, scaled(60_000));
 });

@@ -28,6 +28,7 @@ import {
   type RouteInfo,
 } from '../../chaos/surface.js';
 import { api, testHub } from '../helpers/hub.js';
+import { scaled } from '../helpers/time.js';
 
 const PG = process.env.JOBHUB_TEST_PG;
 const RUNS = Number(process.env.JOBHUB_FUZZ_RUNS ?? 0);
@@ -585,7 +586,7 @@ describe.each(STORES)('every endpoint under hostile input (%s)', (store) => {
     } finally {
       await t.digester.close();
     }
-  }, 120_000);
+  }, scaled(60_000));
 
   it('accepts or refuses well-shaped bodies with hostile strings and numbers in every field, never 5xx', async () => {
     const t = await target(store);
@@ -610,5 +611,5 @@ describe.each(STORES)('every endpoint under hostile input (%s)', (store) => {
     } finally {
       await t.digester.close();
     }
-  }, 120_000);
+  }, scaled(60_000));
 });

@@ -12,6 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { changedTables, raw, sqliteDigester, stableDigest, type Digester } from '../../chaos/surface.js';
 import { api, testHub } from '../helpers/hub.js';
+import { scaled } from '../helpers/time.js';
 
 const RUNS = Number(process.env.JOBHUB_FUZZ_RUNS ?? 0);
 /** JOBHUB_FUZZ_SEED=N replays the seed a failure printed. */
@@ -157,7 +158,7 @@ describe('multipart uploads (Pleiades POST /data)', () => {
     } finally {
       await digester.close();
     }
-  }, 60_000);
+  }, scaled(30_000));
 });
 
 describe('bodies in pieces', () => {
@@ -186,7 +187,7 @@ describe('bodies in pieces', () => {
       ),
       { numRuns: RUNS || 25, ...SEED },
     );
-  }, 60_000);
+  }, scaled(30_000));
 
   it('a body cut off before its declared length changes nothing, on any route', async () => {
     const running = await testHub();
@@ -236,7 +237,7 @@ describe('bodies in pieces', () => {
     } finally {
       await digester.close();
     }
-  }, 60_000);
+  }, scaled(30_000));
 
   it('aborted uploads leave no open file and no temporary file behind', async () => {
     const running = await testHub();
@@ -269,7 +270,7 @@ describe('bodies in pieces', () => {
     }
     expect(readdirSync(tmp)).toEqual([]);
     expect(open).toBeLessThanOrEqual(before + 5);
-  }, 30_000);
+  }, scaled(15_000));
 
   it('broken chunked encoding and framing are refused by the HTTP layer without harm', async () => {
     const running = await testHub();
@@ -297,7 +298,7 @@ describe('bodies in pieces', () => {
       { numRuns: RUNS || 30, ...SEED },
     );
     expect((await api(running.url, 'GET', '/healthz')).status).toBe(200);
-  }, 60_000);
+  }, scaled(30_000));
 
   it('a crowd of connections that never finish their headers does not starve others', async () => {
     const running = await testHub();
@@ -321,5 +322,5 @@ describe('bodies in pieces', () => {
       for (const s of sockets) s.destroy();
     }
     expect((await api(running.url, 'GET', '/api/v1/jobs?runtime=crowd')).body.jobs).toHaveLength(20);
-  }, 60_000);
+  }, scaled(30_000));
 });

@@ -4,11 +4,13 @@
  * the real CLI in child processes (build, run, spawn a hub).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { expect, inject } from 'vitest';
 import { api } from './hub.js';
+import { scaled } from './time.js';
 
 export type Headers = Record<string, string>;
 
@@ -112,7 +114,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
 export async function until<T>(
   fn: () => Promise<T | null | undefined | false>,
-  timeoutMs = 5_000,
+  timeoutMs = scaled(5_000),
   stepMs = 25,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -165,7 +167,7 @@ export async function openEvents(url: string, headers: Headers = {}) {
   return {
     status: res.status,
     headers: res.headers,
-    async next(timeoutMs = 5_000): Promise<SseEvent | null> {
+    async next(timeoutMs = scaled(5_000)): Promise<SseEvent | null> {
       const deadline = Date.now() + timeoutMs;
       while (queue.length === 0 && !ended) {
         let timer: NodeJS.Timeout | undefined;
@@ -194,17 +196,22 @@ export async function openEvents(url: string, headers: Headers = {}) {
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * Runs `npm run build` so that bin/jobhub.js runs the current sources. Test files run in
- * parallel processes; flock(1) keeps two builds from writing dist/ at the same time.
+ * Makes bin/jobhub.js run the current sources: `npm run build` once per test run, by the first
+ * test file that asks (the others find its stamp and reuse the build). Test files run in parallel
+ * processes; flock(1) keeps two builds from writing dist/ at the same time and makes the others
+ * wait for the one under way.
  */
 export function buildCli(): void {
-  const lock = join(tmpdir(), 'jobhub-test-build.lock');
+  const key = createHash('sha256').update(ROOT).digest('hex').slice(0, 12);
+  const lock = join(tmpdir(), `jobhub-test-build-${key}.lock`);
+  const stamp = join(tmpdir(), `jobhub-test-build-${key}.stamp`);
+  const runId = inject('testRunId') ?? `${process.pid}`;
+  const script = `[ "$(cat '${stamp}' 2>/dev/null)" = '${runId}' ] || { npm run build --silent && echo '${runId}' > '${stamp}'; }`;
   const hasFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
-  const [cmd, args] = hasFlock
-    ? ['flock', [lock, 'npm', 'run', 'build', '--silent']]
-    : ['npm', ['run', 'build', '--silent']];
-  const r = spawnSync(cmd, args as string[], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-  if (r.status !== 0) throw new Error(`npm run build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  const [cmd, args] = hasFlock ? ['flock', [lock, 'sh', '-c', script]] : ['sh', ['-c', script]];
+  const r = spawnSync(cmd, args as string[], { cwd: ROOT, encoding: 'utf8', timeout: scaled(60_000) });
+  if (r.status !== 0)
+    throw new Error(`npm run build failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
 }
 
 /** Runs the CLI to completion. */
@@ -212,7 +219,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/jobhub.js'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: scaled(30_000),
     env: { ...process.env, ...opts.env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -229,27 +236,19 @@ export interface HubProcess {
 const spawned = new Set<ChildProcess>();
 
 /**
- * Starts `jobhub server --port 0 --log-level info …` and resolves once it logged its URL.
- * Processes still running after a test are killed (see `killSpawned`).
+ * Starts `jobhub server --port 0 --log-level info …` (this checkout's, or the one at `bin`) and
+ * resolves once it logged its URL. Processes still running after a test are killed (see
+ * `killSpawned`).
  */
 export async function spawnHub(
   dataDir: string,
   extra: string[] = [],
-  timeoutMs = 15_000,
+  timeoutMs = scaled(10_000),
+  bin = join(ROOT, 'bin/jobhub.js'),
 ): Promise<HubProcess> {
   const proc = spawn(
     process.execPath,
-    [
-      join(ROOT, 'bin/jobhub.js'),
-      'server',
-      '--port',
-      '0',
-      '--data-dir',
-      dataDir,
-      '--log-level',
-      'info',
-      ...extra,
-    ],
+    [bin, 'server', '--port', '0', '--data-dir', dataDir, '--log-level', 'info', ...extra],
     { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, JOBHUB_LOG_LEVEL: '' } },
   );
   spawned.add(proc);

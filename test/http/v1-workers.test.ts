@@ -15,6 +15,7 @@ import {
   uploadBlob,
   type LeasedJob,
 } from '../helpers/worker.js';
+import { scaled } from '../helpers/time.js';
 
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
@@ -318,13 +319,14 @@ describe('POST /api/v1/workers/{id}/lease', () => {
 
 describe('heartbeat, complete, fail', () => {
   it('a heartbeat extends the lease; the job outlives leaseMs while heartbeating', async () => {
-    const { url } = await testHub();
+    const { url, hub } = await testHub();
+    const leaseMs = hub.ctx.config.leaseMs;
     const job = await createJob(url, { runtime: 'default' });
     const w = await registerWorker(url);
     const l = await leaseOne(url, w);
     let expires = Date.parse(l.leaseExpiresAt!);
     for (let i = 0; i < 5; i++) {
-      await sleep(300);
+      await sleep(leaseMs * 0.3);
       const hb = await heartbeat(url, l.id, { token: l.token, progress: i });
       expect(hb.status).toBe(200);
       expect(hb.body.cancel).toBe(false);
@@ -332,7 +334,7 @@ describe('heartbeat, complete, fail', () => {
       expect(next).toBeGreaterThan(expires);
       expires = next;
     }
-    // 1.5 s > leaseMs (1 s): still the first attempt, still running.
+    // 1.5 × leaseMs: still the first attempt, still running.
     const now = await getJob(url, job.id);
     expect(now).toMatchObject({ state: 'running', attempts: 1, progress: 4 });
     expect((await complete(url, l.id, { token: l.token })).status).toBe(200);
@@ -536,7 +538,7 @@ describe('heartbeat, complete, fail', () => {
     const requeued = await until(async () => {
       const j = await getJob(url, job.id);
       return j.state === 'queued' ? j : null;
-    }, 3_000);
+    }, scaled(3_000));
     expect(requeued.error).toMatch(/lease/);
     expect(requeued.errors).toEqual([
       { at: expect.any(String), attempt: 1, type: 'expired', message: expect.stringMatching(/lease/) },
@@ -548,7 +550,7 @@ describe('heartbeat, complete, fail', () => {
     const failed = await until(async () => {
       const j = await getJob(url, job.id);
       return j.state === 'failed' ? j : null;
-    }, 3_000);
+    }, scaled(3_000));
     expect(failed.error).toMatch(/lease/);
     expect(failed.attempts).toBe(2);
     expect(await lease(url, w)).toEqual([]);
@@ -596,7 +598,7 @@ describe('concurrent long-polls', () => {
         (await api(url, 'GET', '/api/v1/workers')).body.workers.every(
           (w: { parked: number }) => w.parked > 0,
         ),
-      3_000,
+      scaled(3_000),
       10,
     );
     const created: string[] = [];

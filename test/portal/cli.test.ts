@@ -6,8 +6,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, testHub } from '../helpers/hub.js';
 import { buildCli, ROOT } from '../helpers/worker.js';
 import { dequeue, report, staff } from './helpers.js';
+import { scaled } from '../helpers/time.js';
 
-beforeAll(() => buildCli(), 120_000);
+beforeAll(() => buildCli(), scaled(60_000));
 
 /** Runs the CLI without blocking this process (the hub under test runs in it). */
 function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -116,7 +117,7 @@ describe('jobhub portal', () => {
       { id: id1, team: 'team1', status: 'waiting', score: 0, is_passed: false, reason: '' },
       { id: id0, team: 'team0', status: 'done', score: 321, is_passed: true, reason: 'fine' },
     ]);
-  }, 60_000);
+  }, scaled(30_000));
 
   it('uses the admin token when the hub requires one', async () => {
     const { url, hub } = await testHub({ auth: true });
@@ -131,5 +132,5 @@ describe('jobhub portal', () => {
       '[]',
     );
     expect((await cli(['portal', 'jobs', '--hub', 'http://127.0.0.1:1', '--json'])).code).toBe(1);
-  }, 60_000);
+  }, scaled(30_000));
 });

@@ -13,11 +13,12 @@ import { Supervisor, SUPERVISOR_DEFAULTS } from '../../src/portal/supervisor.js'
 import { testHub } from '../helpers/hub.js';
 import { buildCli, ROOT, sleep, until } from '../helpers/worker.js';
 import { enqueue, loadContest, staff } from './helpers.js';
+import { scaled } from '../helpers/time.js';
 
 const FAKE = join(ROOT, 'test/portal/fixtures/fake-bench.mjs');
 const children = new Set<ChildProcess>();
 
-beforeAll(() => buildCli(), 120_000);
+beforeAll(() => buildCli(), scaled(60_000));
 afterEach(() => {
   for (const c of children) c.kill('SIGKILL');
   children.clear();
@@ -156,7 +157,7 @@ describe('jobhub bench-worker', () => {
       is_passed: true,
     });
     expect(w.log.join('')).toMatch(/stopping after the running benchmark/);
-  }, 60_000);
+  }, scaled(30_000));
 
   it('exits at once on SIGTERM while idle, and a second signal aborts a running benchmark', async () => {
     const { url } = await testHub();
@@ -178,7 +179,7 @@ describe('jobhub bench-worker', () => {
       status: 'aborted',
       reason: 'The benchmarker was stopped during the run',
     });
-  }, 30_000);
+  }, scaled(15_000));
 });
 
 describe('Supervisor against a foreign seed-API portal', () => {

@@ -8,11 +8,12 @@ import pg from 'pg';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api, tempDir } from '../helpers/hub.js';
 import { buildCli, killSpawned, sleep, spawnHub, until, type HubProcess } from '../helpers/worker.js';
+import { scaled } from '../helpers/time.js';
 
 const url = process.env.JOBHUB_TEST_PG;
 let schema = '';
 
-beforeAll(() => buildCli(), 120_000);
+beforeAll(() => buildCli(), scaled(60_000));
 afterEach(async () => {
   await killSpawned();
   if (!url || !schema) return;
@@ -90,7 +91,7 @@ describe.runIf(url)('hub processes sharing PostgreSQL', () => {
         const r = await tryApi(pick(0), 'GET', '/api/v1/jobs?state=queued,running&limit=1');
         return r?.status === 200 && r.body.jobs.length === 0;
       },
-      30_000,
+      scaled(15_000),
       200,
     );
     working = false;
@@ -104,5 +105,5 @@ describe.runIf(url)('hub processes sharing PostgreSQL', () => {
     }
     const twice = [...completions].filter(([, n]) => n > 1);
     expect(twice).toEqual([]);
-  }, 90_000);
+  }, scaled(45_000));
 });

@@ -9,13 +9,14 @@ import { startAgent } from '../agent/helpers.js';
 import { api, testHub } from '../helpers/hub.js';
 import { buildCli } from '../helpers/worker.js';
 import { HAS_CHROMIUM, launch, withPage } from './browser.js';
+import { scaled } from '../helpers/time.js';
 
 describe.skipIf(!HAS_CHROMIUM)('web UI: jobs console', () => {
   let browser: Browser;
   beforeAll(async () => {
     buildCli();
     browser = await launch();
-  }, 180_000);
+  }, scaled(90_000));
   afterAll(async () => {
     await browser?.close();
   });
@@ -82,5 +83,5 @@ describe.skipIf(!HAS_CHROMIUM)('web UI: jobs console', () => {
       await page.goto(`${hub.url}/ui/console`);
       await expect.poll(() => page.locator('tr[data-runtime="dlabLua54"] td').last().textContent()).toBe('1');
     });
-  }, 90_000);
+  }, scaled(45_000));
 });

@@ -7,13 +7,14 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCli } from '../helpers/worker.js';
 import { contestHub, HAS_CHROMIUM, launch, runAndWait, supervise, target, withPage } from './browser.js';
+import { scaled } from '../helpers/time.js';
 
 describe.skipIf(!HAS_CHROMIUM)('web UI: contestant', () => {
   let browser: Browser;
   beforeAll(async () => {
     buildCli(); // dist/web
     browser = await launch();
-  }, 180_000);
+  }, scaled(90_000));
   afterAll(async () => {
     await browser?.close();
   });
@@ -97,5 +98,5 @@ describe.skipIf(!HAS_CHROMIUM)('web UI: contestant', () => {
         await page.locator('tr[data-team="red"].own td.latest').getByText(score).waitFor();
       });
     });
-  }, 90_000);
+  }, scaled(45_000));
 });

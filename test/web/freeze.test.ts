@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/hub.js';
 import { buildCli } from '../helpers/worker.js';
 import { contestHub, HAS_CHROMIUM, launch, runAndWait, supervise, target, withPage } from './browser.js';
+import { scaled } from '../helpers/time.js';
 
 async function login(page: Page, base: string, team: string, password: string) {
   await page.goto(`${base}/ui/team`);
@@ -24,7 +25,7 @@ describe.skipIf(!HAS_CHROMIUM)('web UI: freeze', () => {
   beforeAll(async () => {
     buildCli();
     browser = await launch();
-  }, 180_000);
+  }, scaled(90_000));
   afterAll(async () => {
     await browser?.close();
   });
@@ -90,5 +91,5 @@ describe.skipIf(!HAS_CHROMIUM)('web UI: freeze', () => {
     const staff = await api(hub.url, 'GET', '/api/portal/staff/leaderboard');
     const blueStaff = staff.body.teams.find((t: { team: { name: string } }) => t.team.name === 'blue');
     expect(blueStaff.runs).toBe(2);
-  }, 90_000);
+  }, scaled(45_000));
 });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { api } from '../helpers/hub.js';
 import { openEvents, type SseEvent } from '../helpers/worker.js';
 import { contestHub, runAndWait, supervise, target } from './browser.js';
+import { scaled } from '../helpers/time.js';
 
 async function session(url: string, team: string, password: string): Promise<Record<string, string>> {
   const r = await api(url, 'POST', '/api/portal/login', { team, password });
@@ -60,7 +61,7 @@ describe('portal live endpoints', () => {
     const again = await openEvents(`${hub.url}/api/portal/jobs/${job.body.id}/events`, one);
     expect((await again.next())?.data.status).toBe('done');
     expect(await again.next()).toBeNull();
-  }, 40_000);
+  }, scaled(20_000));
 
   it('gives the score history of the leading teams, frozen for others, live for the own team', async () => {
     const hub = await contestHub({
@@ -111,5 +112,5 @@ describe('portal live endpoints', () => {
       await session(hub.url, 'ann', 'pw-a'),
     );
     expect(annView.body.teams.find((t: any) => t.team.name === 'bob').points).toHaveLength(1);
-  }, 40_000);
+  }, scaled(20_000));
 });

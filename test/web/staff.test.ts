@@ -8,13 +8,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api } from '../helpers/hub.js';
 import { buildCli } from '../helpers/worker.js';
 import { contestHub, HAS_CHROMIUM, launch, runAndWait, supervise, target, withPage } from './browser.js';
+import { scaled } from '../helpers/time.js';
 
 describe.skipIf(!HAS_CHROMIUM)('web UI: staff', () => {
   let browser: Browser;
   beforeAll(async () => {
     buildCli();
     browser = await launch();
-  }, 180_000);
+  }, scaled(90_000));
   afterAll(async () => {
     await browser?.close();
   });
@@ -92,5 +93,5 @@ describe.skipIf(!HAS_CHROMIUM)('web UI: staff', () => {
       await page.locator('tr[data-benchmarker="bench-ghost"]').getByText('never seen').waitFor();
       await page.locator('tr[data-benchmarker="bench-ghost"]').getByText('gamma').waitFor();
     });
-  }, 90_000);
+  }, scaled(45_000));
 });
