@@ -109,25 +109,30 @@ describe('dlabLua54', () => {
     expect((await output(url, next.id)).toString()).toBe('alive');
   });
 
-  it('replaces an engine thread whose heap grew large, without losing the job or the next', async () => {
-    const { url } = await testHub();
-    const { runtimes } = await startAgent(url, ['dlabLua54'], {
-      concurrency: 1,
-      memoryBytes: 512 * 1024 ** 2,
-    });
-    const lua = runtimes[0] as LuaRuntime;
-    const before = lua.pool.threads()[0]!.worker;
-    const big = await runOnce(
-      url,
-      'dlabLua54',
-      'local t = {} for i = 1, 36 do t[i] = string.rep("x", 8 * 1024 * 1024) .. i end io.write(#t)',
-    );
-    expect(big.state, big.error ?? '').toBe('succeeded');
-    expect((await output(url, big.id)).toString()).toBe('36');
-    const next = await runOnce(url, 'dlabLua54', 'io.write("small")');
-    expect((await output(url, next.id)).toString()).toBe('small');
-    expect(lua.pool.threads()[0]!.worker).not.toBe(before);
-  });
+  // Fills 288 MB of Lua strings: slow wherever memory is.
+  it(
+    'replaces an engine thread whose heap grew large, without losing the job or the next',
+    { timeout: scaled(20_000) },
+    async () => {
+      const { url } = await testHub();
+      const { runtimes } = await startAgent(url, ['dlabLua54'], {
+        concurrency: 1,
+        memoryBytes: 512 * 1024 ** 2,
+      });
+      const lua = runtimes[0] as LuaRuntime;
+      const before = lua.pool.threads()[0]!.worker;
+      const big = await runOnce(
+        url,
+        'dlabLua54',
+        'local t = {} for i = 1, 36 do t[i] = string.rep("x", 8 * 1024 * 1024) .. i end io.write(#t)',
+      );
+      expect(big.state, big.error ?? '').toBe('succeeded');
+      expect((await output(url, big.id)).toString()).toBe('36');
+      const next = await runOnce(url, 'dlabLua54', 'io.write("small")');
+      expect((await output(url, next.id)).toString()).toBe('small');
+      expect(lua.pool.threads()[0]!.worker).not.toBe(before);
+    },
+  );
 
   it('+pcli: the script gets and puts blobs through the hub', async () => {
     const { url } = await testHub();

@@ -7,34 +7,33 @@
  * --omit=dev` lists them (the tree the lockfile gives a production install), so no registry is
  * needed.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api, tempDir } from '../helpers/hub.js';
 import { scaled } from '../helpers/time.js';
-import { ROOT, buildCli, killSpawned, spawnHub, until } from '../helpers/worker.js';
+import { ROOT, buildCli, killSpawned, runProcess, spawnHub, until } from '../helpers/worker.js';
 
 beforeAll(() => buildCli(), scaled(60_000));
 afterEach(() => killSpawned());
 
-function sh(cmd: string, args: string[], cwd: string): string {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: scaled(60_000) });
-  if (r.status !== 0)
-    throw new Error(`${cmd} ${args.join(' ')} failed (${r.status ?? r.signal}):\n${r.stderr}`);
+async function sh(cmd: string, args: string[], cwd: string): Promise<string> {
+  const r = await runProcess(cmd, args, cwd, scaled(60_000));
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}):\n${r.stderr}`);
   return r.stdout;
 }
 
 /** Packs this checkout (already built) and unpacks it with its production dependencies. */
-function installProduction(): string {
+async function installProduction(): Promise<string> {
   const dir = tempDir('jobhub-install-');
   // --ignore-scripts: `prepare` would build again; buildCli() has just built dist/.
   const [packed] = JSON.parse(
-    sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT),
+    await sh('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', dir], ROOT),
   );
-  sh('tar', ['xzf', join(dir, packed.filename)], dir);
+  await sh('tar', ['xzf', join(dir, packed.filename)], dir);
   const pkg = join(dir, 'package');
-  const prod = sh('npm', ['ls', '--omit=dev', '--all', '--parseable'], ROOT)
+  const prod = (await sh('npm', ['ls', '--omit=dev', '--all', '--parseable'], ROOT))
     .split('\n')
     .filter((p) => p.startsWith(join(ROOT, 'node_modules') + '/'))
     .map((p) => relative(ROOT, p))
@@ -42,17 +41,17 @@ function installProduction(): string {
     .filter((p) => p.split('node_modules/').length === 2);
   for (const rel of prod) {
     mkdirSync(dirname(join(pkg, rel)), { recursive: true });
-    sh('cp', ['-al', join(ROOT, rel), join(pkg, rel)], ROOT);
+    await sh('cp', ['-al', join(ROOT, rel), join(pkg, rel)], ROOT);
   }
   return pkg;
 }
 
 describe('the packed package, with production dependencies only', () => {
   it('runs jobhub --version, a hub, a worker and a job', { timeout: scaled(30_000) }, async () => {
-    const pkg = installProduction();
+    const pkg = await installProduction();
     const bin = join(pkg, 'bin/jobhub.js');
     const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version as string;
-    const v = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', timeout: scaled(20_000) });
+    const v = await runProcess(process.execPath, [bin, '--version'], pkg, scaled(20_000));
     expect(v.stderr).toBe('');
     expect(v.stdout.trim()).toBe(version);
 
@@ -76,25 +75,14 @@ describe('the packed package, with production dependencies only', () => {
       });
       const script = join(tempDir(), 'shout.lua');
       writeFileSync(script, 'io.write(string.upper(io.read("a")))');
-      const run = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-        const p = spawn(process.execPath, [
-          bin,
-          'run',
-          '--hub',
-          hub.url,
-          '--runtime',
-          'dlabLua54',
-          '--quiet',
-          script,
-        ]);
-        let stdout = '';
-        let stderr = '';
-        p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-        p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-        p.once('exit', (code) => resolve({ code, stdout, stderr }));
-        p.stdin.end('installed and running');
-      });
-      expect(run, workerOutput.join('')).toEqual({ code: 0, stdout: 'INSTALLED AND RUNNING', stderr: '' });
+      const run = await runProcess(
+        process.execPath,
+        [bin, 'run', '--hub', hub.url, '--runtime', 'dlabLua54', '--quiet', script],
+        pkg,
+        scaled(20_000),
+        'installed and running',
+      );
+      expect(run, workerOutput.join('')).toEqual({ status: 0, stdout: 'INSTALLED AND RUNNING', stderr: '' });
     } finally {
       worker.kill('SIGTERM');
       await workerExit;

@@ -201,7 +201,7 @@ export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * processes; flock(1) keeps two builds from writing dist/ at the same time and makes the others
  * wait for the one under way.
  */
-export function buildCli(): void {
+export async function buildCli(): Promise<void> {
   const key = createHash('sha256').update(ROOT).digest('hex').slice(0, 12);
   const lock = join(tmpdir(), `jobhub-test-build-${key}.lock`);
   const stamp = join(tmpdir(), `jobhub-test-build-${key}.stamp`);
@@ -209,9 +209,37 @@ export function buildCli(): void {
   const script = `[ "$(cat '${stamp}' 2>/dev/null)" = '${runId}' ] || { npm run build --silent && echo '${runId}' > '${stamp}'; }`;
   const hasFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
   const [cmd, args] = hasFlock ? ['flock', [lock, 'sh', '-c', script]] : ['sh', ['-c', script]];
-  const r = spawnSync(cmd, args as string[], { cwd: ROOT, encoding: 'utf8', timeout: scaled(60_000) });
-  if (r.status !== 0)
-    throw new Error(`npm run build failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+  // Not spawnSync: a build takes long on a busy machine, and a blocked event loop makes vitest's
+  // own messages to this test process time out ("Timeout calling onTaskUpdate").
+  const r = await runProcess(cmd as string, args as string[], ROOT, scaled(60_000));
+  if (r.status !== 0) throw new Error(`npm run build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+}
+
+/** Runs a command to its end without blocking the event loop; kills it after `timeoutMs`. */
+export function runProcess(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  input?: string,
+): Promise<{ status: number | string; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.once('error', (err) => {
+      clearTimeout(timer);
+      resolve({ status: err.message, stdout, stderr });
+    });
+    p.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? signal ?? 'unknown', stdout, stderr });
+    });
+    p.stdin.end(input ?? '');
+  });
 }
 
 /** Runs the CLI to completion. */

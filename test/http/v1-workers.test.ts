@@ -21,7 +21,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 describe('POST /api/v1/workers', () => {
   it('registers with defaults and canonical runtimes', async () => {
-    const { url } = await testHub();
+    const { url } = await testHub({ leaseMs: 1_000 }); // the heartbeat interval is a third of it
     const r = await api(url, 'POST', '/api/v1/workers', { runtimes: ['lua+b+a', 'lua+a+b', 'default'] });
     expect(r.status).toBe(201);
     expect(r.body).toMatchObject({
