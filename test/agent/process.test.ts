@@ -75,7 +75,7 @@ describe('worker process', () => {
       a.proc.kill('SIGKILL');
       await a.exited;
       const b = worker(url, '--runtimes', 'default', '--concurrency', '1');
-      const job = await final(url, id, 15_000);
+      const job = await final(url, id, scaled(15_000));
       expect(job.state).toBe('succeeded');
       expect(job.attempts).toBe(2);
       expect(job.errors[0]?.message).toMatch(/lease expired/);
@@ -122,7 +122,7 @@ describe('worker process', () => {
       expect(afterA.filter((j) => j.state === 'queued')).toHaveLength(3);
       const b = worker(url, '--runtimes', 'dlabLua54', '--concurrency', '3');
       for (const [i, id] of ids.entries()) {
-        const job = await final(url, id, 15_000);
+        const job = await final(url, id, scaled(15_000));
         expect(job.state).toBe('succeeded');
         expect(job.attempts).toBe(1);
         expect((await output(url, id)).toString()).toBe(`job ${i}`);

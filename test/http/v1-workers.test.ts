@@ -618,7 +618,7 @@ describe('concurrent long-polls', () => {
       }
     };
     await Promise.all([client(TOTAL / 40), client(TOTAL / 40)]);
-    await until(async () => leasedCount >= TOTAL, 10_000, 10);
+    await until(async () => leasedCount >= TOTAL, scaled(10_000), 10);
     done = true;
     await Promise.all(loops);
     expect(leasedCount).toBe(TOTAL);

@@ -176,13 +176,17 @@ describe('jobhub bench-worker', () => {
       const { url } = await testHub();
       await loadContest(url, contest());
       const idle = benchWorker(url);
-      await until(async () => /polling/.test(idle.log.join('')), 10_000, 20);
+      await until(async () => /polling/.test(idle.log.join('')), scaled(10_000), 20);
       idle.proc.kill('SIGTERM');
       expect(await idle.exited).toEqual({ code: 0, signal: null });
 
       const id = await enqueue(url, 'hang');
       const w = benchWorker(url, ['--timeout', '60']);
-      await until(async () => (await staff(url, 'GET', `/jobs/${id}`)).body.status === 'running', 5_000, 20);
+      await until(
+        async () => (await staff(url, 'GET', `/jobs/${id}`)).body.status === 'running',
+        scaled(5_000),
+        20,
+      );
       await sleep(200);
       w.proc.kill('SIGTERM');
       await sleep(100);
@@ -272,7 +276,7 @@ describe('Supervisor against a foreign seed-API portal', () => {
       log: (l) => lines.push(l),
     });
     const running = sup.run();
-    await until(async () => reports.length >= 3, 10_000, 20);
+    await until(async () => reports.length >= 3, scaled(10_000), 20);
     sup.stop();
     await running;
     expect(reports).toHaveLength(3);
