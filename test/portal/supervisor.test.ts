@@ -101,7 +101,7 @@ describe('jobhub bench-worker', () => {
         return ['done', 'aborted'].includes(r.body.status) ? r.body : null;
       };
       const results = new Map<string, any>();
-      for (const m of MODES) results.set(m, await until(() => final(m), 20_000, 50));
+      for (const m of MODES) results.set(m, await until(() => final(m), scaled(20_000), 50));
 
       expect(results.get('pass')).toMatchObject({
         status: 'done',
