@@ -27,6 +27,7 @@ import { workerKill } from './scenarios/workers.js';
 import { pgRestart, pgTerminate } from './scenarios/postgres.js';
 import { diskFull } from './scenarios/disk.js';
 import { netCut } from './scenarios/network.js';
+import { soakShort } from './scenarios/soak.js';
 
 const SCENARIOS: Scenario[] = [
   kill9Sqlite,
@@ -41,6 +42,7 @@ const SCENARIOS: Scenario[] = [
   diskFull('all'),
   netCut('sqlite'),
   netCut('postgres'),
+  soakShort,
 ];
 
 const args = process.argv.slice(2);

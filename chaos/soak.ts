@@ -10,7 +10,7 @@
  * With --store=postgres and no --database, a private PostgreSQL cluster is made for the run.
  *
  * Writes chaos/results/soak-<date>.json and exits 1 when a bound is broken. `runSoak` is also
- * used by test/soak/soak-short.test.ts.
+ * the `soak-short` scenario of `npm run chaos` (chaos/scenarios/soak.ts).
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
@@ -63,6 +63,8 @@ export interface SoakResult {
   created: number;
   completed: number;
   jobs_lost: number;
+  /** Acknowledged completions of a job already completed (none expected). */
+  completed_twice: number;
   rss_start_mb: number;
   rss_end_mb: number;
   rss_growth_mb: number;
@@ -293,6 +295,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakResult> {
     created,
     completed,
     jobs_lost: pending(),
+    completed_twice: completed - completedIds.size,
     rss_start_mb: firstRss,
     rss_end_mb: lastRss,
     rss_growth_mb: round(lastRss - firstRss, 1),

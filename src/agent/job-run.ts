@@ -368,8 +368,9 @@ export class JobRun {
 }
 
 /**
- * Time kept back from a job's timeout so that our report (with the reason) reaches the hub before
- * its reaper ends the lease: 10%, at least 100 ms, at most 1 s.
+ * Time kept back from a job's timeout so that the job's end, our report included, falls within the
+ * timeout as the hub counts it (from the lease): 10%, at least 100 ms, at most 1 s. The hub ends the
+ * attempt itself only TIMEOUT_GRACE_MS (src/core/lease.ts) later, so a slow report still wins.
  */
 const timeoutMargin = (timeoutMs: number) => Math.min(1_000, Math.max(100, timeoutMs * 0.1));
 

@@ -22,8 +22,18 @@ export function backoffDelay(
 }
 
 /**
+ * How long past a job's timeout the hub waits for the worker's own report before it ends the
+ * attempt itself. The worker enforces the timeout (it stops the program and reports why); the
+ * hub's deadline is the backstop for a worker that keeps heartbeating but never stops the job.
+ * Without the grace the two deadlines coincide, and which of the two timers fires first would
+ * decide the job's fate (the worker's report is final; the hub's expiry is retried).
+ */
+export const TIMEOUT_GRACE_MS = 5_000;
+
+/**
  * When a lease granted or extended at `now` ends: `leaseMs` from now, but never past the job's
- * own deadline (started + timeout), so a job that heartbeats forever still stops at its timeout.
+ * own deadline (started + timeout + TIMEOUT_GRACE_MS), so a job that heartbeats forever still
+ * stops shortly after its timeout.
  */
 export function leaseExpiry(p: {
   now: number;
@@ -31,12 +41,16 @@ export function leaseExpiry(p: {
   startedAt: number;
   timeoutMs: number;
 }): number {
-  return Math.min(p.now + p.leaseMs, p.startedAt + p.timeoutMs);
+  return Math.min(p.now + p.leaseMs, p.startedAt + p.timeoutMs + TIMEOUT_GRACE_MS);
 }
 
-/** Why an expired lease ended, in words for the job's error text. */
+/**
+ * Why an expired lease ended, in words for the job's error text. A timeout reads like the
+ * worker's own timeout report (`timeout: time limit of N ms exceeded …`), so the job's error
+ * names the same cause whichever side ended the attempt.
+ */
 export function expiryReason(p: { now: number; startedAt: number; timeoutMs: number }): string {
   return p.now >= p.startedAt + p.timeoutMs
-    ? `timed out after ${p.timeoutMs / 1000} s`
+    ? `timeout: time limit of ${p.timeoutMs} ms exceeded (the worker did not report it; the hub ended the attempt)`
     : 'lease expired: the worker stopped sending heartbeats';
 }

@@ -230,6 +230,13 @@ export class Hub {
     const aborted = () => {
       if (!source.readableEnded) pass.destroy(new HubError('bad_request', 'the upload was aborted'));
     };
+    // A client that gave up while the request waited for its turn (auth, a busy event loop) has
+    // already closed: 'close' will not come again, and the store would hold a temporary file open
+    // for good. Refuse it before anything is written.
+    if (source.destroyed && !source.readableEnded) {
+      source.resume();
+      throw new HubError('bad_request', 'the upload was aborted');
+    }
     source.once('error', aborted);
     source.once('close', aborted);
     source.pipe(pass);

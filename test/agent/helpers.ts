@@ -11,6 +11,7 @@ import { Agent, type AgentOptions } from '../../src/agent/agent.js';
 import { createRuntimes } from '../../src/agent/runtimes/index.js';
 import type { Runtime } from '../../src/agent/runtimes/runtime.js';
 import { api } from '../helpers/hub.js';
+import { scaled } from '../helpers/time.js';
 import { uploadBlob } from '../helpers/worker.js';
 
 const started: { agent: Agent; runtimes: Runtime[]; dir: string }[] = [];
@@ -87,7 +88,7 @@ export async function submit(hub: string, body: Record<string, unknown>): Promis
 }
 
 /** Waits until the job is final; fails the test after `timeoutMs`. */
-export async function final(hub: string, id: string, timeoutMs = 15_000): Promise<Job> {
+export async function final(hub: string, id: string, timeoutMs = scaled(15_000)): Promise<Job> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const left = deadline - Date.now();

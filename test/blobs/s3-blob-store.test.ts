@@ -17,6 +17,7 @@ import { parseS3Url, S3BlobStore, S3UrlError } from '../../src/blobs/s3-blob-sto
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { HubError } from '../../src/core/errors.js';
 import { testHub } from '../helpers/hub.js';
+import { scaled } from '../helpers/time.js';
 
 /** The slice of s3rver (a Koa app, untyped) these tests touch. */
 interface KoaContext {
@@ -371,49 +372,53 @@ describe('S3BlobStore', () => {
     expect(pendingUploads()).toEqual([]);
   });
 
-  it('streams a 64 MiB upload with bounded memory', async () => {
-    // Warm up first, so the measurement is of the upload and not of the SDK's multipart code
-    // loading or of V8 still sizing its heap for external memory.
-    await store.put(Readable.from([Buffer.alloc(24 * MiB, 1)]), { maxBytes: 24 * MiB });
-    const chunkSize = 64 * 1024;
-    const total = 64 * MiB;
-    const expected = createHash('sha256');
-    let sent = 0;
-    const source = new Readable({
-      read() {
-        if (sent >= total) {
-          this.push(null);
-          return;
-        }
-        const chunk = Buffer.allocUnsafe(chunkSize).fill((sent / chunkSize) & 0xff);
-        expected.update(chunk);
-        sent += chunkSize;
-        this.push(chunk);
-      },
-    });
+  it(
+    'streams a 64 MiB upload with bounded memory',
+    async () => {
+      // Warm up first, so the measurement is of the upload and not of the SDK's multipart code
+      // loading or of V8 still sizing its heap for external memory.
+      await store.put(Readable.from([Buffer.alloc(24 * MiB, 1)]), { maxBytes: 24 * MiB });
+      const chunkSize = 64 * 1024;
+      const total = 64 * MiB;
+      const expected = createHash('sha256');
+      let sent = 0;
+      const source = new Readable({
+        read() {
+          if (sent >= total) {
+            this.push(null);
+            return;
+          }
+          const chunk = Buffer.allocUnsafe(chunkSize).fill((sent / chunkSize) & 0xff);
+          expected.update(chunk);
+          sent += chunkSize;
+          this.push(chunk);
+        },
+      });
 
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    const timer = setInterval(() => {
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      const timer = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      }, 20);
+      let res;
+      try {
+        res = await store.put(source, { maxBytes: total });
+      } finally {
+        clearInterval(timer);
+      }
       peak = Math.max(peak, process.memoryUsage().rss);
-    }, 20);
-    let res;
-    try {
-      res = await store.put(source, { maxBytes: total });
-    } finally {
-      clearInterval(timer);
-    }
-    peak = Math.max(peak, process.memoryUsage().rss);
 
-    expect(res).toEqual({ sha256: expected.digest('hex'), size: total });
-    const head = await store.client.send(
-      new HeadObjectCommand({ Bucket: BUCKET, Key: `${store.prefix}objects/${res.sha256}` }),
-    );
-    expect(head.ContentLength).toBe(total);
-    expect(peak - before).toBeLessThan(100 * MiB);
-    expect(await keysOf(store)).toHaveLength(2);
-    expect(pendingUploads()).toEqual([]);
-  }, 60_000);
+      expect(res).toEqual({ sha256: expected.digest('hex'), size: total });
+      const head = await store.client.send(
+        new HeadObjectCommand({ Bucket: BUCKET, Key: `${store.prefix}objects/${res.sha256}` }),
+      );
+      expect(head.ContentLength).toBe(total);
+      expect(peak - before).toBeLessThan(100 * MiB);
+      expect(await keysOf(store)).toHaveLength(2);
+      expect(pendingUploads()).toEqual([]);
+    },
+    scaled(30_000),
+  );
 
   it('gives presigned URLs that plain fetch can download, whole or by range', async () => {
     const bytes = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256));

@@ -2,8 +2,9 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api, tempDir } from '../helpers/hub.js';
 import { bearer, buildCli, killSpawned, registerWorker, runCli, spawnHub, until } from '../helpers/worker.js';
+import { scaled } from '../helpers/time.js';
 
-beforeAll(() => buildCli(), 120_000);
+beforeAll(() => buildCli(), scaled(60_000));
 afterEach(() => killSpawned());
 
 describe('jobhub --help', () => {

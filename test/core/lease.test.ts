@@ -1,5 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { backoffDelay, expiryReason, leaseExpiry, type BackoffPolicy } from '../../src/core/lease.js';
+import {
+  TIMEOUT_GRACE_MS,
+  backoffDelay,
+  expiryReason,
+  leaseExpiry,
+  type BackoffPolicy,
+} from '../../src/core/lease.js';
 
 const policy: BackoffPolicy = { baseMs: 1_000, maxMs: 60_000 };
 const fixed = (v: number) => () => v;
@@ -67,6 +73,9 @@ describe('backoffDelay', () => {
 });
 
 describe('leaseExpiry', () => {
+  // Deadline of the job below: started 1,000,000 + timeout 600,000 + the grace for the worker's report.
+  const deadline = 1_600_000 + TIMEOUT_GRACE_MS;
+
   it('is now + leaseMs while the job deadline is further', () => {
     expect(leaseExpiry({ now: 1_000_000, leaseMs: 15_000, startedAt: 1_000_000, timeoutMs: 600_000 })).toBe(
       1_015_000,
@@ -76,38 +85,37 @@ describe('leaseExpiry', () => {
     );
   });
 
-  it('is capped at the job deadline (started + timeout)', () => {
+  it('is capped at the job deadline (started + timeout + the grace for the worker to report)', () => {
+    expect(TIMEOUT_GRACE_MS).toBeGreaterThan(0);
     expect(leaseExpiry({ now: 1_590_000, leaseMs: 15_000, startedAt: 1_000_000, timeoutMs: 600_000 })).toBe(
-      1_600_000,
+      deadline,
     );
     expect(leaseExpiry({ now: 1_000_000, leaseMs: 1e12, startedAt: 1_000_000, timeoutMs: 600_000 })).toBe(
-      1_600_000,
+      deadline,
     );
   });
 
   it('equals the deadline exactly at the boundary', () => {
-    expect(leaseExpiry({ now: 1_585_000, leaseMs: 15_000, startedAt: 1_000_000, timeoutMs: 600_000 })).toBe(
-      1_600_000,
-    );
+    expect(
+      leaseExpiry({ now: deadline - 15_000, leaseMs: 15_000, startedAt: 1_000_000, timeoutMs: 600_000 }),
+    ).toBe(deadline);
   });
 
   it('never extends past a deadline that already passed', () => {
     expect(leaseExpiry({ now: 2_000_000, leaseMs: 15_000, startedAt: 1_000_000, timeoutMs: 600_000 })).toBe(
-      1_600_000,
+      deadline,
     );
   });
 });
 
 describe('expiryReason', () => {
-  it('says timed out once the job deadline is reached', () => {
-    expect(expiryReason({ now: 1_600_000, startedAt: 1_000_000, timeoutMs: 600_000 })).toBe(
-      'timed out after 600 s',
-    );
-    expect(expiryReason({ now: 1_700_000, startedAt: 1_000_000, timeoutMs: 600_000 })).toBe(
-      'timed out after 600 s',
-    );
-    expect(expiryReason({ now: 1_001_500, startedAt: 1_000_000, timeoutMs: 1_500 })).toBe(
-      'timed out after 1.5 s',
+  // The same words as a worker's own timeout report ("timeout: time limit of N ms exceeded (killed)").
+  it('says the time limit was exceeded once the job deadline is reached', () => {
+    const timeout = /^timeout: time limit of 600000 ms exceeded \(the worker did not report it/;
+    expect(expiryReason({ now: 1_600_000, startedAt: 1_000_000, timeoutMs: 600_000 })).toMatch(timeout);
+    expect(expiryReason({ now: 1_700_000, startedAt: 1_000_000, timeoutMs: 600_000 })).toMatch(timeout);
+    expect(expiryReason({ now: 1_001_500, startedAt: 1_000_000, timeoutMs: 1_500 })).toMatch(
+      /^timeout: time limit of 1500 ms exceeded /,
     );
   });
 

@@ -6,9 +6,10 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api, tempDir } from '../helpers/hub.js';
-import { buildCli, killSpawned, sleep, spawnHub, until, type HubProcess } from '../helpers/worker.js';
+import { buildCli, killSpawned, spawnHub, until, type HubProcess } from '../helpers/worker.js';
+import { scaled } from '../helpers/time.js';
 
-beforeAll(() => buildCli(), 120_000);
+beforeAll(() => buildCli(), scaled(60_000));
 afterEach(() => killSpawned());
 
 interface Ledger {
@@ -112,7 +113,7 @@ async function verify(hub: HubProcess, ledger: Ledger): Promise<void> {
       const all = await allJobs(hub.url);
       return [...all.values()].some((j) => j.state === 'running') ? null : all;
     },
-    8_000,
+    scaled(8_000),
     100,
   );
   for (const id of ledger.created) {
@@ -142,49 +143,64 @@ async function verify(hub: HubProcess, ledger: Ledger): Promise<void> {
 // Relaxed durability skips the flush on the reply's path, but a commit is in the OS's hands before
 // the reply either way, so a crash of the hub alone must lose nothing in both modes.
 describe.each(['full', 'relaxed'])('kill -9 with %s durability', (durability) => {
-  it('loses no acknowledged job or completion, and requeues expired leases, across two crashes', async () => {
-    const dir = tempDir();
-    const ledger: Ledger = { created: new Set(), completed: new Set(), abandoned: new Set() };
-    const args = ['--lease-ms', '500', '--durability', durability];
-    let hub = await spawnHub(dir, args);
-    expect(hub.output.find((l) => l.includes('jobhub listening'))).toContain(`"durability":"${durability}"`);
+  // Two crashes, each with two hub starts and a load that must reach its size first.
+  it(
+    'loses no acknowledged job or completion, and requeues expired leases, across two crashes',
+    { timeout: scaled(20_000) },
+    async () => {
+      const dir = tempDir();
+      const ledger: Ledger = { created: new Set(), completed: new Set(), abandoned: new Set() };
+      const args = ['--lease-ms', '500', '--durability', durability];
+      let hub = await spawnHub(dir, args);
+      expect(hub.output.find((l) => l.includes('jobhub listening'))).toContain(
+        `"durability":"${durability}"`,
+      );
 
-    for (let round = 1; round <= 2; round++) {
-      const t = traffic(hub.url, ledger);
-      await sleep(2_000);
-      // Leases held at the moment of the crash, granted too recently for the old hub to reap.
-      const held = await api(hub.url, 'POST', '/api/v1/jobs/batch', {
-        jobs: [1, 2, 3].map(() => ({ runtime: `held${round}` })),
-      });
-      expect(held.status).toBe(201);
-      const heldIds = (held.body.jobs as { id: string }[]).map((j) => j.id);
-      for (const id of heldIds) ledger.created.add(id);
-      const holder = await api(hub.url, 'POST', '/api/v1/workers', { runtimes: [`held${round}`] });
-      const leased = await api(hub.url, 'POST', `/api/v1/workers/${holder.body.id}/lease`, { limit: 3 });
-      expect(leased.status, JSON.stringify(leased.body)).toBe(200);
-      expect(leased.body.jobs.map((j: { id: string }) => j.id).sort()).toEqual([...heldIds].sort());
-      const before = { created: ledger.created.size, completed: ledger.completed.size };
-      hub.proc.kill('SIGKILL');
-      const exit = await hub.exited;
-      expect(exit.signal).toBe('SIGKILL');
-      await t.stop();
-      // The load really ran.
-      expect(before.created, `round ${round} created`).toBeGreaterThan(50);
-      expect(before.completed, `round ${round} completed`).toBeGreaterThan(20);
-
-      hub = await spawnHub(dir, args);
-      await verify(hub, ledger);
-      for (const id of heldIds) {
-        const j = (await api(hub.url, 'GET', `/api/v1/jobs/${id}`)).body;
-        expect(j, `held job ${id}`).toMatchObject({
-          state: 'queued',
-          attempts: 1,
-          error: expect.stringMatching(/lease/),
+      for (let round = 1; round <= 2; round++) {
+        // The load runs until it has done enough to matter (not for a fixed time: how much gets
+        // done in a second depends on the machine).
+        const start = { created: ledger.created.size, completed: ledger.completed.size };
+        const t = traffic(hub.url, ledger);
+        await until(
+          async () =>
+            ledger.created.size - start.created > 50 && ledger.completed.size - start.completed > 20,
+          scaled(10_000),
+          20,
+        );
+        // Leases held at the moment of the crash, granted too recently for the old hub to reap.
+        const held = await api(hub.url, 'POST', '/api/v1/jobs/batch', {
+          jobs: [1, 2, 3].map(() => ({ runtime: `held${round}` })),
         });
+        expect(held.status).toBe(201);
+        const heldIds = (held.body.jobs as { id: string }[]).map((j) => j.id);
+        for (const id of heldIds) ledger.created.add(id);
+        const holder = await api(hub.url, 'POST', '/api/v1/workers', { runtimes: [`held${round}`] });
+        const leased = await api(hub.url, 'POST', `/api/v1/workers/${holder.body.id}/lease`, { limit: 3 });
+        expect(leased.status, JSON.stringify(leased.body)).toBe(200);
+        expect(leased.body.jobs.map((j: { id: string }) => j.id).sort()).toEqual([...heldIds].sort());
+        const before = { created: ledger.created.size, completed: ledger.completed.size };
+        hub.proc.kill('SIGKILL');
+        const exit = await hub.exited;
+        expect(exit.signal).toBe('SIGKILL');
+        await t.stop();
+        // The load really ran.
+        expect(before.created - start.created, `round ${round} created`).toBeGreaterThan(50);
+        expect(before.completed - start.completed, `round ${round} completed`).toBeGreaterThan(20);
+
+        hub = await spawnHub(dir, args);
+        await verify(hub, ledger);
+        for (const id of heldIds) {
+          const j = (await api(hub.url, 'GET', `/api/v1/jobs/${id}`)).body;
+          expect(j, `held job ${id}`).toMatchObject({
+            state: 'queued',
+            attempts: 1,
+            error: expect.stringMatching(/lease/),
+          });
+        }
       }
-    }
-    expect(ledger.abandoned.size).toBeGreaterThan(0);
-    hub.proc.kill('SIGTERM');
-    expect((await hub.exited).code).toBe(0);
-  });
+      expect(ledger.abandoned.size).toBeGreaterThan(0);
+      hub.proc.kill('SIGTERM');
+      expect((await hub.exited).code).toBe(0);
+    },
+  );
 });

@@ -28,6 +28,7 @@ import {
   type RouteInfo,
 } from '../../chaos/surface.js';
 import { api, testHub } from '../helpers/hub.js';
+import { scaled } from '../helpers/time.js';
 
 const PG = process.env.JOBHUB_TEST_PG;
 const RUNS = Number(process.env.JOBHUB_FUZZ_RUNS ?? 0);
@@ -565,50 +566,58 @@ function typedMutation(tpl: Record<string, unknown>): fc.Arbitrary<Buffer> {
 const STORES = (['sqlite', 'postgres'] as const).filter((s) => s === 'sqlite' || PG);
 
 describe.each(STORES)('every endpoint under hostile input (%s)', (store) => {
-  it('never answers 5xx, always in its envelope, and a refused request changes nothing', async () => {
-    const t = await target(store);
-    const routes = allRoutes();
-    const seen = new Map<string, Set<number>>();
-    const perRoute = RUNS || (store === 'sqlite' ? 6 : 3);
-    try {
-      for (const route of routes) {
-        await fc.assert(
-          fc.asyncProperty(requestArb(route, t, bodyFor(`${route.method} ${route.pattern}`)), (r) =>
-            check(t, r, seen),
-          ),
-          { numRuns: perRoute, endOnFailure: true },
-        );
+  it(
+    'never answers 5xx, always in its envelope, and a refused request changes nothing',
+    async () => {
+      const t = await target(store);
+      const routes = allRoutes();
+      const seen = new Map<string, Set<number>>();
+      const perRoute = RUNS || (store === 'sqlite' ? 6 : 3);
+      try {
+        for (const route of routes) {
+          await fc.assert(
+            fc.asyncProperty(requestArb(route, t, bodyFor(`${route.method} ${route.pattern}`)), (r) =>
+              check(t, r, seen),
+            ),
+            { numRuns: perRoute, endOnFailure: true },
+          );
+        }
+        expect((await raw(t.url, { method: 'GET', path: '/healthz' })).status).toBe(200);
+        // The fuzzer reached every route.
+        expect(routes.map((r) => `${r.method} ${r.pattern}`).filter((k) => !seen.has(k))).toEqual([]);
+      } finally {
+        await t.digester.close();
       }
-      expect((await raw(t.url, { method: 'GET', path: '/healthz' })).status).toBe(200);
-      // The fuzzer reached every route.
-      expect(routes.map((r) => `${r.method} ${r.pattern}`).filter((k) => !seen.has(k))).toEqual([]);
-    } finally {
-      await t.digester.close();
-    }
-  }, 120_000);
+    },
+    scaled(60_000),
+  );
 
-  it('accepts or refuses well-shaped bodies with hostile strings and numbers in every field, never 5xx', async () => {
-    const t = await target(store);
-    const seen = new Map<string, Set<number>>();
-    const perRoute = RUNS || (store === 'sqlite' ? 10 : 5);
-    try {
-      for (const route of allRoutes()) {
-        const tpl = TEMPLATES[`${route.method} ${route.pattern}`];
-        if (!tpl) continue;
-        const arb = requestArb(route, t, typedMutation(tpl)).map((r) => ({
-          ...r,
-          method: route.method,
-          contentType: 'application/json',
-          session: true,
-        }));
-        await fc.assert(
-          fc.asyncProperty(arb, (r) => check(t, r, seen)),
-          { numRuns: perRoute, endOnFailure: true },
-        );
+  it(
+    'accepts or refuses well-shaped bodies with hostile strings and numbers in every field, never 5xx',
+    async () => {
+      const t = await target(store);
+      const seen = new Map<string, Set<number>>();
+      const perRoute = RUNS || (store === 'sqlite' ? 10 : 5);
+      try {
+        for (const route of allRoutes()) {
+          const tpl = TEMPLATES[`${route.method} ${route.pattern}`];
+          if (!tpl) continue;
+          const arb = requestArb(route, t, typedMutation(tpl)).map((r) => ({
+            ...r,
+            method: route.method,
+            contentType: 'application/json',
+            session: true,
+          }));
+          await fc.assert(
+            fc.asyncProperty(arb, (r) => check(t, r, seen)),
+            { numRuns: perRoute, endOnFailure: true },
+          );
+        }
+        expect((await raw(t.url, { method: 'GET', path: '/healthz' })).status).toBe(200);
+      } finally {
+        await t.digester.close();
       }
-      expect((await raw(t.url, { method: 'GET', path: '/healthz' })).status).toBe(200);
-    } finally {
-      await t.digester.close();
-    }
-  }, 120_000);
+    },
+    scaled(60_000),
+  );
 });

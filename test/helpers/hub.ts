@@ -9,6 +9,7 @@ import { afterEach } from 'vitest';
 import { loadConfig, type HubConfig } from '../../src/config/config.js';
 import { startHub, type RunningHub } from '../../src/http/app.js';
 import type { HubDeps } from '../../src/hub/hub.js';
+import { scaled } from './time.js';
 
 const running = new Set<RunningHub>();
 const dirs: string[] = [];
@@ -28,7 +29,9 @@ export async function testHub(overrides: Partial<HubConfig> = {}, deps: HubDeps 
       port: 0,
       dataDir: tempDir(),
       logLevel: 'silent',
-      leaseMs: 1_000,
+      // A live worker's heartbeat must not miss its lease on a busy machine: scaled like every
+      // other time limit. Tests of expiry itself set their own, shorter lease.
+      leaseMs: scaled(1_000),
       reapIntervalMs: 50,
       retryBaseMs: 50,
       retryMaxMs: 200,

@@ -4,11 +4,13 @@
  * the real CLI in child processes (build, run, spawn a hub).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { expect } from 'vitest';
+import { expect, inject } from 'vitest';
 import { api } from './hub.js';
+import { scaled } from './time.js';
 
 export type Headers = Record<string, string>;
 
@@ -112,7 +114,7 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** Polls `fn` until it returns a truthy value or `timeoutMs` passes. */
 export async function until<T>(
   fn: () => Promise<T | null | undefined | false>,
-  timeoutMs = 5_000,
+  timeoutMs = scaled(5_000),
   stepMs = 25,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -165,7 +167,7 @@ export async function openEvents(url: string, headers: Headers = {}) {
   return {
     status: res.status,
     headers: res.headers,
-    async next(timeoutMs = 5_000): Promise<SseEvent | null> {
+    async next(timeoutMs = scaled(5_000)): Promise<SseEvent | null> {
       const deadline = Date.now() + timeoutMs;
       while (queue.length === 0 && !ended) {
         let timer: NodeJS.Timeout | undefined;
@@ -194,35 +196,50 @@ export async function openEvents(url: string, headers: Headers = {}) {
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * Runs `npm run build` so that bin/jobhub.js runs the current sources. Test files run in
- * parallel processes; flock(1) keeps two builds from writing dist/ at the same time.
+ * Makes bin/jobhub.js run the current sources: `npm run build` once per test run, by the first
+ * test file that asks (the others find its stamp and reuse the build). Test files run in parallel
+ * processes; flock(1) keeps two builds from writing dist/ at the same time and makes the others
+ * wait for the one under way.
  */
-export function buildCli(): void {
-  const lock = join(tmpdir(), 'jobhub-test-build.lock');
+export async function buildCli(): Promise<void> {
+  const key = createHash('sha256').update(ROOT).digest('hex').slice(0, 12);
+  const lock = join(tmpdir(), `jobhub-test-build-${key}.lock`);
+  const stamp = join(tmpdir(), `jobhub-test-build-${key}.stamp`);
+  const runId = inject('testRunId') ?? `${process.pid}`;
+  const script = `[ "$(cat '${stamp}' 2>/dev/null)" = '${runId}' ] || { npm run build --silent && echo '${runId}' > '${stamp}'; }`;
   const hasFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
-  const [cmd, args] = hasFlock
-    ? ['flock', [lock, 'npm', 'run', 'build', '--silent']]
-    : ['npm', ['run', 'build', '--silent']];
-  const r = spawnSync(cmd, args as string[], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+  const [cmd, args] = hasFlock ? ['flock', [lock, 'sh', '-c', script]] : ['sh', ['-c', script]];
+  // Not spawnSync: a build takes long on a busy machine, and a blocked event loop makes vitest's
+  // own messages to this test process time out ("Timeout calling onTaskUpdate").
+  const r = await runProcess(cmd as string, args as string[], ROOT, scaled(60_000));
   if (r.status !== 0) throw new Error(`npm run build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
 }
 
-/**
- * `buildCli` without blocking the test process: a long wait for the build lock would otherwise
- * stall the test runner's own messages (vitest reports "Timeout calling onTaskUpdate").
- */
-export async function buildCliAsync(): Promise<void> {
-  const lock = join(tmpdir(), 'jobhub-test-build.lock');
-  const hasFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
-  const [cmd, args] = hasFlock
-    ? ['flock', [lock, 'npm', 'run', 'build', '--silent']]
-    : ['npm', ['run', 'build', '--silent']];
-  const p = spawn(cmd as string, args as string[], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  p.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const code = await new Promise<number | null>((resolve) => p.once('exit', resolve));
-  if (code !== 0) throw new Error(`npm run build failed (${code}):\n${out}`);
+/** Runs a command to its end without blocking the event loop; kills it after `timeoutMs`. */
+export function runProcess(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  timeoutMs: number,
+  input?: string,
+): Promise<{ status: number | string; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(cmd, args, { cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
+    p.once('error', (err) => {
+      clearTimeout(timer);
+      resolve({ status: err.message, stdout, stderr });
+    });
+    p.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ status: code ?? signal ?? 'unknown', stdout, stderr });
+    });
+    p.stdin.end(input ?? '');
+  });
 }
 
 /** Runs the CLI to completion. */
@@ -230,7 +247,7 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/jobhub.js'), ...args], {
     cwd: ROOT,
     encoding: 'utf8',
-    timeout: 30_000,
+    timeout: scaled(30_000),
     env: { ...process.env, ...opts.env },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
@@ -247,14 +264,15 @@ export interface HubProcess {
 const spawned = new Set<ChildProcess>();
 
 /**
- * Starts `jobhub server --port 0 --log-level info …` and resolves once it logged its URL.
- * Processes still running after a test are killed (see `killSpawned`).
+ * Starts `jobhub server --port 0 --log-level info …` (this checkout's, or the one at `opts.bin`) and
+ * resolves once it logged its URL. Processes still running after a test are killed (see
+ * `killSpawned`).
  */
 export async function spawnHub(
   dataDir: string,
   extra: string[] = [],
-  timeoutMs = 15_000,
-  opts: { wrap?: string[]; env?: NodeJS.ProcessEnv } = {},
+  timeoutMs = scaled(10_000),
+  opts: { wrap?: string[]; env?: NodeJS.ProcessEnv; bin?: string } = {},
 ): Promise<HubProcess> {
   // `wrap`: a command that runs the hub, e.g. `prlimit --nofile=256`.
   const [cmd, ...pre] = [...(opts.wrap ?? []), process.execPath];
@@ -262,7 +280,7 @@ export async function spawnHub(
     cmd!,
     [
       ...pre,
-      join(ROOT, 'bin/jobhub.js'),
+      opts.bin ?? join(ROOT, 'bin/jobhub.js'),
       'server',
       '--port',
       '0',

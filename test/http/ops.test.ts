@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { api, testHub } from '../helpers/hub.js';
 import { complete, createJob, fail, leaseOne, registerWorker, sleep, until } from '../helpers/worker.js';
+import { scaled } from '../helpers/time.js';
 
 interface Sample {
   name: string;
@@ -100,7 +101,10 @@ describe('/metrics', () => {
     const w = await registerWorker(url);
     const job = await createJob(url, { runtime: 'default', maxAttempts: 5 });
     await leaseOne(url, w);
-    await until(async () => (await api(url, 'GET', `/api/v1/jobs/${job.id}`)).body.state === 'queued', 3_000);
+    await until(
+      async () => (await api(url, 'GET', `/api/v1/jobs/${job.id}`)).body.state === 'queued',
+      scaled(3_000),
+    );
     const l2 = await leaseOne(url, w);
     await fail(url, l2.id, { token: l2.token, error: 'x' });
     const l3 = await leaseOne(url, w);

@@ -2,8 +2,10 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { api, testHub } from '../helpers/hub.js';
+import { scaled } from '../helpers/time.js';
 import { uploadBlob } from '../helpers/worker.js';
 
 const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
@@ -107,6 +109,26 @@ describe('POST /api/v1/blobs', () => {
     const first = await api(url, 'GET', `/api/v1/blobs/${ok.id}/meta`);
     expect(first.status).toBe(200);
     expect((await api(url, 'GET', `/api/v1/blobs/${Number(ok.id) - 1}/meta`)).status).toBe(404);
+  });
+
+  it('an upload whose client left before the store was reached is refused, and leaves no file', async () => {
+    // The route awaits the caller's credentials before it streams; a client that gives up in
+    // that window has closed its request already, and no 'close' event will come again.
+    const running = await testHub();
+    const blobsDir = join(running.hub.ctx.config.dataDir, 'blobs');
+    const gone = new PassThrough();
+    gone.write(Buffer.alloc(1000, 7));
+    gone.destroy();
+    await new Promise((r) => gone.once('close', r));
+    const outcome = await Promise.race([
+      running.hub.blobUpload(gone, null).then(
+        () => 'stored',
+        (err: { code?: string }) => err.code,
+      ),
+      new Promise((r) => setTimeout(() => r('still waiting'), scaled(2_000))),
+    ]);
+    expect(outcome).toBe('bad_request');
+    expect(filesUnder(blobsDir)).toEqual([]);
   });
 
   it('refuses multipart with 415', async () => {

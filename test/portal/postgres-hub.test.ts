@@ -10,6 +10,7 @@ import { PostgresStore } from '../../src/store/postgres/store.js';
 import { api, testHub } from '../helpers/hub.js';
 import { until } from '../helpers/worker.js';
 import { dequeue, enqueue, loadContest, login, openContest, report, teams } from './helpers.js';
+import { scaled } from '../helpers/time.js';
 
 const url = process.env.JOBHUB_TEST_PG;
 const schemas: string[] = [];
@@ -103,7 +104,7 @@ if (!url) {
       await until(async () => {
         const board = await api(a.url, 'GET', '/api/portal/leaderboard');
         return board.body.teams[0]?.latest_score === 4242;
-      }, 5_000);
+      }, scaled(2_500));
     });
   });
 }

@@ -13,11 +13,12 @@ import { Supervisor, SUPERVISOR_DEFAULTS } from '../../src/portal/supervisor.js'
 import { testHub } from '../helpers/hub.js';
 import { buildCli, ROOT, sleep, until } from '../helpers/worker.js';
 import { enqueue, loadContest, staff } from './helpers.js';
+import { scaled } from '../helpers/time.js';
 
 const FAKE = join(ROOT, 'test/portal/fixtures/fake-bench.mjs');
 const children = new Set<ChildProcess>();
 
-beforeAll(() => buildCli(), 120_000);
+beforeAll(() => buildCli(), scaled(60_000));
 afterEach(() => {
   for (const c of children) c.kill('SIGKILL');
   children.clear();
@@ -87,98 +88,117 @@ function contest() {
 }
 
 describe('jobhub bench-worker', () => {
-  it('runs the program for each job and reports done or aborted with a human reason', async () => {
-    const { url } = await testHub();
-    await loadContest(url, contest());
-    const ids = new Map<string, number>();
-    for (const m of MODES) ids.set(m, await enqueue(url, m));
-    const w = benchWorker(url);
-    const final = async (mode: string) => {
-      const r = await staff(url, 'GET', `/jobs/${ids.get(mode)}`);
-      return ['done', 'aborted'].includes(r.body.status) ? r.body : null;
-    };
-    const results = new Map<string, any>();
-    for (const m of MODES) results.set(m, await until(() => final(m), 20_000, 50));
+  it(
+    'runs the program for each job and reports done or aborted with a human reason',
+    async () => {
+      const { url } = await testHub();
+      await loadContest(url, contest());
+      const ids = new Map<string, number>();
+      for (const m of MODES) ids.set(m, await enqueue(url, m));
+      const w = benchWorker(url);
+      const final = async (mode: string) => {
+        const r = await staff(url, 'GET', `/jobs/${ids.get(mode)}`);
+        return ['done', 'aborted'].includes(r.body.status) ? r.body : null;
+      };
+      const results = new Map<string, any>();
+      for (const m of MODES) results.set(m, await until(() => final(m), scaled(20_000), 50));
 
-    expect(results.get('pass')).toMatchObject({
-      status: 'done',
-      score: 1234,
-      is_passed: true,
-      reason: 'all good',
-    });
-    // The placeholders and the environment carry the target (global address) and all addresses.
-    expect(results.get('pass').stderr).toContain(
-      'args=["--target=203.0.113.1","--all=203.0.113.1,203.0.113.101"]',
-    );
-    expect(results.get('pass').stderr).toContain('target=203.0.113.1 all=203.0.113.1,203.0.113.101');
-    expect(results.get('fail')).toMatchObject({
-      status: 'done',
-      score: 0,
-      is_passed: false,
-      reason: 'GET / returned 500\ntoo slow',
-    });
-    expect(results.get('crash')).toMatchObject({
-      status: 'aborted',
-      score: 0,
-      reason: 'The benchmark crashed (exit code 2)',
-    });
-    expect(results.get('crash').stderr).toContain('panic: runtime error');
-    expect(results.get('garbage')).toMatchObject({
-      status: 'aborted',
-      reason: expect.stringMatching(/could not be read/),
-    });
-    expect(results.get('garbage').stdout).toBe('this is not JSON at all\n');
-    expect(results.get('hang')).toMatchObject({ status: 'aborted', reason: 'Benchmark timed out after 2 s' });
-    // The whole process group went, the grandchild too.
-    const grandchild = Number(/grandchild=(\d+)/.exec(results.get('hang').stderr)![1]);
-    await until(async () => {
-      try {
-        process.kill(grandchild, 0);
-        return false;
-      } catch {
-        return true;
-      }
-    });
-    const big = results.get('big');
-    expect(big).toMatchObject({ status: 'done', score: 7, is_passed: true });
-    expect(Buffer.byteLength(big.stdout)).toBeLessThanOrEqual(48 * 1024);
-    expect(Buffer.byteLength(big.stdout)).toBeGreaterThan(40 * 1024);
-    expect(big.stdout.trimEnd().endsWith('{"pass":true,"score":7,"messages":[]}')).toBe(true);
+      expect(results.get('pass')).toMatchObject({
+        status: 'done',
+        score: 1234,
+        is_passed: true,
+        reason: 'all good',
+      });
+      // The placeholders and the environment carry the target (global address) and all addresses.
+      expect(results.get('pass').stderr).toContain(
+        'args=["--target=203.0.113.1","--all=203.0.113.1,203.0.113.101"]',
+      );
+      expect(results.get('pass').stderr).toContain('target=203.0.113.1 all=203.0.113.1,203.0.113.101');
+      expect(results.get('fail')).toMatchObject({
+        status: 'done',
+        score: 0,
+        is_passed: false,
+        reason: 'GET / returned 500\ntoo slow',
+      });
+      expect(results.get('crash')).toMatchObject({
+        status: 'aborted',
+        score: 0,
+        reason: 'The benchmark crashed (exit code 2)',
+      });
+      expect(results.get('crash').stderr).toContain('panic: runtime error');
+      expect(results.get('garbage')).toMatchObject({
+        status: 'aborted',
+        reason: expect.stringMatching(/could not be read/),
+      });
+      expect(results.get('garbage').stdout).toBe('this is not JSON at all\n');
+      expect(results.get('hang')).toMatchObject({
+        status: 'aborted',
+        reason: 'Benchmark timed out after 2 s',
+      });
+      // The whole process group went, the grandchild too.
+      const grandchild = Number(/grandchild=(\d+)/.exec(results.get('hang').stderr)![1]);
+      await until(async () => {
+        try {
+          process.kill(grandchild, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      });
+      const big = results.get('big');
+      expect(big).toMatchObject({ status: 'done', score: 7, is_passed: true });
+      expect(Buffer.byteLength(big.stdout)).toBeLessThanOrEqual(48 * 1024);
+      expect(Buffer.byteLength(big.stdout)).toBeGreaterThan(40 * 1024);
+      expect(big.stdout.trimEnd().endsWith('{"pass":true,"score":7,"messages":[]}')).toBe(true);
 
-    // Drain: a SIGTERM during a run lets it finish and be reported, then the worker exits 0.
-    const slow = await enqueue(url, 'slow');
-    await until(async () => (await staff(url, 'GET', `/jobs/${slow}`)).body.status === 'running', 5_000, 20);
-    w.proc.kill('SIGTERM');
-    expect(await w.exited).toEqual({ code: 0, signal: null });
-    expect((await staff(url, 'GET', `/jobs/${slow}`)).body).toMatchObject({
-      status: 'done',
-      score: 55,
-      is_passed: true,
-    });
-    expect(w.log.join('')).toMatch(/stopping after the running benchmark/);
-  }, 60_000);
+      // Drain: a SIGTERM during a run lets it finish and be reported, then the worker exits 0.
+      const slow = await enqueue(url, 'slow');
+      await until(
+        async () => (await staff(url, 'GET', `/jobs/${slow}`)).body.status === 'running',
+        5_000,
+        20,
+      );
+      w.proc.kill('SIGTERM');
+      expect(await w.exited).toEqual({ code: 0, signal: null });
+      expect((await staff(url, 'GET', `/jobs/${slow}`)).body).toMatchObject({
+        status: 'done',
+        score: 55,
+        is_passed: true,
+      });
+      expect(w.log.join('')).toMatch(/stopping after the running benchmark/);
+    },
+    scaled(30_000),
+  );
 
-  it('exits at once on SIGTERM while idle, and a second signal aborts a running benchmark', async () => {
-    const { url } = await testHub();
-    await loadContest(url, contest());
-    const idle = benchWorker(url);
-    await until(async () => /polling/.test(idle.log.join('')), 10_000, 20);
-    idle.proc.kill('SIGTERM');
-    expect(await idle.exited).toEqual({ code: 0, signal: null });
+  it(
+    'exits at once on SIGTERM while idle, and a second signal aborts a running benchmark',
+    async () => {
+      const { url } = await testHub();
+      await loadContest(url, contest());
+      const idle = benchWorker(url);
+      await until(async () => /polling/.test(idle.log.join('')), scaled(10_000), 20);
+      idle.proc.kill('SIGTERM');
+      expect(await idle.exited).toEqual({ code: 0, signal: null });
 
-    const id = await enqueue(url, 'hang');
-    const w = benchWorker(url, ['--timeout', '60']);
-    await until(async () => (await staff(url, 'GET', `/jobs/${id}`)).body.status === 'running', 5_000, 20);
-    await sleep(200);
-    w.proc.kill('SIGTERM');
-    await sleep(100);
-    w.proc.kill('SIGINT');
-    expect((await w.exited).code).toBe(0);
-    expect((await staff(url, 'GET', `/jobs/${id}`)).body).toMatchObject({
-      status: 'aborted',
-      reason: 'The benchmarker was stopped during the run',
-    });
-  }, 30_000);
+      const id = await enqueue(url, 'hang');
+      const w = benchWorker(url, ['--timeout', '60']);
+      await until(
+        async () => (await staff(url, 'GET', `/jobs/${id}`)).body.status === 'running',
+        scaled(5_000),
+        20,
+      );
+      await sleep(200);
+      w.proc.kill('SIGTERM');
+      await sleep(100);
+      w.proc.kill('SIGINT');
+      expect((await w.exited).code).toBe(0);
+      expect((await staff(url, 'GET', `/jobs/${id}`)).body).toMatchObject({
+        status: 'aborted',
+        reason: 'The benchmarker was stopped during the run',
+      });
+    },
+    scaled(15_000),
+  );
 });
 
 describe('Supervisor against a foreign seed-API portal', () => {
@@ -256,7 +276,7 @@ describe('Supervisor against a foreign seed-API portal', () => {
       log: (l) => lines.push(l),
     });
     const running = sup.run();
-    await until(async () => reports.length >= 3, 10_000, 20);
+    await until(async () => reports.length >= 3, scaled(10_000), 20);
     sup.stop();
     await running;
     expect(reports).toHaveLength(3);

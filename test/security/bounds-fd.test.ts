@@ -7,9 +7,10 @@
 import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../helpers/hub.js';
-import { buildCliAsync, killSpawned, spawnHub, type HubProcess } from '../helpers/worker.js';
+import { buildCli, killSpawned, spawnHub, type HubProcess } from '../helpers/worker.js';
+import { scaled } from '../helpers/time.js';
 
-beforeAll(() => buildCliAsync(), 300_000);
+beforeAll(() => buildCli(), 300_000);
 afterAll(() => killSpawned());
 
 interface Conn {
@@ -55,7 +56,7 @@ describe('under a low file limit', () => {
     // 256 descriptors: the hub admits 96 connections (half, less a reserve of 32). The crowd opens
     // 300, more than the limit: those past the cap are closed within a second, which gives the
     // descriptors back, so that a client coming later is answered (503) rather than reset.
-    const hub = await spawnHub(tempDir(), [], 15_000, { wrap: ['prlimit', '--nofile=256:256'] });
+    const hub = await spawnHub(tempDir(), [], scaled(15_000), { wrap: ['prlimit', '--nofile=256:256'] });
     const port = Number(new URL(hub.url).port);
     const held = crowd(port, 300);
     try {
@@ -90,7 +91,7 @@ describe('under a low file limit', () => {
   it('running out of descriptors on accept is survived', async () => {
     // A cap above the file limit: accept(2) itself fails with EMFILE. Connections beyond the limit
     // are closed unanswered (nothing can be done without a descriptor); the hub lives on.
-    const hub = await spawnHub(tempDir(), [], 15_000, {
+    const hub = await spawnHub(tempDir(), [], scaled(15_000), {
       wrap: ['prlimit', '--nofile=200:200'],
       env: { JOBHUB_MAX_CONNECTIONS: '100000' },
     });

@@ -51,7 +51,7 @@ let workerToken = '';
 let admin: Record<string, string> = {};
 
 beforeAll(async () => {
-  buildCli();
+  await buildCli();
   // Not the helpers' tempDir: that one is removed after every test, and the hub lives for the file.
   dataDir = mkdtempSync(join(tmpdir(), 'jobhub-sandbox-'));
   const token = (role: string) => {

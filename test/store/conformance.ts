@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { acceptedRuntimes } from '../../src/core/runtime.js';
+import { TIMEOUT_GRACE_MS } from '../../src/core/lease.js';
 import type { JobRecord, JobTemplate, LeaseRequest, NewJob, Store } from '../../src/store/store.js';
 
 export type OpenStore = () => Promise<{ store: Store; cleanup: () => Promise<void> }>;
@@ -343,7 +344,7 @@ export function storeConformance(name: string, open: OpenStore): void {
           leaseWorkerId: w.id,
           leaseToken: expect.any(String),
           startedAt: T0,
-          leaseExpiresAt: T0 + 5_000,
+          leaseExpiresAt: T0 + 5_000 + TIMEOUT_GRACE_MS, // the timeout, not LEASE_MS, bounds it
         });
         expect(res[1]!.job).toMatchObject({ state: 'queued', leaseToken: null });
         expect(await get(res[0]!.job.id)).toEqual(res[0]!.job);
@@ -563,11 +564,11 @@ export function storeConformance(name: string, open: OpenStore): void {
         expect(await get(j.id)).toEqual(r);
       });
 
-      it('caps the first lease at the job timeout', async () => {
+      it('caps the first lease at the job timeout (plus the grace for the worker to report)', async () => {
         await insertOne({ timeoutMs: 2_000 });
         const w = await worker();
         const [r] = await lease(w.id, { leaseMs: 60_000 });
-        expect(r!.leaseExpiresAt).toBe(T0 + 2_000);
+        expect(r!.leaseExpiresAt).toBe(T0 + 2_000 + TIMEOUT_GRACE_MS);
       });
 
       it('gives a new token and counts attempts on a re-lease', async () => {
@@ -672,15 +673,16 @@ export function storeConformance(name: string, open: OpenStore): void {
         });
       });
 
-      it('never extends past startedAt + timeoutMs', async () => {
-        const r = await running({ timeoutMs: 20_000 });
+      it('never extends past startedAt + timeoutMs + the grace', async () => {
+        const r = await running({ timeoutMs: 15_000 });
+        expect(T0 + 10_000 + LEASE_MS).toBeGreaterThan(T0 + 15_000 + TIMEOUT_GRACE_MS);
         const res = await store.leaseExtend({
           jobId: r.id,
           token: r.leaseToken!,
           leaseMs: LEASE_MS,
           now: T0 + 10_000,
         });
-        expect(res).toMatchObject({ ok: true, job: { leaseExpiresAt: T0 + 20_000 } });
+        expect(res).toMatchObject({ ok: true, job: { leaseExpiresAt: T0 + 15_000 + TIMEOUT_GRACE_MS } });
       });
     });
 
@@ -1007,10 +1009,11 @@ export function storeConformance(name: string, open: OpenStore): void {
 
       it('says timed out when the job deadline passed', async () => {
         const r = await running({ maxAttempts: 1, timeoutMs: 3_000 });
-        expect(r.leaseExpiresAt).toBe(T0 + 3_000);
-        const [f] = await store.leaseReapExpired({ now: T0 + 3_001, limit: 10, retryDelayMs: () => 0 });
+        expect(r.leaseExpiresAt).toBe(T0 + 3_000 + TIMEOUT_GRACE_MS);
+        const now = T0 + 3_000 + TIMEOUT_GRACE_MS + 1;
+        const [f] = await store.leaseReapExpired({ now, limit: 10, retryDelayMs: () => 0 });
         expect(f!.state).toBe('failed');
-        expect(f!.error).toMatch(/time/i);
+        expect(f!.error).toMatch(/^timeout: time limit of 3000 ms exceeded/);
       });
 
       it('leaves unexpired leases and other states alone, and respects the limit', async () => {

@@ -12,6 +12,7 @@ import { fakeBenchSupervisor } from '../../src/cli/demo.js';
 import type { Supervisor } from '../../src/portal/supervisor.js';
 import { api, testHub } from '../helpers/hub.js';
 import { until } from '../helpers/worker.js';
+import { scaled } from '../helpers/time.js';
 
 export const CHROMIUM = process.env.JOBHUB_CHROMIUM ?? '/usr/bin/chromium';
 /** Browser tests need Chromium (`apt-get install chromium`; .ci/run installs it). */
@@ -115,5 +116,5 @@ export async function runAndWait(
   return until(async () => {
     const j = await api(url, 'GET', `/api/portal/staff/jobs/${r.body.id}`);
     return j.body.finished_at ? j.body : null;
-  }, 20_000);
+  }, scaled(10_000));
 }
