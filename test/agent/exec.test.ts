@@ -6,7 +6,8 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { DefaultRuntime, NO_SANDBOX_MESSAGE } from '../../src/agent/runtimes/default/runtime.js';
-import { JOB_UID_BASE, detectTools } from '../../src/agent/runtimes/default/sandbox.js';
+import { detectTools } from '../../src/agent/runtimes/default/sandbox.js';
+import { JOB_UID_BASE } from '../../src/agent/runtimes/default/uids.js';
 import { testHub } from '../helpers/hub.js';
 import { output, runOnce, startAgent } from './helpers.js';
 
