@@ -35,7 +35,8 @@ async function agentWith(
   o: Partial<DefaultRuntimeOptions>,
   limits: { memoryBytes?: number; cpuMs?: number } = {},
 ) {
-  const { url } = await testHub();
+  // Leases long enough for a machine busy with the attack (these tests are not about leases).
+  const { url } = await testHub({ leaseMs: 10_000 });
   const memoryBytes = limits.memoryBytes ?? 256 * MiB;
   await startAgent(url, (dir) => [new DefaultRuntime({ workDir: dir, ...o })], {
     memoryBytes,

@@ -188,10 +188,7 @@ export class DefaultRuntime implements Runtime<Prepared> {
       cwd = scratch;
       env = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: scratch, LANG: process.env.LANG ?? 'C.UTF-8' };
     }
-    // A job user of its own: its process count is the job's (bubblewrap's outer process, outside
-    // the sandbox, is one more). Otherwise the count is the worker's user's, shared by its jobs and
-    // itself: a backstop for the host, and the watchdog holds each job to its own limit.
-    const processes = uid !== null ? this.maxProcesses + 1 : MAX_PROCESSES + this.maxProcesses;
+    const processes = hardProcesses(this.maxProcesses, uid !== null);
     argv = withLimits(
       argv,
       { cpuMs: limits.cpuMs, memoryBytes: limits.memoryBytes, processes, openFiles: this.maxOpenFiles },
@@ -337,6 +334,18 @@ export class DefaultRuntime implements Runtime<Prepared> {
     const claim = this.uidClaim;
     if (claim) (await claim.catch(() => null))?.release();
   }
+}
+
+/**
+ * The kernel's process-count limit (RLIMIT_NPROC) for a job whose watchdog limit is `limit`. With
+ * a job user of its own the count is the job's: a little above the watchdog's limit, so that a
+ * fork bomb is stopped by the kernel (a bound that no timing can pass) and then seen over the
+ * limit and ended by the watchdog (a bomb whose forks fail often loses a process or two; right at
+ * the limit, it could sit there unseen until its timeout). Otherwise the count is the worker's
+ * user's, shared with the worker and its other jobs: a backstop for the host only.
+ */
+export function hardProcesses(limit: number, ownUser: boolean): number {
+  return ownUser ? limit + Math.max(8, Math.ceil(limit / 8)) : MAX_PROCESSES + limit;
 }
 
 /**

@@ -11,7 +11,9 @@
  * of the host. Each sample reads one directory listing, then `stat` and the `fd` listing of each
  * process (about 0.1–0.2 ms per process on a busy machine), and `statfs` of the job's /tmp and
  * /dev/shm. It stops at the first limit crossed:
- * - processes: the listing alone, before reading any process (a fork bomb is the expensive case);
+ * - processes (threads included): the listing alone first, before reading any process (a fork
+ *   bomb is the expensive case). The kernel's per-user limit sits a little above this one (see
+ *   `hardProcesses`), so that a bomb is stopped by the kernel while the watchdog sees it over;
  * - memory: the sum of resident sizes; only when that is over the limit, the sum of proportional
  *   sizes (smaps_rollup Pss: pages shared between the job's processes, e.g. after fork, count
  *   once), which decides. A process whose smaps_rollup cannot be read counts its resident size;
@@ -145,7 +147,7 @@ export class Watchdog {
     const proc = `${root}/proc`;
     const pids = readdirSync(proc).filter((n) => n.charCodeAt(0) <= 57);
     this.peakProcesses = Math.max(this.peakProcesses, pids.length);
-    if (pids.length >= b.processes) return this.processes(pids.length);
+    if (pids.length > b.processes) return this.processes(pids.length);
     let tasks = 0;
     let rss = 0;
     let fds = 0;
@@ -160,7 +162,7 @@ export class Watchdog {
       fds += readOr(() => readdirSync(`${proc}/${pid}/fd`).length, 0);
     }
     this.peakProcesses = Math.max(this.peakProcesses, tasks);
-    if (tasks >= b.processes) return this.processes(tasks);
+    if (tasks > b.processes) return this.processes(tasks);
     if (rss > b.memoryBytes) {
       // Resident sizes count shared pages in every process; the proportional sizes decide.
       let pss = 0;
@@ -194,7 +196,7 @@ export class Watchdog {
   private processes(n: number): Breach {
     return {
       kind: 'processes',
-      message: `the job reached the limit of ${this.budget.processes} processes (${n} running, killed)`,
+      message: `the job ran ${n} processes and threads, over the limit of ${this.budget.processes} (killed)`,
     };
   }
 
