@@ -100,8 +100,8 @@ describe('default runtime (exec)', () => {
       const watching = (async () => {
         while (!ended) {
           most = Math.max(most, countOnHost('sleep\x00161803\x00'));
-          // Not more often: this process runs the hub and the agent too (1 s leases).
-          await new Promise((r) => setTimeout(r, 25));
+          // Not more often: this process runs the hub and the agent too.
+          await new Promise((r) => setTimeout(r, 50));
         }
       })();
       // Beside it, a job that forks: its own user, its own process count.
@@ -109,6 +109,8 @@ describe('default runtime (exec)', () => {
         url,
         'default',
         '#!/bin/sh\nfor n in 1 2 3 4 5; do (echo $n) & done; wait; echo ok\n',
+        '',
+        { timeoutMs: 60_000 },
       );
       const b = await bomb;
       ended = true;

@@ -11,6 +11,7 @@ import { chmodSync } from 'node:fs';
 import { chmod, chown, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
 import {
   fail,
   LineSplitter,
@@ -177,6 +178,7 @@ export class DefaultRuntime implements Runtime<Prepared> {
           codeFile: prepared.path,
           hide: this.o.hide,
           lang: process.env.LANG,
+          statusFd: STATUS_FD,
         }),
         '--',
         CODE_PATH,
@@ -223,7 +225,8 @@ export class DefaultRuntime implements Runtime<Prepared> {
     const { limits } = ctx;
     const child = spawn(argv[0]!, argv.slice(1), {
       ...opts,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // A fourth descriptor for bubblewrap's status (the sandbox's init), when sandboxed.
+      stdio: this.sandboxed ? ['pipe', 'pipe', 'pipe', 'pipe'] : ['pipe', 'pipe', 'pipe'],
       detached: true,
     });
     let stoppedFor: 'timeout' | 'output_limit' | 'aborted' | 'limit' | null = null;
@@ -276,9 +279,8 @@ export class DefaultRuntime implements Runtime<Prepared> {
       );
     }
     // The limits of the whole job, over every process in the sandbox.
-    if (this.sandboxed && child.pid)
-      watchdog = new Watchdog(
-        child.pid,
+    if (this.sandboxed) {
+      const w = new Watchdog(
         {
           memoryBytes: limits.memoryBytes,
           cpuMs: limits.cpuMs,
@@ -291,6 +293,9 @@ export class DefaultRuntime implements Runtime<Prepared> {
           kill('limit');
         },
       );
+      watchdog = w;
+      readStatus(child.stdio[STATUS_FD] as Readable, (pid) => w.watch(pid));
+    }
     if (ctx.input.size === 0) child.stdin.end();
     else (await ctx.input.stream()).on('error', () => child.stdin.destroy()).pipe(child.stdin);
     const reading = collector.consume(child.stdout);
@@ -334,6 +339,26 @@ export class DefaultRuntime implements Runtime<Prepared> {
     const claim = this.uidClaim;
     if (claim) (await claim.catch(() => null))?.release();
   }
+}
+
+/** The child's descriptor for bubblewrap's JSON status. */
+const STATUS_FD = 3;
+
+/** Calls `onInit` with the sandbox's init pid from bubblewrap's status lines (`{"child-pid": n}`). */
+function readStatus(stream: Readable, onInit: (pid: number) => void): void {
+  let text = '';
+  const onData = (c: Buffer) => {
+    text += c.toString();
+    const m = /"child-pid":\s*(\d+)/.exec(text);
+    if (m) {
+      onInit(Number(m[1]));
+      text = '';
+      stream.off('data', onData);
+      stream.resume(); // the exit status follows; not needed (the exit is the child's)
+    } else if (text.length > 64 * 1024) text = '';
+  };
+  stream.on('data', onData);
+  stream.on('error', () => {});
 }
 
 /**

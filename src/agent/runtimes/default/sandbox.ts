@@ -106,6 +106,8 @@ export interface BwrapOptions {
   /** Directories to hide even if they lie under a mounted system directory. */
   hide?: string[];
   lang?: string;
+  /** A descriptor for bubblewrap's JSON status: the host pid of the sandbox's init, then the exit. */
+  statusFd?: number;
 }
 
 let mounts: string[] | null = null;
@@ -148,6 +150,8 @@ export function bwrapArgs(o: BwrapOptions): string[] {
   );
   for (const dir of hidden) args.push('--tmpfs', dir);
   if (o.codeFile) args.push('--ro-bind', o.codeFile, CODE_PATH);
+  // (--info-fd would do, but bubblewrap 0.8 also writes to it from the sandbox and complains.)
+  if (o.statusFd !== undefined) args.push('--json-status-fd', String(o.statusFd));
   // The root and /dev are tmpfs mounts of bubblewrap's without a size: read-only, or a job could
   // fill host memory through them (e.g. `head -c 10G /dev/zero > /x`) past its memory limit.
   for (const dir of [...hidden, '/dev', '/']) args.push('--remount-ro', dir);

@@ -8,7 +8,7 @@
  * What it reads: the sandbox has its own PID namespace and its own procfs at /proc inside it. From
  * the host, `/proc/<namespace init>/root/proc` is that procfs: it lists exactly the job's processes
  * (orphans included, they are reparented to the namespace's init), without walking every process
- * of the host. Each sample reads one directory listing, then `stat` and the `fd` listing of each
+ * of the host. bubblewrap tells the init's host pid (`--json-status-fd`). Each sample reads one directory listing, then `stat` and the `fd` listing of each
  * process (about 0.1–0.2 ms per process on a busy machine), and `statfs` of the job's /tmp and
  * /dev/shm. It stops at the first limit crossed:
  * - processes (threads included): the listing alone first, before reading any process (a fork
@@ -67,21 +67,6 @@ function statFields(text: string): string[] {
   return text.slice(text.lastIndexOf(')') + 2).split(' ');
 }
 
-/** The host pid of the sandbox's init: the one child of bubblewrap's outer process. */
-function findInit(outerPid: number): number | null {
-  for (const name of readdirSync('/proc')) {
-    if (name.charCodeAt(0) > 57) continue; // not a pid
-    try {
-      // Field 4 (ppid) is index 1 after the command name.
-      if (Number(statFields(readFileSync(`/proc/${name}/stat`, 'latin1'))[1]) === outerPid)
-        return Number(name);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return null;
-}
-
 const readOr = <T>(f: () => T, fallback: T): T => {
   try {
     return f();
@@ -97,18 +82,22 @@ function pssBytes(dir: string): number | null {
 
 export class Watchdog {
   private timer: NodeJS.Timeout | null = null;
-  /** `/proc/<init>/root`, once the sandbox's own procfs is in place. */
-  private root: string | null = null;
+  /** The sandbox's init (host pid), once bubblewrap said it. */
+  private init: number | null = null;
   private stopped = false;
   /** Most processes seen in one sample (for tests and failure messages). */
   peakProcesses = 0;
   samples = 0;
 
   constructor(
-    private readonly outerPid: number,
     private readonly budget: JobBudget,
     private readonly onBreach: (b: Breach) => void,
-  ) {
+  ) {}
+
+  /** Starts sampling the sandbox whose init has host pid `init`. */
+  watch(init: number): void {
+    if (this.init !== null || this.stopped) return;
+    this.init = init;
     this.schedule(0);
   }
 
@@ -140,7 +129,8 @@ export class Watchdog {
 
   /** One look at the job; the first limit crossed, or null. */
   sample(): Breach | null {
-    const root = this.root ?? this.locate();
+    // Looked at every time: once the init is gone its pid could be another process's.
+    const root = this.locate();
     if (!root) return null;
     this.samples++;
     const b = this.budget;
@@ -200,15 +190,11 @@ export class Watchdog {
     };
   }
 
-  /** Finds the sandbox's root once bubblewrap has mounted its procfs (a procfs of its own). */
+  /** The sandbox's root, when bubblewrap has mounted its procfs there (a procfs of its own). */
   private locate(): string | null {
-    const init = findInit(this.outerPid);
-    if (init === null) return null;
-    const root = `/proc/${init}/root`;
+    const root = `/proc/${this.init}/root`;
     // Before bubblewrap changes root, this is the host's /proc: every process of the host.
-    if (readOr(() => statSync(`${root}/proc`).dev, hostProcDev) === hostProcDev) return null;
-    this.root = root;
-    return root;
+    return readOr(() => statSync(`${root}/proc`).dev, hostProcDev) === hostProcDev ? null : root;
   }
 }
 
