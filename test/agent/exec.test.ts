@@ -1,6 +1,6 @@
 /** The `default` runtime end to end: executables in a bubblewrap sandbox with limits. */
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Writable } from 'node:stream';
@@ -19,12 +19,17 @@ const tools = detectTools();
 const sandboxed = it.skipIf(tools.bwrap === null);
 const noSandbox = { ...tools, bwrap: null, bwrapProblem: 'bubblewrap (bwrap) is not installed' };
 
-/** Processes of the host with this exact command line (read from /proc: pgrep would block). */
+/**
+ * Processes of job users with this exact command line (read from /proc: pgrep would block this
+ * process, where the hub and agent run; and a command line is read only of job users' processes,
+ * since reading one can wait on the process's memory).
+ */
 function countOnHost(cmdline: string): number {
   let n = 0;
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
+      if (statSync(`/proc/${pid}`).uid < JOB_UID_BASE) continue;
       if (readFileSync(`/proc/${pid}/cmdline`, 'latin1') === cmdline) n++;
     } catch {
       // gone meanwhile
