@@ -183,8 +183,8 @@ describe('job users of root workers', () => {
   asRoot(
     'two agents on one machine run their jobs as disjoint users',
     async () => {
-      const { url: a } = await testHub();
-      const { url: b } = await testHub();
+      const { url: a } = await testHub({ leaseMs: 10_000 });
+      const { url: b } = await testHub({ leaseMs: 10_000 });
       const ra = (await startAgent(a, ['default'])).runtimes[0] as DefaultRuntime;
       const rb = (await startAgent(b, ['default'])).runtimes[0] as DefaultRuntime;
       const [x, y] = [(await ra.uidRange())!, (await rb.uidRange())!];
