@@ -13,7 +13,7 @@ import { RuntimeConfigError, createRuntimes, warmUp } from '../agent/runtimes/in
 import type { Runtime } from '../agent/runtimes/runtime.js';
 
 import { HubHttpError } from '../agent/client.js';
-import { baseUrl, list, nonNegativeInt as int, urlOption } from './args.js';
+import { baseUrl, list, nonNegativeInt as int, positiveInt as positive, urlOption } from './args.js';
 import { EXIT, exitWith, hubError } from './exit-codes.js';
 
 /** The options `worker` and `up` share. */
@@ -26,6 +26,8 @@ export interface AgentFlags {
   memoryMb: number;
   outputMb: number;
   cpuMs?: number;
+  maxProcesses?: number;
+  maxOpenFiles?: number;
   drainMs: number;
   unsafeNoSandbox?: boolean;
 }
@@ -46,7 +48,17 @@ export function addAgentOptions(cmd: Command, defaultRuntimes = 'default,dlabLua
     .option('--lease-wait <ms>', 'long-poll length for leases (the hub caps it)', int, 20_000)
     .option('--memory-mb <n>', 'memory limit per job (address space, Lua heap, wasm memory)', int, 1024)
     .option('--output-mb <n>', 'output size limit per job; larger output fails the job', int, 1024)
-    .option('--cpu-ms <ms>', 'CPU time limit per exec job (default: the job timeout)', int)
+    .option('--cpu-ms <ms>', 'CPU time limit per exec job, all its processes (default: the job timeout)', int)
+    .option(
+      '--max-processes <n>',
+      'processes and threads per exec job, all together (default 1024)',
+      positive,
+    )
+    .option(
+      '--max-open-files <n>',
+      'open files per exec job, all its processes together (default 4096)',
+      positive,
+    )
     .option(
       '--drain-ms <ms>',
       'on SIGTERM, how long running jobs may finish before being given back',
@@ -78,6 +90,8 @@ export async function buildAgent(
       memoryBytes: f.memoryMb * 1024 ** 2,
       unsafeNoSandbox: f.unsafeNoSandbox,
       hide: hub.hide,
+      maxProcesses: f.maxProcesses,
+      maxOpenFiles: f.maxOpenFiles,
     });
   } catch (err) {
     await rm(workDir, { recursive: true, force: true });

@@ -1,12 +1,17 @@
 /** The `default` runtime end to end: executables in a bubblewrap sandbox with limits. */
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { DefaultRuntime, NO_SANDBOX_MESSAGE } from '../../src/agent/runtimes/default/runtime.js';
-import { JOB_UID_BASE, detectTools } from '../../src/agent/runtimes/default/sandbox.js';
+import {
+  DefaultRuntime,
+  NO_SANDBOX_MESSAGE,
+  hardProcesses,
+} from '../../src/agent/runtimes/default/runtime.js';
+import { detectTools } from '../../src/agent/runtimes/default/sandbox.js';
+import { JOB_UID_BASE } from '../../src/agent/runtimes/default/uids.js';
 import { testHub } from '../helpers/hub.js';
 import { scaled } from '../helpers/time.js';
 import { until } from '../helpers/worker.js';
@@ -15,6 +20,25 @@ import { output, runOnce, startAgent } from './helpers.js';
 const tools = detectTools();
 const sandboxed = it.skipIf(tools.bwrap === null);
 const noSandbox = { ...tools, bwrap: null, bwrapProblem: 'bubblewrap (bwrap) is not installed' };
+
+/**
+ * Processes of job users with this exact command line (read from /proc: pgrep would block this
+ * process, where the hub and agent run; and a command line is read only of job users' processes,
+ * since reading one can wait on the process's memory).
+ */
+function countOnHost(cmdline: string): number {
+  let n = 0;
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (statSync(`/proc/${pid}`).uid < JOB_UID_BASE) continue;
+      if (readFileSync(`/proc/${pid}/cmdline`, 'latin1') === cmdline) n++;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return n;
+}
 
 describe('default runtime (exec)', () => {
   sandboxed('runs an executable: stdin in, stdout out', async () => {
@@ -61,31 +85,58 @@ describe('default runtime (exec)', () => {
   it.skipIf(tools.bwrap === null || process.getuid?.() !== 0)(
     "stops a root worker's fork bomb at the process limit without starving the job beside it",
     async () => {
-      const { url } = await testHub();
-      await startAgent(url, ['default'], { concurrency: 2 });
+      // Leases long enough for a machine busy with the bomb (the test is not about leases).
+      const { url } = await testHub({ leaseMs: 10_000 });
+      // A low limit: the bomb reaches it in well under a second even when forks are slow.
+      const LIMIT = 64;
+      await startAgent(url, (dir) => [new DefaultRuntime({ workDir: dir, maxProcesses: LIMIT })], {
+        concurrency: 2,
+      });
       // Bounded by the test (1,500) so that a missing limit cannot hurt the machine. The loop runs
-      // in a child shell (dash exits when a fork fails); the job then spins on builtins only,
-      // holding its processes until its timeout ends it.
+      // in a child shell (dash exits when a fork fails); the job then spins on builtins only.
       const bomb = runOnce(
         url,
         'default',
         "#!/bin/sh\nsh -c 'i=0; while [ $i -lt 1500 ]; do sleep 161803 2>/dev/null & i=$((i+1)); done'\nwhile :; do :; done\n",
         '',
-        { timeoutMs: 6_000 },
+        { timeoutMs: 120_000 },
       );
-      // Wait until the bomb is at the limit, then run a job that forks.
-      const bombProcs = () =>
-        Number(spawnSync('pgrep', ['-fc', 'sleep 161803'], { encoding: 'utf8' }).stdout.trim() || 0);
-      for (let i = 0; i < 400 && bombProcs() < 900; i++) await new Promise((r) => setTimeout(r, 20));
-      expect(bombProcs()).toBeGreaterThan(900);
-      const beside = await runOnce(
+      // Watch the bomb's processes from the host until it ends: the most ever seen at once.
+      let most = 0;
+      let ended = false;
+      const watching = (async () => {
+        while (!ended) {
+          most = Math.max(most, countOnHost('sleep\x00161803\x00'));
+          // Not more often: this process runs the hub and the agent too.
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      })();
+      // Beside it, a job that forks: its own user, its own process count.
+      const beside = runOnce(
         url,
         'default',
         '#!/bin/sh\nfor n in 1 2 3 4 5; do (echo $n) & done; wait; echo ok\n',
+        '',
+        { timeoutMs: 60_000 },
       );
-      expect(beside.state).toBe('succeeded');
-      // Every one of its forks worked: the bomb's processes do not count against it.
-      expect((await output(url, beside.id)).toString().split('\n').sort()).toEqual([
+      const b = await bomb;
+      ended = true;
+      await watching;
+      expect(b.state).toBe('failed');
+      expect(b.error).toMatch(
+        /^processes: the job ran \d+ processes and threads, over the limit of 64 \(killed\)/,
+      );
+      // Ended at the limit (not at its timeout), and the kernel's bound held: the bomb never had
+      // more processes than its user may (bubblewrap's outer process is one of them).
+      const cap = hardProcesses(LIMIT, true);
+      const ran = Number(/ran (\d+) processes/.exec(b.error!)![1]);
+      expect(ran).toBeGreaterThan(LIMIT);
+      expect(ran).toBeLessThan(cap);
+      expect(most, 'bomb processes seen at once').toBeLessThan(cap);
+      const done = await beside;
+      expect(done.state, done.error ?? '').toBe('succeeded');
+      // Every one of its forks worked.
+      expect((await output(url, done.id)).toString().split('\n').sort()).toEqual([
         '',
         '1',
         '2',
@@ -94,12 +145,11 @@ describe('default runtime (exec)', () => {
         '5',
         'ok',
       ]);
-      expect(bombProcs(), 'the bomb was stopped at the process limit').toBeLessThan(1500);
-      expect((await bomb).state).toBe('failed');
-      for (let i = 0; i < 100 && bombProcs() > 0; i++) await new Promise((r) => setTimeout(r, 50));
-      expect(bombProcs(), 'processes of the bomb left on the host').toBe(0);
+      for (let i = 0; i < 100 && countOnHost('sleep\x00161803\x00') > 0; i++)
+        await new Promise((r) => setTimeout(r, 50));
+      expect(countOnHost('sleep\x00161803\x00'), 'processes of the bomb left on the host').toBe(0);
     },
-    30_000,
+    150_000,
   );
 
   sandboxed('fails on a non-zero exit with the status and the stderr tail', async () => {

@@ -124,5 +124,11 @@ export async function runOnce(
     bytes.length > 64 * 1024
       ? { blobId: (await uploadBlob(hub, bytes)).id }
       : { base64: bytes.toString('base64') };
-  return final(hub, await submit(hub, { function: f, input: inp, ...job }));
+  // A job with a long timeout may take long on a busy machine: wait for it a little longer.
+  const timeoutMs = typeof job.timeoutMs === 'number' ? job.timeoutMs : 0;
+  return final(
+    hub,
+    await submit(hub, { function: f, input: inp, ...job }),
+    Math.max(15_000, timeoutMs + 10_000),
+  );
 }

@@ -19,6 +19,9 @@ export interface RuntimeSettings {
   unsafeNoSandbox?: boolean;
   /** Directories the exec sandbox must hide even under system paths (the hub's data). */
   hide?: string[];
+  /** Per exec job, all its processes together: processes (threads included) and open files. */
+  maxProcesses?: number;
+  maxOpenFiles?: number;
 }
 
 export class RuntimeConfigError extends Error {}
@@ -40,7 +43,15 @@ export function createRuntimes(names: string[], s: RuntimeSettings): Runtime[] {
     };
     if (base === 'default') {
       only([]);
-      out.push(new DefaultRuntime({ workDir: s.workDir, unsafeNoSandbox: s.unsafeNoSandbox, hide: s.hide }));
+      out.push(
+        new DefaultRuntime({
+          workDir: s.workDir,
+          unsafeNoSandbox: s.unsafeNoSandbox,
+          hide: s.hide,
+          maxProcesses: s.maxProcesses,
+          maxOpenFiles: s.maxOpenFiles,
+        }),
+      );
     } else if (base === 'dlabLua54') {
       out.push(new LuaRuntime({ threads: s.threads, features: only(LUA_FEATURES) }));
     } else if (base === 'wasi') {

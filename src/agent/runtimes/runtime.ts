@@ -76,6 +76,12 @@ export type FailureKind =
   | 'timeout'
   | 'memory'
   | 'output_limit'
+  /** A job's processes together reached its process limit (a fork bomb). */
+  | 'processes'
+  /** A job's processes together held more open files than its limit. */
+  | 'open_files'
+  /** A job wrote more than its scratch space to /tmp and /dev/shm. */
+  | 'disk'
   /** The runtime's own process or thread died unexpectedly. */
   | 'crash'
   /** The code blob is unusable (not a wasm module, an unparsable script...). */

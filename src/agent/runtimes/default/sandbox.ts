@@ -6,10 +6,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, readlinkSync } from 'node:fs';
+import { JOB_UID_BASE } from './uids.js';
 
 export interface ProcessLimits {
   cpuMs: number;
   memoryBytes: number;
+  /** RLIMIT_NPROC: processes and threads of the user the job runs as. */
+  processes: number;
+  /** RLIMIT_NOFILE: descriptors per process. */
+  openFiles: number;
 }
 
 export interface SandboxTools {
@@ -20,11 +25,13 @@ export interface SandboxTools {
   prlimit: string | null;
   /**
    * When the worker runs as root and an unprivileged user can make a sandbox here: `setpriv`.
-   * Each job then runs through `dropTo(setpriv, uid)` as a user of its own (JOB_UID_BASE), so that
+   * Each job then runs through `dropTo(setpriv, uid)` as a user of its own (see uids.ts), so that
    * the process-count limit binds (the kernel exempts root from it) and whatever escaped a
    * sandbox is unprivileged. Null when not needed or not possible.
    */
   setpriv: string | null;
+  /** util-linux `flock`, with `setpriv`: claims this worker's job users (see uids.ts). */
+  flock?: string | null;
   /** Why jobs of a root worker still run as root on the host, for the warning; null if they do not. */
   rootProblem: string | null;
 }
@@ -52,14 +59,9 @@ export const CODE_PATH = '/job/code';
 /** The group of the jobs of a root worker (nogroup). */
 export const NOBODY = 65534;
 /**
- * Jobs of a root worker run as users of their own, from here up (one per job running at once,
- * reused afterwards): the process-count limit counts per user, so one job's fork bomb does not
- * stop the others from forking, and no job can signal another's processes.
- */
-export const JOB_UID_BASE = 200_000;
-/**
  * The user of a root worker's start-up checks: unprivileged like the jobs' users, and not nobody,
- * whose process count other software (or another worker's jobs) may have used up.
+ * whose process count other software (or another worker's jobs) may have used up. Every root
+ * worker of the machine uses it for a moment at start; jobs never run as it.
  */
 export const CHECK_UID = JOB_UID_BASE - 1;
 
@@ -72,7 +74,7 @@ export function dropTo(setpriv: string, uid: number): string[] {
 export function detectTools(): SandboxTools {
   const prlimit = find('prlimit');
   const bwrap = find('bwrap');
-  const none = { prlimit, setpriv: null, rootProblem: null };
+  const none = { prlimit, setpriv: null, flock: null, rootProblem: null };
   if (!bwrap) return { ...none, bwrap: null, bwrapProblem: 'bubblewrap (bwrap) is not installed' };
   const probe = (prefix: string[]) => {
     const argv = [...prefix, bwrap, ...bwrapArgs({ tmpBytes: 1024 * 1024 }), '--', '/bin/sh', '-c', 'exit 0'];
@@ -94,7 +96,7 @@ export function detectTools(): SandboxTools {
       bwrapProblem: null,
       rootProblem: `an unprivileged user cannot make a sandbox here: ${dropped}`,
     };
-  return { ...none, bwrap, bwrapProblem: null, setpriv };
+  return { ...none, bwrap, bwrapProblem: null, setpriv, flock: find('flock') };
 }
 
 export interface BwrapOptions {
@@ -104,6 +106,8 @@ export interface BwrapOptions {
   /** Directories to hide even if they lie under a mounted system directory. */
   hide?: string[];
   lang?: string;
+  /** A descriptor for bubblewrap's JSON status: the host pid of the sandbox's init, then the exit. */
+  statusFd?: number;
 }
 
 let mounts: string[] | null = null;
@@ -146,6 +150,8 @@ export function bwrapArgs(o: BwrapOptions): string[] {
   );
   for (const dir of hidden) args.push('--tmpfs', dir);
   if (o.codeFile) args.push('--ro-bind', o.codeFile, CODE_PATH);
+  // (--info-fd would do, but bubblewrap 0.8 also writes to it from the sandbox and complains.)
+  if (o.statusFd !== undefined) args.push('--json-status-fd', String(o.statusFd));
   // The root and /dev are tmpfs mounts of bubblewrap's without a size: read-only, or a job could
   // fill host memory through them (e.g. `head -c 10G /dev/zero > /x`) past its memory limit.
   for (const dir of [...hidden, '/dev', '/']) args.push('--remount-ro', dir);
@@ -166,23 +172,32 @@ export function bwrapArgs(o: BwrapOptions): string[] {
   return args;
 }
 
-/** Most processes (threads included) the worker's user may have while a job runs. */
+/** Processes (threads included) per job unless the worker is told otherwise. */
 export const MAX_PROCESSES = 1024;
+/** Open files per job (all its processes together) unless the worker is told otherwise. */
+export const MAX_OPEN_FILES = 4096;
 
-/** Wraps `argv` so that it runs with CPU-time, address-space and process-count limits. */
+/**
+ * Wraps `argv` so that each process runs with CPU-time, address-space, open-file and
+ * process-count limits. (The limits of the whole job are the watchdog's; see watchdog.ts.)
+ */
 export function withLimits(argv: string[], limits: ProcessLimits, prlimit: string | null): string[] {
   const cpu = limits.cpuMs > 0 ? Math.max(1, Math.ceil(limits.cpuMs / 1000)) : 0;
   if (prlimit) {
-    const opts = ['--core=0'];
+    const opts = ['--core=0', `--nofile=${limits.openFiles}`];
     // Soft limit sends SIGXCPU (reported as a CPU-time limit); the hard one a second later kills.
     if (cpu) opts.push(`--cpu=${cpu}:${cpu + 1}`);
     if (limits.memoryBytes > 0) opts.push(`--as=${limits.memoryBytes}`);
     // Processes of the job's user on the host: a fork bomb stops here. (The kernel exempts root
-    // from this limit: a root worker runs each job as a user of its own, see JOB_UID_BASE.)
-    opts.push(`--nproc=${MAX_PROCESSES}`);
+    // from this limit: a root worker runs each job as a user of its own, see uids.ts.)
+    opts.push(`--nproc=${limits.processes}`);
     return [prlimit, ...opts, '--', ...argv];
   }
-  const ulimits = ['ulimit -c 0'];
+  const ulimits = [
+    'ulimit -c 0',
+    `ulimit -n ${limits.openFiles}`,
+    `ulimit -u ${limits.processes} 2>/dev/null || ulimit -p ${limits.processes}`,
+  ];
   if (cpu) ulimits.push(`ulimit -t ${cpu}`);
   if (limits.memoryBytes > 0) ulimits.push(`ulimit -v ${Math.ceil(limits.memoryBytes / 1024)}`);
   return ['/bin/sh', '-c', `${ulimits.join('; ')}; exec "$@"`, 'sh', ...argv];
