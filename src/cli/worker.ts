@@ -35,9 +35,11 @@ export interface AgentFlags {
   cpuMs?: number;
   drainMs: number;
   unsafeNoSandbox?: boolean;
+  allowNet?: string[];
+  runtimeAlias?: string[];
 }
 
-export function addAgentOptions(cmd: Command, defaultRuntimes = 'default,dlabLua54,wasi'): Command {
+export function addAgentOptions(cmd: Command, defaultRuntimes = 'default,dlabLua54,wasi,js'): Command {
   return cmd
     .addOption(
       new Option(
@@ -60,7 +62,17 @@ export function addAgentOptions(cmd: Command, defaultRuntimes = 'default,dlabLua
       int,
       60_000,
     )
-    .option('--unsafe-no-sandbox', 'run exec (default runtime) jobs even without bubblewrap, unconfined');
+    .option('--unsafe-no-sandbox', 'run exec (default runtime) jobs even without bubblewrap, unconfined')
+    .option(
+      '--allow-net <list>',
+      'hosts that JS jobs may reach with HttpClient, comma-separated host or host:port (default: none)',
+      list,
+    )
+    .option(
+      '--runtime-alias <list>',
+      "other runtime names served by the js engine, comma-separated NAME=js (e.g. 'pleiades+example=js')",
+      list,
+    );
 }
 
 export interface LocalAgent {
@@ -85,6 +97,8 @@ export async function buildAgent(
       memoryBytes: f.memoryMb * 1024 ** 2,
       unsafeNoSandbox: f.unsafeNoSandbox,
       hide: hub.hide,
+      allowNet: f.allowNet,
+      aliases: f.runtimeAlias,
     });
   } catch (err) {
     await rm(workDir, { recursive: true, force: true });
