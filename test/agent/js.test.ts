@@ -240,6 +240,13 @@ describe('js: the contract', () => {
     expect(otherPort.error).toContain('network access to 127.0.0.1:9 is denied');
   });
 
+  it('refuses --allow-net entries that are not host or host:port, naming the entry', () => {
+    const make = (allowNet: string[]) => () =>
+      createRuntimes(['js'], { threads: 1, workDir: '/tmp', memoryBytes: 1, allowNet });
+    for (const bad of ['http://example.com', 'example.com:0', 'example.com:99999', 'a b', 'host:port'])
+      expect(make([bad]), bad).toThrow(`--allow-net entry ${JSON.stringify(bad)} is not host or host:port`);
+  });
+
   it('serves other runtime names with the js engine (--runtime-alias)', async () => {
     const { url } = await testHub();
     const { agent } = await startAgent(url, (dir) =>
