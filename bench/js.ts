@@ -9,6 +9,7 @@
  * 2. Fresh context cost: `JsRuntime.run()` of the no-op called directly (no hub), one at a time,
  *    after 50 warm-up runs; the engine thread's own measure of each job's new QuickJS runtime,
  *    context and sandbox prelude (p50/p90), and the whole run() round trip.
+ *    With `--compare-lua`, the same for the Lua no-op, as a baseline taken at the same moment.
  * 3. Cooperative awaits: 200 jobs of `await sleep(1000)` on a worker with `--concurrency 200`
  *    (engine threads: one per core, here 2): seconds from the first create until all are done.
  */
@@ -26,7 +27,7 @@ const CONCURRENCY = arg('concurrency', 50);
 const ROOT = new URL('..', import.meta.url).pathname;
 const NOOP = 'export default async function fetch(input) { return input; }\n';
 
-function startWorker(hub: string, concurrency: number): ChildProcess {
+function startWorker(hub: string, concurrency: number, runtime: string): ChildProcess {
   return spawn(
     process.execPath,
     [
@@ -35,7 +36,7 @@ function startWorker(hub: string, concurrency: number): ChildProcess {
       '--hub',
       hub,
       '--runtimes',
-      'js',
+      runtime,
       '--concurrency',
       String(concurrency),
       '--log-level',
@@ -46,14 +47,14 @@ function startWorker(hub: string, concurrency: number): ChildProcess {
 }
 
 /** Creates `n` jobs of `code` and waits until none is queued or running; returns seconds. */
-async function runJobs(concurrency: number, code: string, n: number, batch: number) {
+async function runJobs(concurrency: number, code: string, n: number, batch: number, runtime = 'js') {
   const hub = await startHubProcess();
   const client = new Client(hub.url, 8);
-  const worker = startWorker(hub.url, concurrency);
+  const worker = startWorker(hub.url, concurrency, runtime);
   try {
     const blob = await client.pool.request({ method: 'POST', path: '/api/v1/blobs', body: code });
     const codeBlobId = ((await blob.body.json()) as { id: string }).id;
-    const f = await client.json<{ id: string }>('POST', '/api/v1/functions', { runtime: 'js', codeBlobId });
+    const f = await client.json<{ id: string }>('POST', '/api/v1/functions', { runtime, codeBlobId });
     while ((await client.json<{ workers: unknown[] }>('GET', '/api/v1/workers')).body.workers.length === 0)
       await new Promise((r) => setTimeout(r, 50));
     // Let the engine threads start before the clock does.
@@ -146,6 +147,16 @@ console.log(
     failed: noop.failed,
   }),
 );
+if (process.argv.includes('--compare-lua')) {
+  // The same path with the Lua no-op, for a baseline on the same machine at the same moment.
+  const lua = await runJobs(CONCURRENCY, 'return function(x) return x end', JOBS, 1000, 'dlabLua54');
+  console.log(
+    JSON.stringify({
+      scenario: 'Lua no-op through the agent (SQLite)',
+      jobsPerSec: round(JOBS / lua.secs, 0),
+    }),
+  );
+}
 console.log(JSON.stringify({ scenario: 'js fresh context, direct', runs: 500, ...(await contextCost(500)) }));
 const sleepy = await runJobs(200, 'export default async function fetch() { await sleep(1000); }\n', 200, 200);
 console.log(

@@ -22,14 +22,13 @@ import {
   type QuickJSRuntime,
 } from 'quickjs-emscripten-core';
 import { JS_PRELUDE, PLEIADES_MODULE } from './prelude.js';
+import { copyBytes, dumpError, tidyStack } from './handles.js';
 import type { JsFailureKind, JsFromThread, JsHostOp, JsRunMessage, JsToThread } from './protocol.js';
 
 /** Wasm memory never shrinks: past this, the thread is replaced once its jobs are done. */
 const RECYCLE_HEAP_BYTES = 512 * 1024 ** 2;
 /** The C stack a job's JavaScript may use (deep recursion becomes a RangeError). */
 const MAX_STACK_BYTES = 512 * 1024;
-/** Stack frames kept in a failed job's error (deep recursion would otherwise fill it). */
-const MAX_FRAMES = 20;
 
 const port = parentPort!;
 /** The most wasm memory this thread may have (all its jobs together): the worker's bound. */
@@ -71,6 +70,8 @@ const jobs = new Map<number, Job>();
 let sliceDeadline = Infinity;
 let sliceJob: Job | null = null;
 let retiring = false;
+/** The engine's wasm memory size after the last slice. */
+let heapSeen = 0;
 let broken = false;
 
 const post = (m: JsFromThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
@@ -83,21 +84,24 @@ const done = (job: Job, ok: false, kind: JsFailureKind, message: string): JsFrom
   contextUs: job.contextUs,
 });
 
-function begin(msg: JsRunMessage): void {
+/**
+ * A fresh runtime and context with the sandbox prelude in place, not yet bound to a job. One is
+ * made ahead, while the thread is idle, so that a job does not wait for it.
+ */
+function freshJob(): Job {
   const t0 = performance.now();
   const rt = QJS.newRuntime();
-  rt.setMemoryLimit(msg.memoryBytes);
   rt.setMaxStackSize(MAX_STACK_BYTES);
   const job: Job = {
-    msg,
+    msg: null as unknown as JsRunMessage,
     rt,
     ctx: null as unknown as QuickJSContext,
     start: null,
     pending: new Map(),
     timers: new Set(),
     nextCall: 1,
-    cpuLeftMs: msg.cpuMs > 0 ? msg.cpuMs : Infinity,
-    wallDeadline: Date.now() + msg.wallMs,
+    cpuLeftMs: Infinity,
+    wallDeadline: Infinity,
     interrupted: false,
     oom: false,
     measuredAt: 0,
@@ -112,23 +116,45 @@ function begin(msg: JsRunMessage): void {
     return (job.interrupted = true);
   });
   rt.setModuleLoader((name) => {
-    if (name === 'function.js') return msg.source;
+    if (name === 'function.js') return job.msg.source;
     if (name === 'pleiades') return PLEIADES_MODULE;
     return {
       error: new Error(`module '${name}' is not available in the jobhub sandbox (only 'pleiades' is)`),
     };
   });
   job.ctx = rt.newContext();
+  job.start = installPrelude(job);
+  job.contextUs = Math.round((performance.now() - t0) * 1000);
+  return job;
+}
+
+let spare: Job | null = null;
+function makeSpare(): void {
+  setImmediate(() => {
+    if (spare || broken || retiring) return;
+    try {
+      spare = freshJob();
+    } catch (err) {
+      crash(`the JavaScript engine failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+}
+
+function begin(msg: JsRunMessage): void {
+  const job = spare ?? freshJob();
+  spare = null;
+  job.msg = msg;
+  job.rt.setMemoryLimit(msg.memoryBytes);
+  job.cpuLeftMs = msg.cpuMs > 0 ? msg.cpuMs : Infinity;
+  job.wallDeadline = Date.now() + msg.wallMs;
   jobs.set(msg.id, job);
   const wall = setTimeout(() => {
     if (jobs.get(msg.id) === job) finish(job, done(job, false, 'timeout', timeoutText(msg)));
   }, msg.wallMs);
   job.timers.add(wall);
   slice(job, () => {
-    job.start = installPrelude(job);
-    job.contextUs = Math.round((performance.now() - t0) * 1000);
     const input = job.ctx.newArrayBuffer(msg.input.slice().buffer);
-    const r = job.ctx.callFunction(job.start, job.ctx.undefined, input);
+    const r = job.ctx.callFunction(job.start!, job.ctx.undefined, input);
     input.dispose();
     if (r.error) {
       const text = dumpError(job.ctx, r.error);
@@ -137,20 +163,21 @@ function begin(msg: JsRunMessage): void {
     }
     r.value.dispose();
   });
+  makeSpare();
 }
 
 const timeoutText = (msg: JsRunMessage) => `time limit of ${msg.timeoutMs} ms exceeded`;
 
 /** Evaluates the prelude with the host functions; returns its `start` function. */
 function installPrelude(job: Job): QuickJSHandle {
-  const { ctx, msg } = job;
+  const { ctx } = job;
   const host = ctx.newObject();
   const fns: Record<string, (...args: QuickJSHandle[]) => QuickJSHandle | undefined> = {
     log: (level, text) => {
       const lines = ctx.getString(text!).split('\n');
       const tag = ctx.getString(level!);
       for (const line of lines)
-        post({ type: 'log', id: msg.id, line: tag === 'info' ? line : `[${tag}] ${line}` });
+        post({ type: 'log', id: job.msg.id, line: tag === 'info' ? line : `[${tag}] ${line}` });
       return undefined;
     },
     encode: (text) => {
@@ -180,14 +207,14 @@ function installPrelude(job: Job): QuickJSHandle {
       else if (k === 1) out = copyBytes(ctx, value!);
       else out = Buffer.from(ctx.getString(value!), 'utf8');
       job.result =
-        out.length > msg.outputBytes
+        out.length > job.msg.outputBytes
           ? done(
               job,
               false,
               'output_limit',
-              `output of ${out.length} bytes exceeds the limit of ${msg.outputBytes} bytes`,
+              `output of ${out.length} bytes exceeds the limit of ${job.msg.outputBytes} bytes`,
             )
-          : { type: 'done', id: msg.id, ok: true, output: out, contextUs: job.contextUs };
+          : { type: 'done', id: job.msg.id, ok: true, output: out, contextUs: job.contextUs };
       return undefined;
     },
     fail: (message, stack, oom) => {
@@ -276,8 +303,11 @@ function slice(job: Job, fn: () => void): void {
     job.cpuLeftMs -= t1 - t0;
     sliceJob = null;
     sliceDeadline = Infinity;
-    // Short slices allocate little; a big allocation takes time (wasm zeroes it), so it is seen.
-    if (!job.oom && t1 - t0 >= 1) overLimit(job, t1);
+    // Measured after a slice that grew the engine's memory or ran long enough to allocate much;
+    // a no-op job's slices do neither and skip the heap walk.
+    const heap = QJS.getWasmMemory().buffer.byteLength;
+    if (!job.oom && (heap > heapSeen || t1 - t0 >= MEASURE_EVERY_MS)) overLimit(job, t1);
+    heapSeen = heap;
   }
   if (job.oom) return finish(job, memoryFailure(job));
   // An interrupt is a timeout even though the prelude's catch saw it as an error.
@@ -372,35 +402,6 @@ function overLimit(job: Job, now: number): boolean {
 const memoryFailure = (job: Job): JsFromThread =>
   done(job, false, 'memory', `memory limit of ${job.msg.memoryBytes} bytes exceeded (out of memory)`);
 
-/** Keeps the stack frames of the job's own module; the sandbox's frames say only how we called it. */
-function tidyStack(stack: string): string {
-  const frames = stack
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.includes('jobhub:prelude'));
-  const shown = frames.slice(0, MAX_FRAMES).map((l) => `  ${l}`);
-  if (frames.length > MAX_FRAMES) shown.push(`  … ${frames.length - MAX_FRAMES} more frames`);
-  return shown.join('\n');
-}
-
-/** A copy of an ArrayBuffer's bytes out of wasm memory. */
-function copyBytes(ctx: QuickJSContext, h: QuickJSHandle): Uint8Array {
-  const view = ctx.getArrayBuffer(h);
-  try {
-    return view.value.slice();
-  } finally {
-    view.dispose();
-  }
-}
-
-function dumpError(ctx: QuickJSContext, h: QuickJSHandle): string {
-  try {
-    return JSON.stringify(ctx.dump(h));
-  } catch {
-    return 'unknown error';
-  }
-}
-
 port.on('message', (m: JsToThread) => {
   if (broken) return;
   try {
@@ -432,4 +433,5 @@ port.on('message', (m: JsToThread) => {
     crash(`the JavaScript engine failed: ${err instanceof Error ? err.message : String(err)}`);
   }
 });
+spare = freshJob();
 post({ type: 'ready' });
