@@ -30,9 +30,11 @@ export interface AgentFlags {
   maxOpenFiles?: number;
   drainMs: number;
   unsafeNoSandbox?: boolean;
+  allowNet?: string[];
+  runtimeAlias?: string[];
 }
 
-export function addAgentOptions(cmd: Command, defaultRuntimes = 'default,dlabLua54,wasi'): Command {
+export function addAgentOptions(cmd: Command, defaultRuntimes = 'default,dlabLua54,wasi,js'): Command {
   return cmd
     .addOption(
       new Option(
@@ -65,7 +67,17 @@ export function addAgentOptions(cmd: Command, defaultRuntimes = 'default,dlabLua
       int,
       60_000,
     )
-    .option('--unsafe-no-sandbox', 'run exec (default runtime) jobs even without bubblewrap, unconfined');
+    .option('--unsafe-no-sandbox', 'run exec (default runtime) jobs even without bubblewrap, unconfined')
+    .option(
+      '--allow-net <list>',
+      'hosts that JS jobs may reach with HttpClient, comma-separated host or host:port (default: none)',
+      list,
+    )
+    .option(
+      '--runtime-alias <list>',
+      "other runtime names served by the js engine, comma-separated NAME=js (e.g. 'pleiades+example=js')",
+      list,
+    );
 }
 
 export interface LocalAgent {
@@ -92,6 +104,8 @@ export async function buildAgent(
       hide: hub.hide,
       maxProcesses: f.maxProcesses,
       maxOpenFiles: f.maxOpenFiles,
+      allowNet: f.allowNet,
+      aliases: f.runtimeAlias,
     });
   } catch (err) {
     await rm(workDir, { recursive: true, force: true });

@@ -1,14 +1,17 @@
 /**
  * Builds the runtimes a worker offers from names like `default`, `dlabLua54`, `dlabLua54+pcli`,
- * `wasi`. A base name alone offers every feature the runtime has; named features offer just those.
+ * `wasi`, `js`. A base name alone offers every feature the runtime has; named features offer just
+ * those. Aliases (`pleiades+example=js`) offer another runtime name served by the `js` engine.
  */
 import { parseRuntime } from '../../core/runtime.js';
 import { DefaultRuntime } from './default/runtime.js';
+import { JsRuntime } from './js/runtime.js';
+import { parseAllowNet } from './js/net.js';
 import { LUA_FEATURES, LuaRuntime } from './lua/runtime.js';
 import type { Runtime } from './runtime.js';
 import { WasiRuntime } from './wasi/runtime.js';
 
-export const RUNTIME_BASES = ['default', 'dlabLua54', 'wasi'] as const;
+export const RUNTIME_BASES = ['default', 'dlabLua54', 'wasi', 'js'] as const;
 
 export interface RuntimeSettings {
   /** Threads per thread-based runtime (the agent's concurrency). */
@@ -22,6 +25,10 @@ export interface RuntimeSettings {
   /** Per exec job, all its processes together: processes (threads included) and open files. */
   maxProcesses?: number;
   maxOpenFiles?: number;
+  /** Hosts JS jobs' HttpClient may reach (`host` or `host:port`). */
+  allowNet?: string[];
+  /** Other runtime names served by an engine: `pleiades+example=js`. */
+  aliases?: string[];
 }
 
 export class RuntimeConfigError extends Error {}
@@ -29,6 +36,10 @@ export class RuntimeConfigError extends Error {}
 export function createRuntimes(names: string[], s: RuntimeSettings): Runtime[] {
   const out: Runtime[] = [];
   const seen = new Set<string>();
+  const allowNet = parseAllowNet(s.allowNet ?? []);
+  let js: JsRuntime | null = null;
+  const jsRuntime = () =>
+    (js ??= new JsRuntime({ threads: s.threads, memoryBytes: s.memoryBytes, allowNet }));
   for (const name of names) {
     const { base, features } = parseRuntime(name);
     if (seen.has(base)) throw new RuntimeConfigError(`runtime ${base} is listed twice`);
@@ -57,9 +68,28 @@ export function createRuntimes(names: string[], s: RuntimeSettings): Runtime[] {
     } else if (base === 'wasi') {
       only([]);
       out.push(new WasiRuntime({ threads: s.threads, memoryBytes: s.memoryBytes }));
+    } else if (base === 'js') {
+      only([]);
+      out.push(jsRuntime());
     } else {
       throw new RuntimeConfigError(`unknown runtime ${base}; this worker knows ${RUNTIME_BASES.join(', ')}`);
     }
+  }
+  for (const alias of s.aliases ?? []) {
+    const [name = '', target = ''] = alias.split('=').map((x) => x.trim());
+    if (target !== 'js')
+      throw new RuntimeConfigError(
+        `runtime alias ${JSON.stringify(alias)} must be NAME=js (only the js engine takes aliases)`,
+      );
+    let parsed;
+    try {
+      parsed = parseRuntime(name);
+    } catch (err) {
+      throw new RuntimeConfigError(`runtime alias ${JSON.stringify(alias)}: ${(err as Error).message}`);
+    }
+    if (seen.has(parsed.base)) throw new RuntimeConfigError(`runtime ${parsed.base} is listed twice`);
+    seen.add(parsed.base);
+    out.push(jsRuntime().alias(name));
   }
   return out;
 }

@@ -1,0 +1,437 @@
+/**
+ * A JavaScript engine thread: one QuickJS WebAssembly module, many jobs at once, each in its own
+ * QuickJS runtime (its own heap, memory limit and interrupt handler) and context. A job runs only
+ * in short slices: its start, and each time something it awaits settles (a timer, a blob, an HTTP
+ * answer). Between slices it holds no thread, so hundreds of jobs awaiting `sleep` share one.
+ *
+ * Limits: memory through the runtime's allocator limit; CPU time through the interrupt handler,
+ * which stops a slice once the job's CPU budget (time spent in its slices) or its wall deadline
+ * is used up; the wall deadline through a timer that drops a job parked on an await. A job that
+ * awaits something that can never settle fails at once. If the engine itself breaks (a wasm trap,
+ * a failed dispose), every job here fails as a crash and the thread exits: the runtime replaces it.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
+import {
+  newQuickJSWASMModuleFromVariant,
+  newVariant,
+  type QuickJSSyncVariant,
+  type QuickJSContext,
+  type QuickJSDeferredPromise,
+  type QuickJSHandle,
+  type QuickJSRuntime,
+} from 'quickjs-emscripten-core';
+import { JS_PRELUDE, PLEIADES_MODULE } from './prelude.js';
+import { copyBytes, dumpError, tidyStack } from './handles.js';
+import type { JsFailureKind, JsFromThread, JsHostOp, JsRunMessage, JsToThread } from './protocol.js';
+
+/** Wasm memory never shrinks: past this, the thread is replaced once its jobs are done. */
+const RECYCLE_HEAP_BYTES = 512 * 1024 ** 2;
+/** The C stack a job's JavaScript may use (deep recursion becomes a RangeError). */
+const MAX_STACK_BYTES = 512 * 1024;
+
+const port = parentPort!;
+/** The most wasm memory this thread may have (all its jobs together): the worker's bound. */
+const { heapBytes } = workerData as { heapBytes: number };
+const PAGE = 64 * 1024;
+// The package's types describe its CommonJS face; its ES module's default export is the variant.
+const QJS = await newQuickJSWASMModuleFromVariant(
+  newVariant(releaseSync as unknown as QuickJSSyncVariant, {
+    wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: Math.ceil(heapBytes / PAGE) }),
+  }),
+);
+/** Slice time between two measurements of a job's heap (the measurement walks the heap). */
+const MEASURE_EVERY_MS = 5;
+const utf8 = new TextDecoder('utf-8');
+const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
+
+interface Job {
+  msg: JsRunMessage;
+  rt: QuickJSRuntime;
+  ctx: QuickJSContext;
+  start: QuickJSHandle | null;
+  /** Host calls not yet settled, by call number. */
+  pending: Map<number, QuickJSDeferredPromise>;
+  timers: Set<ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate>>;
+  nextCall: number;
+  cpuLeftMs: number;
+  wallDeadline: number;
+  interrupted: boolean;
+  /** Over its memory limit (measured): ends as a memory failure. */
+  oom: boolean;
+  measuredAt: number;
+  /** Set by the prelude's done/fail (inside a slice). */
+  result: JsFromThread | null;
+  contextUs: number;
+}
+
+const jobs = new Map<number, Job>();
+/** The slice running now (one at a time: this thread is single-threaded). */
+let sliceDeadline = Infinity;
+let sliceJob: Job | null = null;
+let retiring = false;
+/** The engine's wasm memory size after the last slice. */
+let heapSeen = 0;
+let broken = false;
+
+const post = (m: JsFromThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
+const done = (job: Job, ok: false, kind: JsFailureKind, message: string): JsFromThread => ({
+  type: 'done',
+  id: job.msg.id,
+  ok,
+  kind,
+  message,
+  contextUs: job.contextUs,
+});
+
+/**
+ * A fresh runtime and context with the sandbox prelude in place, not yet bound to a job. One is
+ * made ahead, while the thread is idle, so that a job does not wait for it.
+ */
+function freshJob(): Job {
+  const t0 = performance.now();
+  const rt = QJS.newRuntime();
+  rt.setMaxStackSize(MAX_STACK_BYTES);
+  const job: Job = {
+    msg: null as unknown as JsRunMessage,
+    rt,
+    ctx: null as unknown as QuickJSContext,
+    start: null,
+    pending: new Map(),
+    timers: new Set(),
+    nextCall: 1,
+    cpuLeftMs: Infinity,
+    wallDeadline: Infinity,
+    interrupted: false,
+    oom: false,
+    measuredAt: 0,
+    result: null,
+    contextUs: 0,
+  };
+  rt.setInterruptHandler(() => {
+    if (sliceJob !== job) return false;
+    const now = performance.now();
+    if (now - job.measuredAt >= MEASURE_EVERY_MS && overLimit(job, now)) return (job.interrupted = true);
+    if (now <= sliceDeadline) return false;
+    return (job.interrupted = true);
+  });
+  rt.setModuleLoader((name) => {
+    if (name === 'function.js') return job.msg.source;
+    if (name === 'pleiades') return PLEIADES_MODULE;
+    return {
+      error: new Error(`module '${name}' is not available in the jobhub sandbox (only 'pleiades' is)`),
+    };
+  });
+  job.ctx = rt.newContext();
+  job.start = installPrelude(job);
+  job.contextUs = Math.round((performance.now() - t0) * 1000);
+  return job;
+}
+
+let spare: Job | null = null;
+function makeSpare(): void {
+  setImmediate(() => {
+    if (spare || broken || retiring) return;
+    try {
+      spare = freshJob();
+    } catch (err) {
+      crash(`the JavaScript engine failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  });
+}
+
+function begin(msg: JsRunMessage): void {
+  const job = spare ?? freshJob();
+  spare = null;
+  job.msg = msg;
+  job.rt.setMemoryLimit(msg.memoryBytes);
+  job.cpuLeftMs = msg.cpuMs > 0 ? msg.cpuMs : Infinity;
+  job.wallDeadline = Date.now() + msg.wallMs;
+  jobs.set(msg.id, job);
+  const wall = setTimeout(() => {
+    if (jobs.get(msg.id) === job) finish(job, done(job, false, 'timeout', timeoutText(msg)));
+  }, msg.wallMs);
+  job.timers.add(wall);
+  slice(job, () => {
+    const input = job.ctx.newArrayBuffer(msg.input.slice().buffer);
+    const r = job.ctx.callFunction(job.start!, job.ctx.undefined, input);
+    input.dispose();
+    if (r.error) {
+      const text = dumpError(job.ctx, r.error);
+      r.error.dispose();
+      throw new Error(`the sandbox could not start the job: ${text}`);
+    }
+    r.value.dispose();
+  });
+  makeSpare();
+}
+
+const timeoutText = (msg: JsRunMessage) => `time limit of ${msg.timeoutMs} ms exceeded`;
+
+/** Evaluates the prelude with the host functions; returns its `start` function. */
+function installPrelude(job: Job): QuickJSHandle {
+  const { ctx } = job;
+  const host = ctx.newObject();
+  const fns: Record<string, (...args: QuickJSHandle[]) => QuickJSHandle | undefined> = {
+    log: (level, text) => {
+      const lines = ctx.getString(text!).split('\n');
+      const tag = ctx.getString(level!);
+      for (const line of lines)
+        post({ type: 'log', id: job.msg.id, line: tag === 'info' ? line : `[${tag}] ${line}` });
+      return undefined;
+    },
+    encode: (text) => {
+      const b = Buffer.from(ctx.getString(text!), 'utf8');
+      return ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
+    },
+    decode: (buf, fatal) => {
+      const bytes = copyBytes(ctx, buf!);
+      try {
+        return ctx.newString((ctx.dump(fatal!) ? utf8Fatal : utf8).decode(bytes));
+      } catch {
+        throw new TypeError('TextDecoder: the data is not valid UTF-8');
+      }
+    },
+    blockingSleep: (ms) => {
+      // Holds this thread on purpose (that is what it is for), but never past the slice's end.
+      const want = ctx.getNumber(ms!);
+      const left = Math.max(0, Math.min(want, sliceDeadline - performance.now()));
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, left);
+      return undefined;
+    },
+    call: (op, arg, bytes) => hostCall(job, ctx.getString(op!), ctx.getString(arg!), bytes),
+    done: (kind, value) => {
+      const k = ctx.getNumber(kind!);
+      let out: Uint8Array;
+      if (k === 0) out = new Uint8Array();
+      else if (k === 1) out = copyBytes(ctx, value!);
+      else out = Buffer.from(ctx.getString(value!), 'utf8');
+      job.result =
+        out.length > job.msg.outputBytes
+          ? done(
+              job,
+              false,
+              'output_limit',
+              `output of ${out.length} bytes exceeds the limit of ${job.msg.outputBytes} bytes`,
+            )
+          : { type: 'done', id: job.msg.id, ok: true, output: out, contextUs: job.contextUs };
+      return undefined;
+    },
+    fail: (message, stack, oom) => {
+      if (ctx.dump(oom!)) job.result = memoryFailure(job);
+      else {
+        const m = ctx.getString(message!);
+        const s = tidyStack(ctx.getString(stack!));
+        job.result = done(job, false, 'error', s ? `${m}\n${s}` : m);
+      }
+      return undefined;
+    },
+  };
+  for (const [name, fn] of Object.entries(fns)) {
+    const h = ctx.newFunction(name, fn);
+    ctx.setProp(host, name, h);
+    h.dispose();
+  }
+  const factory = ctx.unwrapResult(ctx.evalCode(JS_PRELUDE, 'jobhub:prelude', { strict: true }));
+  const r = ctx.callFunction(factory, ctx.undefined, host);
+  factory.dispose();
+  host.dispose();
+  return ctx.unwrapResult(r);
+}
+
+/** A host call: timers here; blobs and HTTP through the main thread. Returns the promise handle. */
+function hostCall(job: Job, op: string, arg: string, bytes: QuickJSHandle | undefined): QuickJSHandle {
+  const call = job.nextCall++;
+  const deferred = job.ctx.newPromise();
+  job.pending.set(call, deferred);
+  if (op === 'sleep' || op === 'yield') {
+    const wake = () => {
+      job.timers.delete(t);
+      settle(job, call, (d) => d.resolve());
+    };
+    const t = op === 'sleep' ? setTimeout(wake, Number(arg)) : setImmediate(wake);
+    job.timers.add(t);
+  } else {
+    let data: Uint8Array | undefined;
+    if (bytes && job.ctx.typeof(bytes) === 'object') data = copyBytes(job.ctx, bytes);
+    post(
+      { type: 'call', id: job.msg.id, call, op: op as JsHostOp, arg, ...(data ? { bytes: data } : {}) },
+      data ? [data.buffer as ArrayBuffer] : [],
+    );
+  }
+  return deferred.handle;
+}
+
+/** Settles one host call of a job and runs what that unblocks, as one slice. */
+function settle(job: Job, call: number, how: (d: QuickJSDeferredPromise, ctx: QuickJSContext) => void): void {
+  if (jobs.get(job.msg.id) !== job) return;
+  const d = job.pending.get(call);
+  if (!d) return;
+  job.pending.delete(call);
+  slice(job, () => {
+    how(d, job.ctx);
+    d.dispose();
+  });
+}
+
+/** Runs `fn` and then every promise job it made ready, counting the time against the job's CPU budget. */
+function slice(job: Job, fn: () => void): void {
+  const t0 = performance.now();
+  sliceJob = job;
+  sliceDeadline = Math.min(t0 + job.cpuLeftMs, t0 + (job.wallDeadline - Date.now()));
+  try {
+    fn();
+    for (;;) {
+      const r = job.rt.executePendingJobs(-1);
+      if (r.error) {
+        r.error.dispose();
+        if (job.interrupted) break;
+        continue;
+      }
+      if (r.value === 0) break;
+    }
+  } catch (err) {
+    if (!job.interrupted) {
+      const message = err instanceof Error ? err.message : String(err);
+      if ((err as Error)?.constructor?.name === 'RuntimeError' || broken)
+        return crash(`the JavaScript engine failed: ${message}`);
+      if (/out of memory/i.test(message)) job.result ??= memoryFailure(job);
+      else job.result ??= done(job, false, 'error', message);
+    }
+  } finally {
+    const t1 = performance.now();
+    job.cpuLeftMs -= t1 - t0;
+    sliceJob = null;
+    sliceDeadline = Infinity;
+    // Measured after a slice that grew the engine's memory or ran long enough to allocate much;
+    // a no-op job's slices do neither and skip the heap walk.
+    const heap = QJS.getWasmMemory().buffer.byteLength;
+    if (!job.oom && (heap > heapSeen || t1 - t0 >= MEASURE_EVERY_MS)) overLimit(job, t1);
+    heapSeen = heap;
+  }
+  if (job.oom) return finish(job, memoryFailure(job));
+  // An interrupt is a timeout even though the prelude's catch saw it as an error.
+  if (job.result && !job.interrupted) return finish(job, job.result);
+  if (job.interrupted) {
+    const cpu = job.cpuLeftMs <= 0 && job.msg.cpuMs > 0 && Date.now() < job.wallDeadline;
+    return finish(
+      job,
+      done(
+        job,
+        false,
+        'timeout',
+        cpu ? `CPU time limit of ${job.msg.cpuMs} ms exceeded` : timeoutText(job.msg),
+      ),
+    );
+  }
+  if (job.pending.size === 0)
+    finish(
+      job,
+      done(
+        job,
+        false,
+        'error',
+        'the function awaits a promise that nothing can settle (it would never finish)',
+      ),
+    );
+}
+
+/** Reports a job and frees everything it had in the engine. */
+function finish(job: Job, reply: JsFromThread): void {
+  if (jobs.get(job.msg.id) !== job) return;
+  jobs.delete(job.msg.id);
+  drop(job);
+  if (reply.type === 'done' && reply.ok) post(reply, [reply.output.buffer as ArrayBuffer]);
+  else post(reply);
+  afterJob();
+}
+
+function drop(job: Job): void {
+  for (const t of job.timers) {
+    clearTimeout(t as ReturnType<typeof setTimeout>);
+    clearImmediate(t as ReturnType<typeof setImmediate>);
+  }
+  try {
+    for (const d of job.pending.values()) d.dispose();
+    job.start?.dispose();
+    job.ctx.dispose();
+    job.rt.dispose();
+  } catch (err) {
+    // A runtime that cannot be freed leaves the module in an unknown state: replace the thread.
+    broken = true;
+    setImmediate(() => crash(`the JavaScript engine failed to free a job: ${String(err)}`));
+  }
+}
+
+function afterJob(): void {
+  if (!retiring && QJS.getWasmMemory().buffer.byteLength > RECYCLE_HEAP_BYTES) {
+    retiring = true;
+    post({ type: 'retiring' });
+  }
+  if ((retiring || broken) && jobs.size === 0) process.exit(0);
+}
+
+/** The engine is unusable: every job here fails as a crash, and the thread exits. */
+function crash(message: string): void {
+  broken = true;
+  for (const job of jobs.values()) post(done(job, false, 'crash', message));
+  jobs.clear();
+  process.exit(1);
+}
+
+/**
+ * Whether the job's heap is over its limit. QuickJS's own limit counts allocations by a size this
+ * build cannot know (no malloc_usable_size), so the heap is measured instead: a walk of the
+ * job's objects, strings, arrays and buffers.
+ */
+function overLimit(job: Job, now: number): boolean {
+  job.measuredAt = now;
+  let used = 0;
+  try {
+    const h = job.rt.computeMemoryUsage();
+    used = (job.ctx.dump(h) as { memory_used_size: number }).memory_used_size;
+    h.dispose();
+  } catch {
+    // Measuring needs a little memory; failing to get it means the heap is full.
+    used = Infinity;
+  }
+  if (used > job.msg.memoryBytes) job.oom = true;
+  return job.oom;
+}
+
+const memoryFailure = (job: Job): JsFromThread =>
+  done(job, false, 'memory', `memory limit of ${job.msg.memoryBytes} bytes exceeded (out of memory)`);
+
+port.on('message', (m: JsToThread) => {
+  if (broken) return;
+  try {
+    if (m.type === 'run') begin(m);
+    else if (m.type === 'abort') {
+      const job = jobs.get(m.id);
+      if (job) {
+        jobs.delete(m.id);
+        drop(job);
+        afterJob();
+      }
+    } else if (m.type === 'answer') {
+      const job = jobs.get(m.id);
+      if (!job) return;
+      settle(job, m.call, (d, ctx) => {
+        const value = !m.ok
+          ? ctx.newError(m.text ?? 'host call failed')
+          : m.bytes
+            ? ctx.newArrayBuffer(
+                m.bytes.buffer.slice(m.bytes.byteOffset, m.bytes.byteOffset + m.bytes.byteLength),
+              )
+            : ctx.newString(m.text ?? '');
+        if (m.ok) d.resolve(value);
+        else d.reject(value);
+        value.dispose();
+      });
+    }
+  } catch (err) {
+    crash(`the JavaScript engine failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+});
+spare = freshJob();
+post({ type: 'ready' });
