@@ -198,8 +198,7 @@ export interface LeaseOptions {
   signal?: AbortSignal;
 }
 
-/** A lease long enough that only the job's own timeout ends it (for clients without heartbeats). */
-export const UNTIL_TIMEOUT = 10 * 365 * 24 * 3600_000;
+export { UNTIL_TIMEOUT } from '../core/lease.js';
 
 export class LeaseService {
   private readonly retryTimers = new Set<NodeJS.Timeout>();

@@ -4,6 +4,7 @@ import {
   backoffDelay,
   expiryReason,
   leaseExpiry,
+  UNTIL_TIMEOUT,
   type BackoffPolicy,
 } from '../../src/core/lease.js';
 
@@ -90,9 +91,16 @@ describe('leaseExpiry', () => {
     expect(leaseExpiry({ now: 1_590_000, leaseMs: 15_000, startedAt: 1_000_000, timeoutMs: 600_000 })).toBe(
       deadline,
     );
-    expect(leaseExpiry({ now: 1_000_000, leaseMs: 1e12, startedAt: 1_000_000, timeoutMs: 600_000 })).toBe(
-      deadline,
-    );
+    expect(
+      leaseExpiry({ now: 1_000_000, leaseMs: 3_600_000, startedAt: 1_000_000, timeoutMs: 600_000 }),
+    ).toBe(deadline);
+  });
+
+  it('ends a lease until the timeout (no heartbeats, no timeout of the worker) at the timeout exactly', () => {
+    for (const leaseMs of [UNTIL_TIMEOUT, 1e12])
+      expect(leaseExpiry({ now: 1_000_000, leaseMs, startedAt: 1_000_000, timeoutMs: 600_000 })).toBe(
+        1_600_000,
+      );
   });
 
   it('equals the deadline exactly at the boundary', () => {

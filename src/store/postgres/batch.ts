@@ -4,7 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import { TIMEOUT_GRACE_MS, leaseExpiry } from '../../core/lease.js';
+import { leaseExpiry, timeoutGraceSql } from '../../core/lease.js';
 import { jobFromRow, templateToJson, type JobRow } from '../rows.js';
 import type { CompleteParams, DirectLease, JobRecord, NewJob } from '../store.js';
 
@@ -75,7 +75,7 @@ export async function claimMany(
   if (ids.length === 0) return [];
   const { rows } = await q.query<JobRow>(
     `UPDATE jobs j SET state = 'running', attempts = attempts + 1, lease_token = u.token, lease_worker_id = $2,
-       lease_expires_at = least($3::bigint + $4::bigint, $3::bigint + j.timeout_ms + ${TIMEOUT_GRACE_MS}), started_at = $3, progress = NULL
+       lease_expires_at = least($3::bigint + $4::bigint, $3::bigint + j.timeout_ms + ${timeoutGraceSql('$4')}), started_at = $3, progress = NULL
      FROM unnest($1::bigint[], $5::text[]) AS u(id, token)
      WHERE j.id = u.id AND j.state = 'queued'
      RETURNING j.*`,

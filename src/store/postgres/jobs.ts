@@ -4,7 +4,7 @@
  * tag eligibility is decided in SQL, preference order among the candidates in code.
  */
 import type { PoolClient } from 'pg';
-import { TIMEOUT_GRACE_MS, expiryReason } from '../../core/lease.js';
+import { expiryReason, timeoutGraceSql } from '../../core/lease.js';
 import { teamBusy } from '../../core/errors.js';
 import { afterFailedAttempt } from '../../core/states.js';
 import { preferenceScore } from '../../core/tags.js';
@@ -187,7 +187,7 @@ export async function leaseInOrder(q: Q, p: LeaseRequest): Promise<JobRecord[]> 
          AND ($7::text[] IS NULL OR team IS NULL OR NOT (team = ANY($7::text[])))
        ORDER BY priority DESC, id LIMIT $4 FOR UPDATE SKIP LOCKED)
      UPDATE jobs j SET state = 'running', attempts = j.attempts + 1, lease_token = gen_random_uuid()::text,
-       lease_worker_id = $5, lease_expires_at = least($2::bigint + $8::bigint, $2::bigint + j.timeout_ms + ${TIMEOUT_GRACE_MS}),
+       lease_worker_id = $5, lease_expires_at = least($2::bigint + $8::bigint, $2::bigint + j.timeout_ms + ${timeoutGraceSql('$8')}),
        started_at = $2, progress = NULL
      FROM c WHERE j.id = c.id
      RETURNING j.*`,
@@ -230,7 +230,7 @@ export async function extend(
   p: { jobId: string; token: string; leaseMs: number; progress?: unknown; now: number },
 ): Promise<LeaseCheck> {
   const { rows } = await q.query<JobRow>(
-    `UPDATE jobs SET lease_expires_at = least($1::bigint + $2::bigint, started_at + timeout_ms + ${TIMEOUT_GRACE_MS}),
+    `UPDATE jobs SET lease_expires_at = least($1::bigint + $2::bigint, started_at + timeout_ms + ${timeoutGraceSql('$2')}),
        progress = coalesce($3::jsonb, progress)
      WHERE id = $4 AND lease_token = $5 AND state = 'running' AND lease_expires_at >= $1 RETURNING *`,
     [
