@@ -238,6 +238,9 @@ export function runProcess(
       clearTimeout(timer);
       resolve({ status: code ?? signal ?? 'unknown', stdout, stderr });
     });
+    // A command that exits without reading its input (cp, tar, a failing start) closes the pipe
+    // first: EPIPE then says nothing about the command, whose status is what counts.
+    p.stdin.on('error', () => {});
     p.stdin.end(input ?? '');
   });
 }
