@@ -245,6 +245,26 @@ export function runProcess(
   });
 }
 
+/**
+ * Runs the CLI without blocking this process (a hub under test may run in it), with no token
+ * from the environment: the caller passes `--token` when it means one.
+ */
+export function runCliAsync(
+  args: string[],
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(process.execPath, [join(ROOT, 'bin/jobhub.js'), ...args], {
+      cwd: ROOT,
+      env: { ...process.env, JOBHUB_TOKEN: '' },
+    });
+    let stdout = '';
+    let stderr = '';
+    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    p.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
 /** Runs the CLI to completion. */
 export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}) {
   const r = spawnSync(process.execPath, [join(ROOT, 'bin/jobhub.js'), ...args], {

@@ -1,29 +1,15 @@
 /** `jobhub portal load|enqueue|jobs` in child processes against a hub. */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tempDir, testHub } from '../helpers/hub.js';
-import { buildCli, ROOT } from '../helpers/worker.js';
+import { buildCli, runCliAsync } from '../helpers/worker.js';
 import { dequeue, report, staff } from './helpers.js';
 import { scaled } from '../helpers/time.js';
 
 beforeAll(() => buildCli(), scaled(60_000));
 
-/** Runs the CLI without blocking this process (the hub under test runs in it). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(ROOT, 'bin/jobhub.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, JOBHUB_TOKEN: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCliAsync;
 
 const description = (benchTeams: string[], ip0 = '192.0.2.10') => ({
   contest: {

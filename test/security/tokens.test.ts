@@ -4,15 +4,13 @@
  * (two hubs on one PostgreSQL schema with JOBHUB_TEST_PG); an expired token is refused; "last
  * used" is recorded without a write per request.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseExpiry } from '../../src/cli/token.js';
 import type { SqliteStore } from '../../src/store/sqlite/store.js';
 import { api, testHub } from '../helpers/hub.js';
-import { buildCli, ROOT } from '../helpers/worker.js';
+import { buildCli, runCliAsync } from '../helpers/worker.js';
 
 const PG = process.env.JOBHUB_TEST_PG;
 const schemas: string[] = [];
@@ -26,20 +24,7 @@ afterAll(async () => {
   await c.end();
 });
 
-/** Runs the CLI without blocking this process (the hub under test runs in it). */
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(process.execPath, [join(ROOT, 'bin/jobhub.js'), ...args], {
-      cwd: ROOT,
-      env: { ...process.env, JOBHUB_TOKEN: '' },
-    });
-    let stdout = '';
-    let stderr = '';
-    p.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    p.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    p.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = runCliAsync;
 
 const as = (token: string) => ({ authorization: `Bearer ${token}` });
 const status = async (url: string, token: string) =>
