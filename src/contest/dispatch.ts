@@ -11,7 +11,7 @@
 import { HubError } from '../core/errors.js';
 import { isFinal } from '../core/states.js';
 import type { HubContext } from '../jobs/context.js';
-import { UNTIL_TIMEOUT, type LeaseService, type WorkerRegistry } from '../jobs/workers.js';
+import { UNTIL_TIMEOUT, type LeaseService, type TeamFilter, type WorkerRegistry } from '../jobs/workers.js';
 import type { JobRecord } from '../store/store.js';
 import { blockContains, parseBlock, parseIp, type Block } from './net.js';
 import { sha256 } from './secrets.js';
@@ -137,25 +137,11 @@ export class Dispatch {
   /** Claims the next job this benchmarker may run, or null. Bindings are read now. */
   async dequeue(b: BenchmarkerRecord): Promise<JobRecord | null> {
     const workerId = await this.workerId(b);
-    const w = await this.workers.get(workerId);
-    this.workers.seen(w);
     const d = await this.directory();
-    const own = b.teamIds;
-    const lease = (teams: { only?: string[]; exclude?: string[] }) =>
-      this.ctx.store.jobLeaseNext({
-        workerId,
-        runtimes: [BENCH_RUNTIME],
-        tags: [],
-        limit: 1,
-        leaseMs: UNTIL_TIMEOUT,
-        now: this.ctx.clock(),
-        teams,
-      });
-    let jobs = own.length ? await lease({ only: own }) : [];
-    if (jobs.length === 0) jobs = await lease({ exclude: d.bound });
-    if (jobs.length === 0) return null;
-    this.leases.granted(jobs);
-    return jobs[0]!;
+    const teams: TeamFilter[] = b.teamIds.length ? [{ only: b.teamIds }] : [];
+    teams.push({ exclude: d.bound });
+    const [job] = await this.leases.lease(workerId, { limit: 1, waitMs: 0, leaseMs: UNTIL_TIMEOUT, teams });
+    return job ?? null;
   }
 
   private async heldJob(

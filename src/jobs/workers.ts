@@ -7,9 +7,10 @@ import { HubError, notFound } from '../core/errors.js';
 import { backoffDelay } from '../core/lease.js';
 import { acceptedRuntimes, BENCH_RUNTIME, canonicalRuntime, parseRuntime } from '../core/runtime.js';
 import { normalizeWorkerTags, tagsAllow } from '../core/tags.js';
-import type { JobRecord, LeaseCheck, WorkerRecord } from '../store/store.js';
+import type { JobRecord, LeaseCheck, LeaseRequest, WorkerRecord } from '../store/store.js';
 import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
+import { describeLeased, type LeasedJob } from './leased.js';
 
 export interface LiveWorker {
   record: WorkerRecord;
@@ -196,7 +197,21 @@ export interface LeaseOptions {
   /** Lease length; default the hub's; clients that never heartbeat pass the job timeout. */
   leaseMs?: number;
   signal?: AbortSignal;
+  /**
+   * Team rules, tried in order until one finds a job (the contest: the benchmarker's own teams,
+   * then teams nobody is bound to). Parked waiters are handed jobs without team rules, so a
+   * request with them never parks: it needs `waitMs` 0.
+   */
+  teams?: TeamFilter[];
+  /**
+   * For clients that cannot be told about a job after they hung up (they never heartbeat): jobs
+   * leased after `signal` aborted are given back at once, as a retryable failure, rather than
+   * held by nobody until their timeout.
+   */
+  giveBackIfGone?: boolean;
 }
+
+export type TeamFilter = NonNullable<LeaseRequest['teams']>;
 
 export { UNTIL_TIMEOUT } from '../core/lease.js';
 
@@ -212,23 +227,58 @@ export class LeaseService {
     private readonly onFinished: (job: JobRecord) => void,
   ) {}
 
+  /**
+   * The one lease path of every face: claims up to `o.limit` jobs for the worker, parking up to
+   * `o.waitMs` (capped by the hub) for one when none matches now. Faces only translate the reply.
+   */
   async lease(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
+    const jobs = await this.claim(workerId, o);
+    if (jobs.length === 0 || !o.giveBackIfGone || !o.signal?.aborted) return jobs;
+    // The client hung up while the jobs were being handed over.
+    for (const job of jobs) {
+      await this.fail({
+        jobId: job.id,
+        token: job.leaseToken!,
+        error: 'the worker went away before the job was handed over',
+        retryable: true,
+      });
+    }
+    return [];
+  }
+
+  /** `lease`, each job with what a worker needs to run it (function, small input bytes). */
+  async leaseToRun(workerId: string, o: LeaseOptions): Promise<LeasedJob[]> {
+    return describeLeased(this.ctx, await this.lease(workerId, o));
+  }
+
+  private async claim(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
     const { ctx } = this;
     const w = await this.workers.get(workerId);
     const tags = o.tags?.length ? new Set([...w.tags, ...normalizeWorkerTags(o.tags)]) : w.tags;
     const deadline = ctx.clock() + Math.min(o.waitMs, ctx.config.maxWaitMs);
     this.workers.seen(w);
     const leaseMs = o.leaseMs ?? ctx.config.leaseMs;
-    for (;;) {
-      const generation = ctx.dispatcher.generation;
-      const jobs = await ctx.store.jobLeaseNext({
+    const next = (teams?: TeamFilter) =>
+      ctx.store.jobLeaseNext({
         workerId: w.record.id,
         runtimes: w.accepted,
         tags: [...tags],
         limit: o.limit,
         leaseMs,
         now: ctx.clock(),
+        ...(teams && { teams }),
       });
+    if (o.teams) {
+      if (o.waitMs > 0) throw new Error('a lease with team rules cannot wait');
+      for (const teams of o.teams) {
+        const jobs = await next(teams);
+        if (jobs.length > 0) return this.granted(jobs);
+      }
+      return [];
+    }
+    for (;;) {
+      const generation = ctx.dispatcher.generation;
+      const jobs = await next();
       if (jobs.length > 0) return this.granted(jobs);
       w.parked++;
       const outcome = await ctx.dispatcher
@@ -245,7 +295,7 @@ export class LeaseService {
   }
 
   /** Records leases that were just committed. */
-  granted(jobs: JobRecord[]): JobRecord[] {
+  private granted(jobs: JobRecord[]): JobRecord[] {
     const now = this.ctx.clock();
     for (const job of jobs) {
       this.ctx.metrics.leasesGranted.inc();

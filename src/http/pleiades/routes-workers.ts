@@ -49,20 +49,12 @@ export function workerRoutes(r: Router): void {
       tags,
       leaseMs: UNTIL_TIMEOUT,
       signal: c.signal,
+      // A worker that hung up while the job was handed over never hears of it: give it back.
+      giveBackIfGone: true,
     });
+    if (c.signal.aborted) return;
     if (!job) {
       ok(c.res, { code: CODE_NO_JOB, message: 'no job' });
-      return;
-    }
-    if (c.signal.aborted) {
-      // The worker hung up while the job was being handed over: give it back at once rather
-      // than leave it leased to nobody until its timeout.
-      await c.hub.leases.fail({
-        jobId: job.id,
-        token: job.leaseToken!,
-        error: 'the worker went away before the job was handed over',
-        retryable: true,
-      });
       return;
     }
     ok(c.res, { job: job.id, id: job.id });

@@ -2,7 +2,7 @@
 import { HubError } from '../../core/errors.js';
 import type { Principal } from '../../auth/auth.js';
 import type { Hub } from '../../app/hub.js';
-import type { FunctionRecord, JobRecord } from '../../store/store.js';
+import type { LeasedJob } from '../../jobs/leased.js';
 import { readJson } from '../body.js';
 import type { RequestContext } from '../router.js';
 import { sendJson, type Api } from './api.js';
@@ -31,25 +31,14 @@ async function ownOutput(hub: Hub, p: Principal, output: { blobId: string } | { 
   return output;
 }
 
-/** What a worker needs to run a leased job, with small inputs inline so it need not fetch them. */
-async function leasedJson(hub: Hub, job: JobRecord, functions: Map<string, FunctionRecord | null>) {
-  let fn: FunctionRecord | null = null;
-  if (job.functionId !== null) {
-    if (!functions.has(job.functionId))
-      functions.set(job.functionId, await hub.ctx.store.functionGet({ id: job.functionId }));
-    fn = functions.get(job.functionId) ?? null;
-  }
-  let input: Record<string, unknown> | null = null;
-  if (job.inputInline !== null)
-    input = { size: job.inputInline.length, base64: job.inputInline.toString('base64') };
-  else if (job.inputBlobId !== null) {
-    const blob = await hub.ctx.store.blobGet({ id: job.inputBlobId });
-    input = { blobId: job.inputBlobId, size: blob?.size ?? null, sha256: blob?.sha256 ?? null };
-    if (blob && blob.size <= hub.ctx.config.inlineBytes) {
-      input.base64 = (await hub.ctx.blobs.readAll(blob.sha256, hub.ctx.config.inlineBytes)).toString(
-        'base64',
-      );
-    }
+/** A leased job as the native API shows it, small inputs inline as base64. */
+function leasedJson({ job, fn, input }: LeasedJob) {
+  let inputJson: Record<string, unknown> | null = null;
+  if (input && 'inline' in input)
+    inputJson = { size: input.inline.length, base64: input.inline.toString('base64') };
+  else if (input) {
+    inputJson = { blobId: input.blobId, size: input.size, sha256: input.sha256 };
+    if (input.bytes) inputJson.base64 = input.bytes.toString('base64');
   }
   return {
     id: job.id,
@@ -61,7 +50,7 @@ async function leasedJson(hub: Hub, job: JobRecord, functions: Map<string, Funct
     team: job.team,
     timeoutMs: job.timeoutMs,
     leaseExpiresAt: iso(job.leaseExpiresAt),
-    input,
+    input: inputJson,
   };
 }
 
@@ -129,14 +118,13 @@ export function workerRoutes(api: Api): void {
       const b = await readJson(c.req, LeaseRequest, c.hub.ctx.config.maxJsonBytes, {});
       // Only the token that registered a worker leases as it: no taking another's jobs.
       const w = await c.hub.workers.actingAs(idOf(c, 'id', 'worker'), p);
-      const jobs = await c.hub.leases.lease(w.record.id, {
+      const jobs = await c.hub.leases.leaseToRun(w.record.id, {
         limit: b.limit ?? 1,
         waitMs: b.waitMs ?? 0,
         tags: b.tags,
         signal: c.signal,
       });
-      const functions = new Map<string, FunctionRecord | null>();
-      sendJson(c.res, 200, { jobs: await Promise.all(jobs.map((j) => leasedJson(c.hub, j, functions))) });
+      sendJson(c.res, 200, { jobs: jobs.map(leasedJson) });
     },
   );
   api.route(
