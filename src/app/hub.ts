@@ -5,25 +5,23 @@
 import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, type Readable } from 'node:stream';
 import pino, { type Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.js';
 import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import type { HubConfig } from '../config/config.js';
-import { HubError, notFound } from '../core/errors.js';
 import { backoffDelay } from '../core/lease.js';
-import { canonicalRuntime } from '../core/runtime.js';
-import { validateTags } from '../core/tags.js';
 import { Dispatcher } from '../jobs/dispatcher.js';
 import { JobEvents } from '../jobs/job-events.js';
-import { PostgresStore } from '../store/postgres/store.js';
-import { SqliteStore } from '../store/sqlite/store.js';
+import type { PostgresStore } from '../store/postgres/store.js';
 import { Portal } from '../contest/portal.js';
-import type { BlobRecord, FunctionRecord, Store } from '../store/store.js';
-import { AuthService, type Principal } from '../auth/auth.js';
+import type { Store } from '../store/store.js';
+import { AuthService } from '../auth/auth.js';
 import { createMetrics, RUNTIME_SERIES, type Clock, type HubContext } from '../jobs/context.js';
 import { topN } from '../metrics/registry.js';
-import { explainJob, type Explanation } from '../jobs/explain.js';
+import { BlobService } from '../jobs/blobs.js';
+import { FunctionService } from '../jobs/functions.js';
+import { KvService } from '../kv/kv.js';
+import type { HubServices } from '../http/services.js';
 import { JobService } from '../jobs/jobs.js';
 import { LeaseService, WorkerRegistry } from '../jobs/workers.js';
 
@@ -37,12 +35,15 @@ export interface HubDeps {
   blobs?: BlobStore;
 }
 
-export class Hub {
+export class Hub implements HubServices {
   readonly ctx: HubContext;
   readonly jobs: JobService;
   readonly workers: WorkerRegistry;
   readonly leases: LeaseService;
   readonly auth: AuthService;
+  readonly blobs: BlobService;
+  readonly functions: FunctionService;
+  readonly kv: KvService;
   /** The contest portal (benchmark jobs, teams, leaderboard). */
   readonly portal: Portal;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -63,6 +64,9 @@ export class Hub {
       (job) => this.jobs.finished(job),
     );
     this.auth = new AuthService(ctx);
+    this.blobs = new BlobService(ctx);
+    this.functions = new FunctionService(ctx, this.blobs);
+    this.kv = new KvService(ctx);
     this.portal = new Portal(this);
     this.registerGauges();
   }
@@ -70,19 +74,14 @@ export class Hub {
   /** Opens the embedded store and blob directory under `config.dataDir` (unless given). */
   static async open(config: HubConfig, deps: HubDeps = {}): Promise<Hub> {
     mkdirSync(config.dataDir, { recursive: true });
-    const store =
-      deps.store ??
-      (config.database
-        ? await PostgresStore.open({ connectionString: config.database, durability: config.durability })
-        : SqliteStore.open({ path: join(config.dataDir, 'jobhub.db'), durability: config.durability }));
+    const log = deps.log ?? pino({ level: config.logLevel, base: { service: 'jobhub' } });
+    const store = deps.store ?? (await openStore(config, log));
     const blobs =
       deps.blobs ??
       (config.blobs
         ? // Imported only when configured: the AWS SDK takes ~0.2 s to load.
           (await import('../blobs/s3-blob-store.js')).S3BlobStore.fromUrl(config.blobs)
         : new FsBlobStore({ dir: join(config.dataDir, 'blobs') }));
-    const log = deps.log ?? pino({ level: config.logLevel, base: { service: 'jobhub' } });
-    if (store instanceof PostgresStore && store.durability === 'full') await warnUnflushed(store, log);
     const stopping = new AbortController();
     // Every parked wait and event stream listens for the shutdown: no listener cap.
     setMaxListeners(0, stopping.signal);
@@ -211,102 +210,9 @@ export class Hub {
     return { jobs, blobs: deleted.length };
   }
 
-  /**
-   * Streams an upload into the blob store. The request goes through a PassThrough so that a
-   * refused upload (too large) stops the store without destroying the client's socket: the rest
-   * of the body is drained and the client reliably reads the 413.
-   */
-  async blobUpload(
-    source: Readable,
-    owner: string | null,
-    maxBytes = this.ctx.config.maxBlobBytes,
-  ): Promise<BlobRecord> {
-    const pass = new PassThrough({ highWaterMark: 1024 * 1024 });
-    // Its errors reach the caller through put()'s rejection; a late one (the source closing after
-    // put() gave up) must not become an unhandled 'error' event.
-    pass.on('error', () => undefined);
-    // pipe() does not pass on an aborted source: without this the store would wait forever for
-    // the rest of a cut-off upload, holding its temporary file open.
-    const aborted = () => {
-      if (!source.readableEnded) pass.destroy(new HubError('bad_request', 'the upload was aborted'));
-    };
-    // A client that gave up while the request waited for its turn (auth, a busy event loop) has
-    // already closed: 'close' will not come again, and the store would hold a temporary file open
-    // for good. Refuse it before anything is written.
-    if (source.destroyed && !source.readableEnded) {
-      source.resume();
-      throw new HubError('bad_request', 'the upload was aborted');
-    }
-    source.once('error', aborted);
-    source.once('close', aborted);
-    source.pipe(pass);
-    let put;
-    try {
-      put = await this.ctx.blobs.put(pass, { maxBytes: Math.min(maxBytes, this.ctx.config.maxBlobBytes) });
-    } catch (err) {
-      source.unpipe(pass);
-      source.resume();
-      throw err;
-    } finally {
-      source.removeListener('error', aborted);
-      source.removeListener('close', aborted);
-    }
-    return this.ctx.store.blobInsert({ ...put, now: this.ctx.clock(), owner });
-  }
-
-  /**
-   * A blob by id; with `reader`, only if that caller may read it (see Store.blobReadable), and
-   * a blob it may not read is as unknown as one that does not exist: ids are sequential.
-   */
-  async blobGet(id: string, reader?: Principal): Promise<BlobRecord> {
-    const blob = /^\d{1,18}$/.test(id) ? await this.ctx.store.blobGet({ id }) : null;
-    if (!blob || (reader && !(await this.blobReadable(reader, id)))) throw notFound('blob', id);
-    return blob;
-  }
-
-  /** Whether the caller may read the blob: admins always; others as Store.blobReadable says. */
-  async blobReadable(reader: Principal, id: string): Promise<boolean> {
-    if (reader.role === 'admin') return true;
-    if (reader.tokenId === null) return false;
-    return this.ctx.store.blobReadable({ id, token: reader.tokenId, now: this.ctx.clock() });
-  }
-
-  async functionCreate(
-    p: {
-      name?: string;
-      runtime: string;
-      codeBlobId?: string;
-      tags?: string[];
-      timeoutMs?: number;
-      maxAttempts?: number;
-    },
-    creator?: Principal,
-  ): Promise<FunctionRecord> {
-    // Code must be the creator's to give: a function is not a way to run someone else's blob.
-    if (p.codeBlobId !== undefined) await this.blobGet(p.codeBlobId, creator);
-    // Checked here, kept as spelled: clients read back the name they sent (jobs of the function
-    // match workers by the canonical form, in jobs.ts).
-    canonicalRuntime(p.runtime);
-    return this.ctx.store.functionInsert({
-      name: p.name ?? null,
-      runtime: p.runtime,
-      codeBlobId: p.codeBlobId ?? null,
-      tags: validateTags(p.tags ?? []),
-      timeoutMs: p.timeoutMs ?? this.ctx.config.jobTimeoutMs,
-      maxAttempts: p.maxAttempts ?? this.ctx.config.maxAttempts,
-      createdAt: this.ctx.clock(),
-    });
-  }
-
-  async functionGet(id: string): Promise<FunctionRecord> {
-    const fn = /^\d{1,18}$/.test(id) ? await this.ctx.store.functionGet({ id }) : null;
-    if (!fn) throw notFound('function', id);
-    return fn;
-  }
-
-  async explain(jobId: string, owner?: string): Promise<Explanation> {
-    const job = await this.jobs.get(jobId, owner);
-    return explainJob(job, this.workers.alive(), this.ctx.clock());
+  /** Whether the store answers. */
+  async ready(): Promise<boolean> {
+    return this.ctx.store.ping().catch(() => false);
   }
 
   private registerGauges(): void {
@@ -369,6 +275,24 @@ export class Hub {
       { labels: {}, value: this.workers.alive().length },
     ]);
   }
+}
+
+/**
+ * The store the configuration names, its driver imported only then: a hub on SQLite never loads
+ * the PostgreSQL client, and the reverse.
+ */
+async function openStore(config: HubConfig, log: Logger): Promise<Store> {
+  if (config.database) {
+    const { PostgresStore } = await import('../store/postgres/store.js');
+    const store = await PostgresStore.open({
+      connectionString: config.database,
+      durability: config.durability,
+    });
+    if (store.durability === 'full') await warnUnflushed(store, log);
+    return store;
+  }
+  const { SqliteStore } = await import('../store/sqlite/store.js');
+  return SqliteStore.open({ path: join(config.dataDir, 'jobhub.db'), durability: config.durability });
 }
 
 /**

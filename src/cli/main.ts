@@ -3,26 +3,33 @@
  * one line on stderr naming the fix and a status from one table, never a stack trace.
  */
 import { Command } from 'commander';
-import { serverCommand } from './server.js';
-import { tokenCommand } from './token.js';
-import { workerCommand } from './worker.js';
-import { upCommand } from './up.js';
-import { runCommands } from './run.js';
 import { VERSION } from '../http/app.js';
-import { portalCommand } from './portal.js';
-import { benchWorkerCommand } from './bench-worker.js';
 import { exitWith } from './exit-codes.js';
+
+/**
+ * Each command's module, imported only when that command runs (or when `jobhub --help` lists
+ * them all): `jobhub worker` then loads neither the SQLite nor the PostgreSQL driver, nor the hub.
+ */
+const COMMANDS: Record<string, () => Promise<Command[]>> = {
+  server: async () => [(await import('./server.js')).serverCommand()],
+  token: async () => [(await import('./token.js')).tokenCommand()],
+  worker: async () => [(await import('./worker.js')).workerCommand()],
+  up: async () => [(await import('./up.js')).upCommand()],
+  run: async () => (await import('./run.js')).runCommands(),
+  portal: async () => [(await import('./portal.js')).portalCommand()],
+  'bench-worker': async () => [(await import('./bench-worker.js')).benchWorkerCommand()],
+};
+/** Commands defined by another command's module. */
+const ALIASES: Record<string, string> = { submit: 'run', wait: 'run', get: 'run' };
 
 const program = new Command('jobhub')
   .description('A job hub: clients submit jobs, pull-based workers lease, run and report them.')
   .version(VERSION);
-program.addCommand(serverCommand());
-program.addCommand(tokenCommand());
-program.addCommand(workerCommand());
-program.addCommand(upCommand());
-for (const c of runCommands()) program.addCommand(c);
-program.addCommand(portalCommand());
-program.addCommand(benchWorkerCommand());
+const named = process.argv[2] ?? '';
+const only = COMMANDS[ALIASES[named] ?? named];
+for (const load of only ? [only] : Object.values(COMMANDS)) {
+  for (const c of await load()) program.addCommand(c);
+}
 
 // Commander's own errors (unknown flag, bad value) throw instead of exiting with status 1, so
 // that they end with the usage status like every other usage mistake. Added commands do not

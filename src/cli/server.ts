@@ -1,7 +1,7 @@
 /** `jobhub server`: run the hub in the foreground until SIGTERM/SIGINT. */
 import { Command, Option } from 'commander';
 import { DURABILITIES, loadConfig, type Durability } from '../config/config.js';
-import { startHub } from '../http/app.js';
+import { startHub } from '../app/start.js';
 import { int } from './args.js';
 
 /** `--durability`, for every command that runs a hub. */

@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { loadConfig, type Durability } from '../config/config.js';
-import { startHub } from '../http/app.js';
+import { startHub } from '../app/start.js';
 import { RuntimeConfigError } from '../agent/runtimes/index.js';
 import { addAgentOptions, buildAgent, onSignals, type AgentFlags, type LocalAgent } from './worker.js';
 import { demoDataDir, startDemo, type Demo } from './demo.js';

@@ -17,6 +17,7 @@ import { contestJson, iso, isOpen, phase } from './contest.js';
 import { Dispatch } from './dispatch.js';
 import { BlockList } from './net.js';
 import { Scoreboard, type Rendered, type Viewer } from './scoreboard.js';
+import { Roster } from './roster.js';
 import { Sessions } from './sessions.js';
 import {
   hasPortalStore,
@@ -53,6 +54,7 @@ export class Portal {
   readonly dispatch: Dispatch;
   readonly admin: Admin;
   readonly sessions: Sessions;
+  readonly roster: Roster;
   /** Peers whose X-Forwarded-For is believed. */
   readonly trusted: BlockList;
   private storeRef: PortalStore | null = null;
@@ -85,6 +87,7 @@ export class Portal {
     );
     this.admin = new Admin(this);
     this.sessions = new Sessions(this);
+    this.roster = new Roster(() => this.store);
     this.unsubscribe = hub.ctx.events.subscribeAll((e) => {
       if (e.type === 'state' && e.job.runtime === BENCH_RUNTIME && e.job.state === 'succeeded')
         void this.record(e.job.id);

@@ -5,12 +5,12 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { HubError } from '../core/errors.js';
-import { formatContentRange, parseRange } from '../blobs/range.js';
-import type { Hub } from '../app/hub.js';
+import { formatContentRange, parseRange } from './range.js';
+import type { HubServices } from './services.js';
 import type { BlobRecord } from '../store/store.js';
 
 export async function sendBlob(
-  hub: Hub,
+  hub: HubServices,
   blob: BlobRecord,
   req: IncomingMessage,
   res: ServerResponse,
@@ -35,7 +35,7 @@ export async function sendBlob(
       `range ${req.headers.range} is outside the blob's ${blob.size} bytes`,
     );
   }
-  const stream = await hub.ctx.blobs.get(blob.sha256, range ?? undefined);
+  const stream = await hub.blobs.open(blob, range ?? undefined);
   const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' };
   if (range) {
     headers['content-range'] = formatContentRange(range, blob.size);

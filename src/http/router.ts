@@ -3,13 +3,13 @@
  * Knows when a path exists for another method, so the answer can be 405 instead of 404.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Hub } from '../app/hub.js';
+import type { HubServices } from './services.js';
 import type { Principal } from '../auth/auth.js';
 
 export interface RequestContext {
   req: IncomingMessage;
   res: ServerResponse;
-  hub: Hub;
+  hub: HubServices;
   params: Record<string, string>;
   query: URLSearchParams;
   /** Token from the path (`/t/<token>/…`) or the Authorization header, if any. */

@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { HubError } from '../core/errors.js';
-import type { Hub } from '../app/hub.js';
+import type { HubServices } from './services.js';
 import type { Principal } from '../auth/auth.js';
 import type { RequestContext, Router } from './router.js';
 
@@ -37,7 +37,7 @@ export interface HttpServer {
   close(): Promise<void>;
 }
 
-export function createHttpServer(hub: Hub, mounts: FaceMount[]): HttpServer {
+export function createHttpServer(hub: HubServices, mounts: FaceMount[]): HttpServer {
   const { config, log } = hub.ctx;
   const sockets = new Set<Socket>();
   const busy = new WeakSet<Socket>();
@@ -128,7 +128,12 @@ export function createHttpServer(hub: Hub, mounts: FaceMount[]): HttpServer {
 }
 
 /** The one answer a connection past the cap gets, in the envelope of the face it asked. */
-function refuseOverCap(hub: Hub, mounts: FaceMount[], req: IncomingMessage, res: ServerResponse): void {
+function refuseOverCap(
+  hub: HubServices,
+  mounts: FaceMount[],
+  req: IncomingMessage,
+  res: ServerResponse,
+): void {
   let path = '/';
   try {
     path = new URL(req.url ?? '/', 'http://hub').pathname.replace(TOKEN_PREFIX, '$2');
@@ -164,7 +169,7 @@ export function connectionCapFromFileLimit(limits = '/proc/self/limits'): number
 }
 
 async function handle(
-  hub: Hub,
+  hub: HubServices,
   mounts: FaceMount[],
   req: IncomingMessage,
   res: ServerResponse,
@@ -237,7 +242,7 @@ async function handle(
   }
 }
 
-function toHubError(err: unknown, hub: Hub): HubError {
+function toHubError(err: unknown, hub: HubServices): HubError {
   if (err instanceof HubError) return err;
   hub.ctx.log.error({ err }, 'request failed');
   if (isResourceShortage(err)) {

@@ -18,6 +18,7 @@ import type {
 import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
 import type { WorkerRegistry } from './workers.js';
+import { explainJob, type Explanation } from './explain.js';
 
 /** A job as a requester describes it (already shape-checked by the API face). */
 export interface JobRequest {
@@ -201,6 +202,12 @@ export class JobService {
     const job = await this.ctx.store.jobGet({ id });
     if (!job || (owner !== undefined && job.owner !== owner)) throw notFound('job', id);
     return job;
+  }
+
+  /** Why a job waits (or ran where it did), against the workers alive now. */
+  async explain(jobId: string, owner?: string): Promise<Explanation> {
+    const job = await this.get(jobId, owner);
+    return explainJob(job, this.workers.alive(), this.ctx.clock());
   }
 
   list(filter: JobFilter): Promise<JobRecord[]> {

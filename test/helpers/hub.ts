@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { loadConfig, type HubConfig } from '../../src/config/config.js';
-import { startHub, type RunningHub } from '../../src/http/app.js';
+import { startHub, type RunningHub } from '../../src/app/start.js';
 import type { HubDeps } from '../../src/app/hub.js';
 import { scaled } from './time.js';
 

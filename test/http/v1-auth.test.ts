@@ -1,6 +1,6 @@
 /** Native API: tokens and roles (admin, client, worker), owner scoping of jobs. */
 import { describe, expect, it } from 'vitest';
-import type { RunningHub } from '../../src/http/app.js';
+import type { RunningHub } from '../../src/app/start.js';
 import { api, testHub } from '../helpers/hub.js';
 import { bearer, createJob, registerWorker, type Json } from '../helpers/worker.js';
 

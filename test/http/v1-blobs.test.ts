@@ -121,7 +121,7 @@ describe('POST /api/v1/blobs', () => {
     gone.destroy();
     await new Promise((r) => gone.once('close', r));
     const outcome = await Promise.race([
-      running.hub.blobUpload(gone, null).then(
+      running.hub.blobs.upload(gone, null).then(
         () => 'stored',
         (err: { code?: string }) => err.code,
       ),

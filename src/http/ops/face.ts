@@ -15,7 +15,7 @@ export function opsFace(openapi: unknown): Face {
   });
   router.on('GET', '/healthz', async (c) => sendJson(c.res, 200, { status: 'ok' }));
   router.on('GET', '/readyz', async (c) => {
-    const ok = await c.hub.ctx.store.ping().catch(() => false);
+    const ok = await c.hub.ready().catch(() => false);
     sendJson(c.res, ok ? 200 : 503, { status: ok ? 'ready' : 'store unavailable' });
   });
   router.on('GET', '/openapi.json', async (c) => sendJson(c.res, 200, openapi));

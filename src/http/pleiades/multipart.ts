@@ -69,7 +69,7 @@ export function receiveFile(c: RequestContext, owner: string | null): Promise<Bl
       // opens a file first) an error on the sink would have no listener.
       sink.on('error', () => undefined);
       file.pipe(sink, { end: false });
-      upload = hub.blobUpload(sink, owner, max);
+      upload = hub.blobs.upload(sink, owner, max);
       // A HubError is the client's (too large); anything else (disk, store) the server maps.
       upload.catch(fail);
     });

@@ -24,14 +24,14 @@ export function dataRoutes(r: Router): void {
   r.on('GET', '/data/:id', async (c) => {
     const p = await c.principal();
     c.hub.auth.require(p, 'client', 'worker');
-    const blob = await c.hub.blobGet(pathId(c.params.id, 'data'), p);
+    const blob = await c.hub.blobs.get(pathId(c.params.id, 'data'), p);
     ok(c.res, { message: 'Data found', id: blob.id, checksum: blob.sha256 });
   });
 
   r.on('GET', '/data/:id/blob', async (c) => {
     const p = await c.principal();
     c.hub.auth.require(p, 'client', 'worker');
-    const blob = await c.hub.blobGet(pathId(c.params.id, 'data'), p);
+    const blob = await c.hub.blobs.get(pathId(c.params.id, 'data'), p);
     await sendBlob(c.hub, blob, c.req, c.res);
   });
 
@@ -42,13 +42,13 @@ export function dataRoutes(r: Router): void {
     const body = await readObject(c, false);
     const codex = idField(body, 'codex', { zeroIsNone: true });
     const runtime = stringField(body, 'runtime', { max: 256 }) ?? 'default';
-    const fn = await c.hub.functionCreate({ runtime, codeBlobId: codex }, p);
+    const fn = await c.hub.functions.create({ runtime, codeBlobId: codex }, p);
     ok(c.res, { id: fn.id });
   });
 
   r.on('GET', '/lambda/:id', async (c) => {
     c.hub.auth.require(await c.principal(), 'client', 'worker');
-    const fn = await c.hub.functionGet(pathId(c.params.id, 'lambda'));
+    const fn = await c.hub.functions.get(pathId(c.params.id, 'lambda'));
     ok(c.res, { id: fn.id, codex: fn.codeBlobId ?? NO_CODEX, runtime: fn.runtime });
   });
 }

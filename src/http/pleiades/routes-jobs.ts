@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import { HubError } from '../../core/errors.js';
 import { pleiadesState, type JobState } from '../../core/states.js';
-import type { Hub } from '../../app/hub.js';
+import type { HubServices } from '../services.js';
 import type { JobRecord } from '../../store/store.js';
 import type { Router } from '../router.js';
 import { NO_CODEX } from './routes-data.js';
@@ -93,7 +93,7 @@ export function jobRoutes(r: Router): void {
         );
       }
       // Blobs handed on must be the worker's to give (its uploads, or the job's own).
-      for (const blob of [output, input]) if (blob !== undefined) await c.hub.blobGet(blob, p);
+      for (const blob of [output, input]) if (blob !== undefined) await c.hub.blobs.get(blob, p);
       const token = await pleiadesLease(c.hub, job);
       if (update === 'finished') {
         await c.hub.leases.complete({
@@ -149,7 +149,7 @@ function parseUpdate(body: Body): Update {
 }
 
 /** The token of a running job's lease, refusing leases held by native (token-carrying) workers. */
-async function pleiadesLease(hub: Hub, job: JobRecord): Promise<string> {
+async function pleiadesLease(hub: HubServices, job: JobRecord): Promise<string> {
   if (job.leaseToken === null) throw new HubError('conflict', `job ${job.id} has no lease`);
   if (job.leaseWorkerId !== null) {
     const w = await hub.workers.get(job.leaseWorkerId).catch(() => null);
@@ -176,14 +176,14 @@ function isRepeat(job: JobRecord, update: Update, output: string | undefined): b
  * holds a lease on one of the owner's jobs; nobody else, whoever fetched the job.
  */
 async function blobIdOf(
-  hub: Hub,
+  hub: HubServices,
   job: JobRecord,
   blobId: string | null,
   inline: Buffer | null,
 ): Promise<string | null> {
   if (blobId !== null) return blobId;
   if (inline === null) return null;
-  return (await hub.blobUpload(Readable.from(inline.length ? [inline] : []), job.owner)).id;
+  return (await hub.blobs.upload(Readable.from(inline.length ? [inline] : []), job.owner)).id;
 }
 
 /**
@@ -191,16 +191,16 @@ async function blobIdOf(
  * canceled, or finished with no output) an empty blob, so that `output.id` exists and downloads; "0" while there is none yet
  * (the seed sends a string, never null).
  */
-async function outputIdOf(hub: Hub, job: JobRecord): Promise<string> {
+async function outputIdOf(hub: HubServices, job: JobRecord): Promise<string> {
   const id = await blobIdOf(hub, job, job.outputBlobId, job.outputInline);
   if (id !== null) return id;
-  if (FINAL.includes(job.state)) return (await hub.blobUpload(Readable.from([]), job.owner)).id;
+  if (FINAL.includes(job.state)) return (await hub.blobs.upload(Readable.from([]), job.owner)).id;
   return '0';
 }
 
 /** The job context clients read: the current format plus the flat legacy fields. */
-export async function jobContext(hub: Hub, job: JobRecord): Promise<Record<string, unknown>> {
-  const fn = job.functionId === null ? null : await hub.functionGet(job.functionId).catch(() => null);
+export async function jobContext(hub: HubServices, job: JobRecord): Promise<Record<string, unknown>> {
+  const fn = job.functionId === null ? null : await hub.functions.get(job.functionId).catch(() => null);
   const inputId = await blobIdOf(hub, job, job.inputBlobId, job.inputInline);
   const outputId = await outputIdOf(hub, job);
   const state = pleiadesState(job.state);

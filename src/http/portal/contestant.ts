@@ -67,11 +67,11 @@ export function contestantRoutes(r: Router): void {
 
   r.on('GET', '/api/portal/me', async (c) => {
     const s = await session(c);
-    const store = c.hub.portal.store;
+    const { roster } = c.hub.portal;
     const [team, members, servers] = await Promise.all([
       c.hub.portal.admin.team(s.teamId),
-      store.memberList({ teamId: s.teamId }),
-      store.serverList({ teamId: s.teamId }),
+      roster.members(s.teamId),
+      roster.servers(s.teamId),
     ]);
     sendJson(c.res, 200, {
       team: teamJson(team, { staff: false }),
@@ -85,7 +85,7 @@ export function contestantRoutes(r: Router): void {
   r.on('GET', '/api/portal/servers', async (c) => {
     const s = await session(c);
     sendJson(c.res, 200, {
-      servers: (await c.hub.portal.store.serverList({ teamId: s.teamId })).map(serverJson),
+      servers: (await c.hub.portal.roster.servers(s.teamId)).map(serverJson),
     });
   });
   r.on('POST', '/api/portal/servers', async (c) => {

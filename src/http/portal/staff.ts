@@ -40,7 +40,7 @@ async function teamRef(c: RequestContext, raw: unknown): Promise<string> {
   if (typeof raw === 'number' || (typeof raw === 'string' && /^\d{1,15}$/.test(raw)))
     return (await portal.admin.team(raw)).id;
   if (typeof raw === 'string') {
-    const t = await portal.store.teamFindByName({ name: raw });
+    const t = await portal.roster.teamByName(raw);
     if (t) return t.id;
   }
   throw new HubError('not_found', `team ${String(raw)} not found`);
@@ -59,7 +59,7 @@ export function staffRoutes(r: Router): void {
       await handler(c);
     });
 
-  on('GET', '/contest', async (c) => sendJson(c.res, 200, contestOut(await c.hub.portal.store.contestGet())));
+  on('GET', '/contest', async (c) => sendJson(c.res, 200, contestOut(await c.hub.portal.roster.contest())));
   on('PUT', '/contest', async (c) =>
     sendJson(c.res, 200, contestOut(await c.hub.portal.admin.setContest(await jsonBody(c)))),
   );
@@ -70,7 +70,7 @@ export function staffRoutes(r: Router): void {
   });
 
   on('GET', '/teams', async (c) => {
-    const teams = await c.hub.portal.store.teamList();
+    const teams = await c.hub.portal.roster.teams();
     sendJson(c.res, 200, { teams: teams.map((t) => teamJson(t, { staff: true })) });
   });
   on('POST', '/teams', async (c) =>
@@ -80,9 +80,9 @@ export function staffRoutes(r: Router): void {
     const portal = c.hub.portal;
     const team = await portal.admin.team(c.params.id);
     const [members, servers, benchmarkers] = await Promise.all([
-      portal.store.memberList({ teamId: team.id }),
-      portal.store.serverList({ teamId: team.id }),
-      portal.store.benchmarkerList(),
+      portal.roster.members(team.id),
+      portal.roster.servers(team.id),
+      portal.roster.benchmarkers(),
     ]);
     sendJson(c.res, 200, {
       ...teamJson(team, { staff: true }),
@@ -110,7 +110,7 @@ export function staffRoutes(r: Router): void {
   on('GET', '/teams/:id/servers', async (c) => {
     const team = await c.hub.portal.admin.team(c.params.id);
     sendJson(c.res, 200, {
-      servers: (await c.hub.portal.store.serverList({ teamId: team.id })).map(serverJson),
+      servers: (await c.hub.portal.roster.servers(team.id)).map(serverJson),
     });
   });
   on('POST', '/teams/:id/servers', async (c) => {
@@ -131,7 +131,7 @@ export function staffRoutes(r: Router): void {
 
   on('GET', '/benchmarkers', async (c) =>
     sendJson(c.res, 200, {
-      benchmarkers: (await c.hub.portal.store.benchmarkerList()).map((b) => benchmarkerJson(b)),
+      benchmarkers: (await c.hub.portal.roster.benchmarkers()).map((b) => benchmarkerJson(b)),
     }),
   );
   on('POST', '/benchmarkers', async (c) => {

@@ -210,7 +210,7 @@ export function jobRoutes(api: Api): void {
       responses: { 200: 'explanation' },
     },
     async (c) =>
-      sendJson(c.res, 200, await c.hub.explain(idParam(c), (await scope(c, 'client', 'worker')).owner)),
+      sendJson(c.res, 200, await c.hub.jobs.explain(idParam(c), (await scope(c, 'client', 'worker')).owner)),
   );
   api.route(
     {
@@ -225,7 +225,7 @@ export function jobRoutes(api: Api): void {
       const job = await c.hub.jobs.get(idParam(c), (await scope(c, 'client', 'worker')).owner);
       // A blob output is read like any blob: its owner (the job's), the worker that made it.
       if (job.outputBlobId !== null)
-        return sendBlob(c.hub, await c.hub.blobGet(job.outputBlobId, p), c.req, c.res);
+        return sendBlob(c.hub, await c.hub.blobs.get(job.outputBlobId, p), c.req, c.res);
       if (job.outputInline === null)
         throw new HubError('not_found', `job ${job.id} has no output (state ${job.state})`);
       c.res.writeHead(200, {

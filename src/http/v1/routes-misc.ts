@@ -31,7 +31,7 @@ export function miscRoutes(api: Api): void {
         c.req.resume();
         throw new HubError('payload_too_large', `blob larger than ${c.hub.ctx.config.maxBlobBytes} bytes`);
       }
-      sendJson(c.res, 201, blobJson(await c.hub.blobUpload(c.req, p.tokenId)));
+      sendJson(c.res, 201, blobJson(await c.hub.blobs.upload(c.req, p.tokenId)));
     },
   );
   api.route(
@@ -45,7 +45,7 @@ export function miscRoutes(api: Api): void {
     async (c) => {
       const p = await c.principal();
       c.hub.auth.require(p, 'client', 'worker');
-      await sendBlob(c.hub, await c.hub.blobGet(c.params.id!, p), c.req, c.res);
+      await sendBlob(c.hub, await c.hub.blobs.get(c.params.id!, p), c.req, c.res);
     },
   );
   api.route(
@@ -59,7 +59,7 @@ export function miscRoutes(api: Api): void {
     async (c) => {
       const p = await c.principal();
       c.hub.auth.require(p, 'client', 'worker');
-      sendJson(c.res, 200, blobJson(await c.hub.blobGet(c.params.id!, p)));
+      sendJson(c.res, 200, blobJson(await c.hub.blobs.get(c.params.id!, p)));
     },
   );
   api.route(
@@ -75,7 +75,7 @@ export function miscRoutes(api: Api): void {
       const p = await c.principal();
       c.hub.auth.require(p, 'client');
       const b = await readJson(c.req, FunctionCreate, c.hub.ctx.config.maxJsonBytes);
-      sendJson(c.res, 201, functionJson(await c.hub.functionCreate(b, p)));
+      sendJson(c.res, 201, functionJson(await c.hub.functions.create(b, p)));
     },
   );
   api.route(
@@ -99,7 +99,7 @@ export function miscRoutes(api: Api): void {
       ) {
         throw new HubError('validation_failed', 'before must be an id and limit an integer in [1, 1000]');
       }
-      const fns = await c.hub.ctx.store.functionList({ beforeId: before, limit });
+      const fns = await c.hub.functions.list({ beforeId: before, limit });
       sendJson(c.res, 200, { functions: fns.map(functionJson) });
     },
   );
@@ -113,7 +113,7 @@ export function miscRoutes(api: Api): void {
     },
     async (c) => {
       c.hub.auth.require(await c.principal(), 'client', 'worker');
-      sendJson(c.res, 200, functionJson(await c.hub.functionGet(c.params.id!)));
+      sendJson(c.res, 200, functionJson(await c.hub.functions.get(c.params.id!)));
     },
   );
   api.route(

@@ -1,7 +1,7 @@
 /** Native API: the worker protocol (register, lease, heartbeat, complete, fail). See docs/protocol.md. */
 import { HubError } from '../../core/errors.js';
 import type { Principal } from '../../auth/auth.js';
-import type { Hub } from '../../app/hub.js';
+import type { HubServices } from '../services.js';
 import type { LeasedJob } from '../../jobs/leased.js';
 import { readJson } from '../body.js';
 import type { RequestContext } from '../router.js';
@@ -26,8 +26,12 @@ async function asWorker(c: RequestContext): Promise<Principal> {
  * An output blob a worker reports must be one it may read (its own upload, or a blob of the job
  * it holds): otherwise completing a job would hand another tenant's blob to this job's owner.
  */
-async function ownOutput(hub: Hub, p: Principal, output: { blobId: string } | { bytes: Buffer } | undefined) {
-  if (output && 'blobId' in output) await hub.blobGet(output.blobId, p);
+async function ownOutput(
+  hub: HubServices,
+  p: Principal,
+  output: { blobId: string } | { bytes: Buffer } | undefined,
+) {
+  if (output && 'blobId' in output) await hub.blobs.get(output.blobId, p);
   return output;
 }
 

@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { formatContentRange, parseRange } from '../../src/blobs/range.js';
+import { formatContentRange, parseRange } from '../../src/http/range.js';
 
 describe('parseRange', () => {
   it('returns null when there is no header', () => {
