@@ -4,16 +4,15 @@
  */
 import { setMaxListeners } from 'node:events';
 import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import pino, { type Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.js';
-import { FsBlobStore } from '../blobs/fs-blob-store.js';
 import type { HubConfig } from '../config/config.js';
 import { backoffDelay } from '../core/lease.js';
 import { Dispatcher } from '../jobs/dispatcher.js';
 import { JobEvents } from '../jobs/job-events.js';
-import type { PostgresStore } from '../store/postgres/store.js';
 import { Portal } from '../contest/portal.js';
+import type { PortalStore } from '../contest/store/store.js';
+import { openBlobs, openContestStore, openStore } from './drivers.js';
 import type { Store } from '../store/store.js';
 import { AuthService } from '../auth/auth.js';
 import { createMetrics, RUNTIME_SERIES, type Clock, type HubContext } from '../jobs/context.js';
@@ -53,6 +52,7 @@ export class Hub implements HubServices {
   private constructor(
     ctx: HubContext,
     private readonly stopping: AbortController,
+    portalStore: PortalStore | null,
   ) {
     this.ctx = ctx;
     this.workers = new WorkerRegistry(ctx);
@@ -67,7 +67,7 @@ export class Hub implements HubServices {
     this.blobs = new BlobService(ctx);
     this.functions = new FunctionService(ctx, this.blobs);
     this.kv = new KvService(ctx);
-    this.portal = new Portal(this);
+    this.portal = new Portal(this, portalStore);
     this.registerGauges();
   }
 
@@ -76,12 +76,8 @@ export class Hub implements HubServices {
     mkdirSync(config.dataDir, { recursive: true });
     const log = deps.log ?? pino({ level: config.logLevel, base: { service: 'jobhub' } });
     const store = deps.store ?? (await openStore(config, log));
-    const blobs =
-      deps.blobs ??
-      (config.blobs
-        ? // Imported only when configured: the AWS SDK takes ~0.2 s to load.
-          (await import('../blobs/s3-blob-store.js')).S3BlobStore.fromUrl(config.blobs)
-        : new FsBlobStore({ dir: join(config.dataDir, 'blobs') }));
+    const blobs = deps.blobs ?? (await openBlobs(config));
+    const portalStore = await openContestStore(store);
     const stopping = new AbortController();
     // Every parked wait and event stream listens for the shutdown: no listener cap.
     setMaxListeners(0, stopping.signal);
@@ -96,7 +92,7 @@ export class Hub implements HubServices {
       metrics: createMetrics(),
       shutdown: stopping.signal,
     };
-    return new Hub(ctx, stopping);
+    return new Hub(ctx, stopping, portalStore);
   }
 
   /** Starts the background loops. */
@@ -275,45 +271,4 @@ export class Hub implements HubServices {
       { labels: {}, value: this.workers.alive().length },
     ]);
   }
-}
-
-/**
- * The store the configuration names, its driver imported only then: a hub on SQLite never loads
- * the PostgreSQL client, and the reverse.
- */
-async function openStore(config: HubConfig, log: Logger): Promise<Store> {
-  if (config.database) {
-    const { PostgresStore } = await import('../store/postgres/store.js');
-    const store = await PostgresStore.open({
-      connectionString: config.database,
-      durability: config.durability,
-    });
-    if (store.durability === 'full') await warnUnflushed(store, log);
-    return store;
-  }
-  const { SqliteStore } = await import('../store/sqlite/store.js');
-  return SqliteStore.open({ path: join(config.dataDir, 'jobhub.db'), durability: config.durability });
-}
-
-/**
- * `full` durability on PostgreSQL leaves `synchronous_commit` as the server has it; a server (or
- * database, role, URL) that turned it off acknowledges commits before their flush, which is what
- * `relaxed` means. Said once at startup, since the operator believes otherwise.
- */
-async function warnUnflushed(store: PostgresStore, log: Logger): Promise<void> {
-  let setting: string;
-  try {
-    setting = await store.synchronousCommit();
-  } catch (err) {
-    // A check, not a condition to start: a failure here is said, and the hub goes on.
-    log.warn({ err }, 'could not read synchronous_commit from PostgreSQL');
-    return;
-  }
-  if (setting !== 'off') return;
-  log.warn(
-    { synchronous_commit: setting },
-    'durability is full, but PostgreSQL acknowledges commits before their WAL is flushed ' +
-      '(synchronous_commit=off in its configuration or the database URL): a crash of the PostgreSQL ' +
-      'server or its machine can lose acknowledged writes; set synchronous_commit=on for full durability',
-  );
 }

@@ -7,9 +7,17 @@
 import { HubError, notFound } from '../core/errors.js';
 import { checkSchedule, parseInstant } from './contest.js';
 import { canonicalBlock } from './net.js';
-import type { Portal } from './portal.js';
+import type { Dispatch } from './dispatch.js';
+import type { PortalHub } from './host.js';
+import type { JobRecord } from '../store/store.js';
 import { hashPassword, newToken, sha256 } from './secrets.js';
-import type { BenchmarkerRecord, ContestRecord, ServerRecord, TeamRecord } from './store/store.js';
+import type {
+  BenchmarkerRecord,
+  ContestRecord,
+  PortalStore,
+  ServerRecord,
+  TeamRecord,
+} from './store/store.js';
 import {
   displayName,
   idParam,
@@ -47,8 +55,20 @@ function targetBlocks(raw: unknown): string[] {
   return [...new Set(raw.map((b, i) => canonicalBlock(b, `allowed_target_cidrs[${i}]`)))];
 }
 
+/** What Admin needs of the portal. */
+export interface AdminHost {
+  readonly hub: PortalHub;
+  readonly store: PortalStore;
+  readonly dispatch: Pick<Dispatch, 'invalidate'>;
+  now(): number;
+  contest(): Promise<ContestRecord>;
+  contestChanged(c: ContestRecord): void;
+  teamsChanged(): Promise<void>;
+  activeJobs(teamId: string): Promise<JobRecord[]>;
+}
+
 export class Admin {
-  constructor(private readonly portal: Portal) {}
+  constructor(private readonly portal: AdminHost) {}
 
   private get store() {
     return this.portal.store;

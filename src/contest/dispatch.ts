@@ -10,7 +10,7 @@
  */
 import { HubError } from '../core/errors.js';
 import { isFinal } from '../core/states.js';
-import type { HubContext } from '../jobs/context.js';
+import type { JobService } from '../jobs/jobs.js';
 import { UNTIL_TIMEOUT, type LeaseService, type TeamFilter, type WorkerRegistry } from '../jobs/workers.js';
 import type { JobRecord } from '../store/store.js';
 import { blockContains, parseBlock, parseIp, type Block } from './net.js';
@@ -47,7 +47,7 @@ export class Dispatch {
   private readonly registering = new Map<string, Promise<string>>();
 
   constructor(
-    private readonly ctx: HubContext,
+    private readonly jobs: JobService,
     private readonly workers: WorkerRegistry,
     private readonly leases: LeaseService,
     private readonly store: () => PortalStore,
@@ -148,7 +148,7 @@ export class Dispatch {
     b: BenchmarkerRecord,
     jobId: string,
   ): Promise<{ job: JobRecord | null; held: boolean }> {
-    const job = /^\d{1,15}$/.test(jobId) ? await this.ctx.store.jobGet({ id: jobId }) : null;
+    const job = /^\d{1,15}$/.test(jobId) ? await this.jobs.find(jobId) : null;
     if (!job || job.runtime !== BENCH_RUNTIME) return { job: null, held: false };
     if (job.state !== 'running') return { job, held: false };
     if (b.workerId !== null && job.leaseWorkerId === b.workerId) return { job, held: true };
@@ -182,8 +182,9 @@ export class Dispatch {
         return 'ok';
       }
       const completion = this.leases.complete({ jobId, token, result, exitStatus: null });
-      // SQLite: the score row is written in the same group commit, right behind the completion.
-      const early = this.ctx.store.dialect === 'sqlite' ? this.record(jobId) : null;
+      // A store that can write the score row in the completion's commit (SQLite's group commit)
+      // gets it right behind the completion.
+      const early = this.store().recordJoinsCompletion ? this.record(jobId) : null;
       await completion;
       await early;
       await this.record(jobId);

@@ -8,35 +8,29 @@
  */
 import { HubError, notFound } from '../core/errors.js';
 import type { JobState } from '../core/states.js';
-import type { HubContext } from '../jobs/context.js';
-import type { JobService } from '../jobs/jobs.js';
-import type { LeaseService, WorkerRegistry } from '../jobs/workers.js';
 import type { JobRecord } from '../store/store.js';
 import { Admin } from './admin.js';
+import type { PortalHub } from './host.js';
 import { contestJson, iso, isOpen, phase } from './contest.js';
 import { Dispatch } from './dispatch.js';
 import { BlockList } from './net.js';
 import { Scoreboard, type Rendered, type Viewer } from './scoreboard.js';
 import { Roster } from './roster.js';
 import { Sessions } from './sessions.js';
-import {
-  hasPortalStore,
-  type ContestRecord,
-  type PortalStore,
-  type ServerRecord,
-  type TeamRecord,
-} from './store/store.js';
+import { type ContestRecord, type PortalStore, type ServerRecord, type TeamRecord } from './store/store.js';
 import { BENCH_RUNTIME, portalJob } from './views.js';
 
 export { BENCH_RUNTIME };
 
-/** The parts of the hub the portal uses. */
-export interface PortalHub {
-  ctx: HubContext;
-  jobs: JobService;
-  workers: WorkerRegistry;
-  leases: LeaseService;
-}
+export type { PortalHub };
+/** The contest's records, as its faces show them. */
+export type {
+  BenchmarkerRecord,
+  ContestRecord,
+  ServerRecord,
+  SessionRecord,
+  TeamRecord,
+} from './store/store.js';
 
 /** How stale the in-memory views may get before they are re-read (other hubs may write). */
 const SCORES_REFRESH_MS = 1_000;
@@ -57,7 +51,6 @@ export class Portal {
   readonly roster: Roster;
   /** Peers whose X-Forwarded-For is believed. */
   readonly trusted: BlockList;
-  private storeRef: PortalStore | null = null;
   private init: Promise<void> | null = null;
   private contestRecord: ContestRecord = {
     startsAt: null,
@@ -76,10 +69,19 @@ export class Portal {
   private readonly unsubscribe: () => void;
   private closed = false;
 
-  constructor(readonly hub: PortalHub) {
+  /** `store`: the portal's tables, built by the composition root for the hub's database (none: every portal call is `unavailable`). */
+  constructor(
+    readonly hub: PortalHub,
+    private readonly portalStore: PortalStore | null,
+  ) {
     this.trusted = new BlockList(hub.ctx.config.trustedProxies);
+    hub.workers.reserveRuntime(
+      BENCH_RUNTIME,
+      'portal',
+      'for contest benchmarkers, which take jobs through /internal/job/dequeue/',
+    );
     this.dispatch = new Dispatch(
-      hub.ctx,
+      hub.jobs,
       hub.workers,
       hub.leases,
       () => this.store,
@@ -95,10 +97,8 @@ export class Portal {
   }
 
   get store(): PortalStore {
-    if (this.storeRef) return this.storeRef;
-    const s = this.hub.ctx.store;
-    if (!hasPortalStore(s)) throw new HubError('unavailable', 'this hub store has no contest portal tables');
-    return (this.storeRef = s.portal());
+    if (!this.portalStore) throw new HubError('unavailable', 'this hub store has no contest portal tables');
+    return this.portalStore;
   }
 
   now(): number {
@@ -175,8 +175,8 @@ export class Portal {
     if (this.queued) return this.queued;
     const p = this.chain.then(async () => {
       this.queued = null;
-      // PostgreSQL may commit sequence numbers out of order: re-read a small window.
-      const rewind = this.hub.ctx.store.dialect === 'postgres' ? 64 : 0;
+      // Sequence numbers may commit out of order (the store says how far): re-read that window.
+      const rewind = this.store.scoreSeqLag;
       for (;;) {
         const scores = await this.store.scoreList({
           afterSeq: Math.max(0, this.lastSeq - rewind),
@@ -304,7 +304,7 @@ export class Portal {
   /** A benchmark job (of `teamId` only, when given). */
   async job(id: string, teamId?: string): Promise<JobRecord> {
     await this.ready(); // team names for the views
-    const job = /^\d{1,15}$/.test(id) ? await this.hub.ctx.store.jobGet({ id }) : null;
+    const job = /^\d{1,15}$/.test(id) ? await this.hub.jobs.find(id) : null;
     if (!job || job.runtime !== BENCH_RUNTIME || (teamId !== undefined && job.team !== teamId))
       throw notFound('job', id);
     return job;

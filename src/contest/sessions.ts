@@ -5,9 +5,9 @@
  * limited per team name and per address.
  */
 import { HubError } from '../core/errors.js';
-import type { Portal } from './portal.js';
+import type { Admin } from './admin.js';
 import { newToken, sha256, verifyPassword } from './secrets.js';
-import type { SessionRecord } from './store/store.js';
+import type { PortalStore, SessionRecord } from './store/store.js';
 import { displayName } from './validate.js';
 
 export const SESSION_TTL_MS = 24 * 3600_000;
@@ -18,11 +18,18 @@ export interface Session extends SessionRecord {
   token: string;
 }
 
+/** What Sessions needs of the portal. */
+export interface SessionHost {
+  readonly store: PortalStore;
+  readonly admin: Pick<Admin, 'addMember'>;
+  now(): number;
+}
+
 export class Sessions {
   private readonly cache = new Map<string, { at: number; session: SessionRecord | null }>();
   private readonly failures = new Map<string, { since: number; count: number }>();
 
-  constructor(private readonly portal: Portal) {}
+  constructor(private readonly portal: SessionHost) {}
 
   private throttle(keys: string[]): void {
     const now = performance.now();

@@ -1,14 +1,35 @@
 /**
  * Benchmark jobs as the portal shows them. A benchmark is a core job (runtime `isucon-bench`,
  * team = the portal team id); its outcome lives in the job's JSON `result`
- * ({score, is_passed, reason, stdout, stderr}). States use the seed's words (core/states.ts).
+ * ({score, is_passed, reason, stdout, stderr}). States use the seed's words (portalState).
  */
-import { portalState } from '../core/states.js';
+import type { JobState } from '../core/states.js';
 import type { JobRecord } from '../store/store.js';
 import { iso } from './contest.js';
 import type { ServerRecord, TeamRecord } from './store/store.js';
 
-export { BENCH_RUNTIME } from '../core/runtime.js';
+/**
+ * Contest benchmark jobs: taken only through the portal's dequeue, which applies the team rules
+ * (a team's bound benchmarkers first). No other worker may offer this runtime (the portal
+ * reserves it with the worker registry).
+ */
+export const BENCH_RUNTIME = 'isucon-bench';
+
+/** Contest portal state names. */
+export function portalState(s: JobState): 'waiting' | 'running' | 'done' | 'aborted' | 'canceled' {
+  switch (s) {
+    case 'queued':
+      return 'waiting';
+    case 'running':
+      return 'running';
+    case 'succeeded':
+      return 'done';
+    case 'failed':
+      return 'aborted';
+    case 'canceled':
+      return 'canceled';
+  }
+}
 
 /** What a report carries and a finished benchmark keeps. */
 export interface BenchResult {

@@ -54,8 +54,3 @@ export class HubError extends Error {
 export function notFound(what: string, id: string | number): HubError {
   return new HubError('not_found', `${what} ${id} not found`);
 }
-
-/** The contest rule's refusal: a team already has a waiting or running job. */
-export function teamBusy(team: string | null): HubError {
-  return new HubError('conflict', `team ${team} already has a waiting or running job`);
-}

@@ -7,12 +7,6 @@
 import { HubError } from './errors.js';
 
 const PART = /^[A-Za-z0-9_.-]{1,64}$/;
-/**
- * Contest benchmark jobs: taken only through the portal's dequeue, which applies the team rules
- * (a team's bound benchmarkers first). No other worker may offer this runtime.
- */
-export const BENCH_RUNTIME = 'isucon-bench';
-
 /** More features than this would make the accepted set (2^n names) too large to enumerate. */
 export const MAX_RUNTIME_FEATURES = 8;
 

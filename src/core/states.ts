@@ -75,19 +75,3 @@ export function pleiadesState(s: JobState): 'Enqueued' | 'Running' | 'Finished' 
       return 'Cancelled';
   }
 }
-
-/** Contest portal state names. */
-export function portalState(s: JobState): 'waiting' | 'running' | 'done' | 'aborted' | 'canceled' {
-  switch (s) {
-    case 'queued':
-      return 'waiting';
-    case 'running':
-      return 'running';
-    case 'succeeded':
-      return 'done';
-    case 'failed':
-      return 'aborted';
-    case 'canceled':
-      return 'canceled';
-  }
-}

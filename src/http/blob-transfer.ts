@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import { HubError } from '../core/errors.js';
 import { formatContentRange, parseRange } from './range.js';
 import type { HubServices } from './services.js';
-import type { BlobRecord } from '../store/store.js';
+import type { BlobRecord } from '../jobs/blobs.js';
 
 export async function sendBlob(
   hub: HubServices,

@@ -20,6 +20,8 @@ import type { HubContext } from './context.js';
 import type { WorkerRegistry } from './workers.js';
 import { explainJob, type Explanation } from './explain.js';
 
+export type { JobRecord };
+
 /** A job as a requester describes it (already shape-checked by the API face). */
 export interface JobRequest {
   functionId?: string;
@@ -196,6 +198,11 @@ export class JobService {
       this.ctx.events.publish({ type: 'state', job });
     }
     this.ctx.dispatcher.announce(jobs);
+  }
+
+  /** The job, or null when there is none with this id. */
+  find(id: string): Promise<JobRecord | null> {
+    return this.ctx.store.jobGet({ id });
   }
 
   async get(id: string, owner?: string): Promise<JobRecord> {

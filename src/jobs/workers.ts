@@ -5,12 +5,14 @@
  */
 import { HubError, notFound } from '../core/errors.js';
 import { backoffDelay } from '../core/lease.js';
-import { acceptedRuntimes, BENCH_RUNTIME, canonicalRuntime, parseRuntime } from '../core/runtime.js';
+import { acceptedRuntimes, canonicalRuntime, parseRuntime } from '../core/runtime.js';
 import { normalizeWorkerTags, tagsAllow } from '../core/tags.js';
 import type { JobRecord, LeaseCheck, LeaseRequest, WorkerRecord } from '../store/store.js';
 import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
 import { describeLeased, type LeasedJob } from './leased.js';
+
+export type { JobRecord, WorkerRecord };
 
 export interface LiveWorker {
   record: WorkerRecord;
@@ -36,8 +38,17 @@ const MAX_LIVE_WORKERS = 10_000;
 export class WorkerRegistry {
   private readonly live = new Map<string, LiveWorker>();
   private readonly touched = new Set<string>();
+  private readonly reserved = new Map<string, { protocol: WorkerRecord['protocol']; why: string }>();
 
   constructor(private readonly ctx: HubContext) {}
+
+  /**
+   * Keeps a runtime base for workers registered with `protocol` (a module that hands out its
+   * jobs by its own rules, such as the contest's benchmarkers); `why` ends the refusal others get.
+   */
+  reserveRuntime(base: string, protocol: WorkerRecord['protocol'], why: string): void {
+    this.reserved.set(base, { protocol, why });
+  }
 
   async register(p: {
     name: string | null;
@@ -59,11 +70,14 @@ export class WorkerRegistry {
         `these runtimes accept ${accepted} job runtimes (each feature doubles them); at most ${MAX_ACCEPTED}`,
       );
     }
-    if (p.protocol !== 'portal' && runtimes.some((r) => parseRuntime(r).base === BENCH_RUNTIME)) {
-      throw new HubError(
-        'validation_failed',
-        `runtime ${BENCH_RUNTIME} is reserved for contest benchmarkers, which take jobs through /internal/job/dequeue/`,
-      );
+    for (const r of runtimes) {
+      const reserved = this.reserved.get(parseRuntime(r).base);
+      if (reserved && reserved.protocol !== p.protocol) {
+        throw new HubError(
+          'validation_failed',
+          `runtime ${parseRuntime(r).base} is reserved ${reserved.why}`,
+        );
+      }
     }
     const now = this.ctx.clock();
     const record = await this.ctx.store.workerInsert({

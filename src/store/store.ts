@@ -5,7 +5,7 @@
  * take one params object. The conformance suite (test/store/conformance.ts) defines the contract.
  */
 import type { JobState } from '../core/states.js';
-import type { JobsAvailable } from './postgres/notify.js';
+import { HubError } from '../core/errors.js';
 
 export interface BlobRecord {
   id: string;
@@ -302,4 +302,12 @@ export interface Store {
   tokenDelete(p: { id: string }): Promise<boolean>;
   /** Records when tokens were last used (batched by the hub, not written per request). */
   tokenTouch(p: { uses: { id: string; at: number }[] }): Promise<void>;
+}
+
+/** Runnable jobs announced by another hub: per runtime, how many and from when (ms). */
+export type JobsAvailable = { runtimes: { runtime: string; count: number; at: number }[] } | { resync: true };
+
+/** The refusal of the one-active-job-per-team rule (a unique index in both dialects). */
+export function teamBusy(team: string | null): HubError {
+  return new HubError('conflict', `team ${team} already has a waiting or running job`);
 }

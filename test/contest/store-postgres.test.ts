@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, it } from 'vitest';
+import { PostgresPortalStore } from '../../src/contest/store/postgres.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { portalStoreConformance } from './store-conformance.js';
 
@@ -19,7 +20,7 @@ if (!url) {
     const schema = `jobhub_portal_${randomBytes(6).toString('hex')}`;
     const core = await PostgresStore.open({ connectionString: url, schema, maxConnections: 8 });
     return {
-      store: core.portal(),
+      store: new PostgresPortalStore(core.shared()),
       core,
       cleanup: async () => {
         await core.close();

@@ -2,6 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { SqlitePortalStore } from '../../src/contest/store/sqlite.js';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { portalStoreConformance } from './store-conformance.js';
 
@@ -9,7 +10,7 @@ portalStoreConformance('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'jobhub-portal-'));
   const core = SqliteStore.open({ path: join(dir, 'hub.db') });
   return {
-    store: core.portal(),
+    store: new SqlitePortalStore(core.shared()),
     core,
     cleanup: async () => {
       await core.close();

@@ -8,10 +8,10 @@ import {
   isFinal,
   isJobState,
   pleiadesState,
-  portalState,
   type JobState,
   type TransitionCause,
 } from '../../src/core/states.js';
+import { portalState } from '../../src/contest/views.js';
 
 const CAUSES: TransitionCause[] = ['lease', 'complete', 'fail', 'expire', 'cancel'];
 

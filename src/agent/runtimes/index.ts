@@ -3,6 +3,7 @@
  * `wasi`, `js`. A base name alone offers every feature the runtime has; named features offer just
  * those. Aliases (`pleiades+example=js`) offer another runtime name served by the `js` engine.
  */
+import { RuntimeConfigError } from './runtime.js';
 import { parseRuntime } from '../../core/runtime.js';
 import { DefaultRuntime } from './default/runtime.js';
 import { JsRuntime } from './js/runtime.js';
@@ -31,7 +32,7 @@ export interface RuntimeSettings {
   aliases?: string[];
 }
 
-export class RuntimeConfigError extends Error {}
+export { RuntimeConfigError };
 
 export function createRuntimes(names: string[], s: RuntimeSettings): Runtime[] {
   const out: Runtime[] = [];

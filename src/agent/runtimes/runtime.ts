@@ -168,3 +168,6 @@ export class LineSplitter {
     this.rest = '';
   }
 }
+
+/** A worker's runtime settings that cannot work (unknown runtime, a bad flag value): a usage error. */
+export class RuntimeConfigError extends Error {}

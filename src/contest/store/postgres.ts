@@ -1,10 +1,11 @@
 /**
- * The contest portal's tables on the PostgreSQL store's pool. Multi-step changes run in one
- * transaction that first locks the team row (`FOR UPDATE`), so two hubs adding servers to one
- * team cannot both pass the limit check.
+ * The contest portal's tables on the PostgreSQL store's pool, through its runner (the same
+ * retries and `unavailable` answers as the job store). Multi-step changes run in one transaction
+ * that first locks the team row (`FOR UPDATE`), so two hubs adding servers to one team cannot
+ * both pass the limit check.
  */
-import type pg from 'pg';
 import type { PoolClient } from 'pg';
+import type { Runner } from '../../store/postgres/runner.js';
 import { HubError, notFound } from '../../core/errors.js';
 import {
   benchmarkerFromRow,
@@ -34,7 +35,7 @@ import type { BenchmarkerRecord, PortalStore, ServerFields, ServerRecord } from 
 type Q = Pick<PoolClient, 'query'>;
 const CLEAR_TARGET = 'UPDATE portal_servers SET is_bench_target = false WHERE team_id = $1';
 /** A method's parameters, as the interface declares them. */
-type P<K extends keyof PortalStore> = Parameters<PortalStore[K]>[0];
+type P<K extends keyof PortalStore> = PortalStore[K] extends (p: infer A) => unknown ? A : never;
 
 /** `a = $n, b = $n+1` for the fields given (undefined = keep), numbering after `args`. */
 function assignments(map: Record<string, string>, p: Record<string, unknown>, args: unknown[]): string {
@@ -55,15 +56,17 @@ function mapUnique(err: unknown): never {
 }
 
 export class PostgresPortalStore implements PortalStore {
-  constructor(
-    private readonly pool: pg.Pool,
-    private readonly isClosed: () => boolean,
-  ) {}
+  /** PostgreSQL may commit sequence numbers out of order: readers re-read this many. */
+  readonly scoreSeqLag = 64;
+  readonly recordJoinsCompletion = false;
 
-  private async rows<R>(sql: string, args: unknown[] = [], q: Q = this.pool): Promise<R[]> {
-    if (this.isClosed()) throw new Error('store is closed');
+  constructor(private readonly runner: Runner) {}
+
+  /** One statement: on `q` (inside a transaction), else on a connection of its own. */
+  private async rows<R>(sql: string, args: unknown[] = [], q?: Q): Promise<R[]> {
     try {
-      return (await q.query(sql, args)).rows as R[];
+      const run = (c: Q) => c.query(sql, args);
+      return (await (q ? run(q) : this.runner.single(run))).rows as R[];
     } catch (err) {
       return mapUnique(err);
     }
@@ -74,24 +77,12 @@ export class PostgresPortalStore implements PortalStore {
     return (await this.rows(`${sql} RETURNING 1`, args)).length > 0;
   }
 
-  private async one<R>(sql: string, args: unknown[] = [], q: Q = this.pool): Promise<R | undefined> {
+  private async one<R>(sql: string, args: unknown[] = [], q?: Q): Promise<R | undefined> {
     return (await this.rows<R>(sql, args, q))[0];
   }
 
-  private async tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
-    if (this.isClosed()) throw new Error('store is closed');
-    const client = await this.pool.connect();
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw err;
-    } finally {
-      client.release();
-    }
+  private tx<T>(fn: (c: PoolClient) => Promise<T>): Promise<T> {
+    return this.runner.tx(fn);
   }
 
   /** Locks the team row for the rest of the transaction; not_found if it does not exist. */
@@ -245,7 +236,7 @@ export class PostgresPortalStore implements PortalStore {
       idNum(p.teamId),
     ]);
   }
-  async serverList(p: P<'serverList'>, q: Q = this.pool) {
+  async serverList(p: P<'serverList'>, q?: Q) {
     const rows = await this.rows<ServerRow>(
       'SELECT * FROM portal_servers WHERE team_id = $1 ORDER BY id',
       [idNum(p.teamId)],
@@ -301,7 +292,7 @@ export class PostgresPortalStore implements PortalStore {
     });
   }
 
-  private async bench(id: number, q: Q = this.pool): Promise<BenchmarkerRecord | null> {
+  private async bench(id: number, q?: Q): Promise<BenchmarkerRecord | null> {
     const row = await this.one<BenchmarkerRow>('SELECT * FROM portal_benchmarkers WHERE id = $1', [id], q);
     if (!row) return null;
     const bindings = await this.rows<{ benchmarker_id: number; team_id: number }>(

@@ -4,6 +4,7 @@
  * target swap, bindings) happens inside one write, so SQLite's single writer makes it atomic.
  */
 import type { Database, Statement } from 'better-sqlite3';
+import type { SqliteShared } from '../../store/sqlite/store.js';
 import { HubError, notFound } from '../../core/errors.js';
 import {
   benchmarkerFromRow,
@@ -30,9 +31,8 @@ import {
 } from './rows.js';
 import type { BenchmarkerRecord, PortalStore, ServerFields, ServerRecord, TeamRecord } from './store.js';
 
-type Run = <T>(fn: () => T) => Promise<T>;
 /** A method's parameters, as the interface declares them. */
-type P<K extends keyof PortalStore> = Parameters<PortalStore[K]>[0];
+type P<K extends keyof PortalStore> = PortalStore[K] extends (p: infer A) => unknown ? A : never;
 
 /** Turns SQLite's unique violations into `conflict`. */
 function unique<T>(fn: () => T): T {
@@ -63,11 +63,18 @@ function assignments(
 export class SqlitePortalStore implements PortalStore {
   private readonly s: Record<string, Statement>;
 
-  constructor(
-    private readonly db: Database,
-    private readonly write: Run,
-    private readonly read: Run,
-  ) {
+  readonly scoreSeqLag = 0;
+  /** Written through the job store's group commit: a score written right after a completion joins it. */
+  readonly recordJoinsCompletion = true;
+  private readonly db: Database;
+  private readonly write: SqliteShared['write'];
+  private readonly read: SqliteShared['read'];
+
+  constructor(shared: SqliteShared) {
+    const { db } = shared;
+    this.db = db;
+    this.write = shared.write;
+    this.read = shared.read;
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       contestGet: p('SELECT * FROM portal_contest WHERE id = 1'),

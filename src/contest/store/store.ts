@@ -89,6 +89,13 @@ export interface ScoreRecord {
 }
 
 export interface PortalStore {
+  /**
+   * How many score sequence numbers below the last one read may still appear (PostgreSQL may
+   * commit them out of order; SQLite never does): readers re-read that window.
+   */
+  readonly scoreSeqLag: number;
+  /** Whether `scoreRecordJob` called right after a job's completion joins its commit. */
+  readonly recordJoinsCompletion: boolean;
   contestGet(): Promise<ContestRecord>;
   contestSet(p: {
     startsAt: number | null;
@@ -197,13 +204,4 @@ export interface PortalStore {
   scoreRecordJob(p: { jobId: string; runtime: string }): Promise<ScoreRecord | null>;
   /** Scores with `seq` above `afterSeq`, in `seq` order. */
   scoreList(p: { afterSeq: number; limit: number }): Promise<ScoreRecord[]>;
-}
-
-/** A store that can hand out the portal's half (both hub stores do). */
-export interface HasPortalStore {
-  portal(): PortalStore;
-}
-
-export function hasPortalStore(s: unknown): s is HasPortalStore {
-  return typeof (s as Partial<HasPortalStore> | null)?.portal === 'function';
 }

@@ -11,7 +11,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import { HubError } from '../../core/errors.js';
-import type { BenchmarkerRecord } from '../../contest/store/store.js';
+import type { BenchmarkerRecord } from '../../contest/portal.js';
 import { clientAddress } from '../../contest/net.js';
 import { seedJob } from '../../contest/views.js';
 import type { ReportInput } from '../../contest/dispatch.js';

@@ -6,7 +6,7 @@
 import { PassThrough } from 'node:stream';
 import busboy from 'busboy';
 import { HubError } from '../../core/errors.js';
-import type { BlobRecord } from '../../store/store.js';
+import type { BlobRecord } from '../../jobs/blobs.js';
 import type { RequestContext } from '../router.js';
 
 /** Room for the multipart framing and small fields around the file itself. */

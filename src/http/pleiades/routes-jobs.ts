@@ -8,7 +8,7 @@ import { Readable } from 'node:stream';
 import { HubError } from '../../core/errors.js';
 import { pleiadesState, type JobState } from '../../core/states.js';
 import type { HubServices } from '../services.js';
-import type { JobRecord } from '../../store/store.js';
+import type { JobRecord } from '../../jobs/jobs.js';
 import type { Router } from '../router.js';
 import { NO_CODEX } from './routes-data.js';
 import { idField, ok, pathId, readObject, secondsValue, stringArrayField, type Body } from './reply.js';

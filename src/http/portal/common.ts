@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http';
 import { isLoopback } from '../../config/config.js';
 import { HubError } from '../../core/errors.js';
 import { clientAddress } from '../../contest/net.js';
-import type { SessionRecord } from '../../contest/store/store.js';
+import type { SessionRecord } from '../../contest/portal.js';
 import { SESSION_TTL_MS } from '../../contest/sessions.js';
 import { parseJson, readBody } from '../body.js';
 import type { RequestContext } from '../router.js';

@@ -5,7 +5,7 @@
  */
 import { contestJson } from '../../contest/contest.js';
 import type { Session } from '../../contest/sessions.js';
-import type { TeamRecord } from '../../contest/store/store.js';
+import type { TeamRecord } from '../../contest/portal.js';
 import { portalJob, serverJson } from '../../contest/views.js';
 import type { Router } from '../router.js';
 import {

@@ -4,7 +4,7 @@
  * logs, cancel, re-enqueue, enqueue for all teams, the unfrozen leaderboard, and contest loading.
  */
 import { HubError } from '../../core/errors.js';
-import type { BenchmarkerRecord, ContestRecord } from '../../contest/store/store.js';
+import type { BenchmarkerRecord, ContestRecord } from '../../contest/portal.js';
 import { iso } from '../../contest/contest.js';
 import { loadContest, type ContestDescription } from '../../contest/load.js';
 import { portalJob, serverJson } from '../../contest/views.js';

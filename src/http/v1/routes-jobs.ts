@@ -1,7 +1,7 @@
 /** Native API: jobs for requesters (create, batch, get, list, wait, cancel, events, explain, output). */
 import { HubError } from '../../core/errors.js';
 import { JOB_STATES, isJobState, type JobState } from '../../core/states.js';
-import type { JobRecord } from '../../store/store.js';
+import type { JobRecord } from '../../jobs/jobs.js';
 import { readJson } from '../body.js';
 import { sendBlob } from '../blob-transfer.js';
 import type { RequestContext } from '../router.js';

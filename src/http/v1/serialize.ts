@@ -1,5 +1,8 @@
 /** How native API replies show records: ISO times, ids as strings, small bytes as base64. */
-import type { BlobRecord, FunctionRecord, JobRecord, WorkerRecord } from '../../store/store.js';
+import type { BlobRecord } from '../../jobs/blobs.js';
+import type { FunctionRecord } from '../../jobs/functions.js';
+import type { JobRecord } from '../../jobs/jobs.js';
+import type { WorkerRecord } from '../../jobs/workers.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 

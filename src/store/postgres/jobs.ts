@@ -5,7 +5,7 @@
  */
 import type { PoolClient } from 'pg';
 import { expiryReason, timeoutGraceSql } from '../../core/lease.js';
-import { teamBusy } from '../../core/errors.js';
+import { teamBusy } from '../store.js';
 import { afterFailedAttempt } from '../../core/states.js';
 import { preferenceScore } from '../../core/tags.js';
 import { jobFromRow, templateToJson, type JobRow } from '../rows.js';

@@ -7,13 +7,12 @@
  */
 import pg from 'pg';
 import type { PoolClient } from 'pg';
-import type { JobRecord } from '../store.js';
+import type { JobRecord, JobsAvailable } from '../store.js';
+
+export type { JobsAvailable };
 
 /** PostgreSQL refuses payloads of 8000 bytes or more; stay well below. */
 const MAX_PAYLOAD = 7000;
-
-/** Runnable jobs announced by another hub: per runtime, how many and from when (ms). */
-export type JobsAvailable = { runtimes: { runtime: string; count: number; at: number }[] } | { resync: true };
 
 /** Sends, inside the caller's transaction, one notification for the queued jobs among `jobs`. */
 export async function notifyQueued(

@@ -38,9 +38,7 @@ import type {
 import * as jobs from './jobs.js';
 import { migrate } from './migrate.js';
 import { createPool } from './connection.js';
-import { PostgresPortalStore } from '../../contest/store/postgres.js';
 import { Runner } from './runner.js';
-import type { PortalStore } from '../../contest/store/store.js';
 import { BLOB_READABLE, LEASE_HELD_FOR } from './access.js';
 import { NotificationListener, notifyQueued, type JobsAvailable } from './notify.js';
 
@@ -58,7 +56,6 @@ export interface PostgresStoreOptions {
 export class PostgresStore implements Store {
   readonly dialect = 'postgres' as const;
   private closed = false;
-  private portalStore: PostgresPortalStore | null = null;
 
   /** Names this process in its notifications, so it can ignore its own. */
   private readonly origin = randomUUID();
@@ -120,9 +117,12 @@ export class PostgresStore implements Store {
     return this.db.tx(async (c) => (await c.query(sql, args)).rows[0] as R | undefined);
   }
 
-  /** The contest portal's tables, on the same pool. */
-  portal(): PortalStore {
-    return (this.portalStore ??= new PostgresPortalStore(this.pool, () => this.closed));
+  /**
+   * This store's pool and transaction helper (retries, `unavailable`), for the stores of other
+   * modules on the same database (the contest's, built by the composition root).
+   */
+  shared(): Runner {
+    return this.db;
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,7 @@
  */
 import type { Database, Statement } from 'better-sqlite3';
 import { randomUUID } from 'node:crypto';
-import { teamBusy } from '../../core/errors.js';
+import { teamBusy } from '../store.js';
 import { afterFailedAttempt } from '../../core/states.js';
 import { expiryReason, leaseExpiry } from '../../core/lease.js';
 import { preferenceScore, tagsAllow } from '../../core/tags.js';

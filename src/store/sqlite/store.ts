@@ -22,8 +22,6 @@ import type {
 import { GroupCommit } from './group-commit.js';
 import { SqliteJobs } from './jobs.js';
 import { migrate } from './migrate.js';
-import { SqlitePortalStore } from '../../contest/store/sqlite.js';
-import type { PortalStore } from '../../contest/store/store.js';
 import {
   blobFromRow,
   functionFromRow,
@@ -42,6 +40,15 @@ export interface SqliteStoreOptions {
   durability?: Durability;
 }
 
+/** A connection shared with another module's store (see SqliteStore.shared). */
+export interface SqliteShared {
+  db: Database.Database;
+  /** Runs `fn` in the next group commit; resolves once it is durable. */
+  write<T>(fn: () => T): Promise<T>;
+  /** Runs a read (refused once the store is closed). */
+  read<T>(fn: () => T): Promise<T>;
+}
+
 export class SqliteStore implements Store {
   readonly dialect = 'sqlite' as const;
   private readonly db: Database.Database;
@@ -49,7 +56,6 @@ export class SqliteStore implements Store {
   private readonly jobs: SqliteJobs;
   private readonly s: Record<string, Statement>;
   private closed = false;
-  private portalStore: SqlitePortalStore | null = null;
 
   private constructor(db: Database.Database) {
     this.db = db;
@@ -138,13 +144,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** The contest portal's tables on this connection, writing through the same group commit. */
-  portal(): PortalStore {
-    return (this.portalStore ??= new SqlitePortalStore(
-      this.db,
-      (fn) => this.write(fn),
-      (fn) => this.read(fn),
-    ));
+  /**
+   * This store's connection and its two ways in, for the stores of other modules kept in the same
+   * file (the contest's, built by the composition root): their writes join this group commit.
+   */
+  shared(): SqliteShared {
+    return { db: this.db, write: (fn) => this.write(fn), read: (fn) => this.read(fn) };
   }
 
   async close(): Promise<void> {

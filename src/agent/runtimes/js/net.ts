@@ -4,7 +4,7 @@
  * host name and port as written in the URL (an entry without a port allows every port of that
  * host). Bodies are capped, so a job cannot pull more into the agent than its memory limit.
  */
-import { RuntimeConfigError } from '../index.js';
+import { RuntimeConfigError } from '../runtime.js';
 
 export interface NetRule {
   host: string;
