@@ -1,7 +1,9 @@
 /**
  * The job state machine. `queued → running → succeeded | failed | canceled`, and
  * `running → queued` when a lease expires or an attempt fails with attempts left.
- * See docs/state-machine.md; every edge below has a test in test/core/states.test.ts.
+ * See docs/state-machine.md; every edge below has a test in test/core/states.test.ts. The stores
+ * write transitions in SQL: test/store/transitions.ts checks, under the whole conformance suite
+ * for both dialects, that every state change they make is an edge of `canTransition`.
  */
 import { HubError } from './errors.js';
 

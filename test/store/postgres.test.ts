@@ -12,6 +12,7 @@ import { stopHub, testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
 import { storeTeamConformance } from './conformance-teams.js';
+import { everyEdgeSeen, watchTransitions } from './transitions.js';
 
 const url = process.env.JOBHUB_TEST_PG;
 
@@ -51,9 +52,13 @@ if (!url) {
       },
     };
   };
-  storeConformance('postgres', openPostgres);
-  storeTeamConformance('postgres', openPostgres);
+  storeConformance('postgres', watchTransitions(openPostgres));
+  storeTeamConformance('postgres', watchTransitions(openPostgres));
   storeOwnerConformance('postgres', openPostgres);
+
+  describe('PostgresStore state machine', () => {
+    it('wrote every edge of core/states.ts, and only those, in the conformance suite', everyEdgeSeen);
+  });
 
   describe('PostgresStore specifics', () => {
     it('waits for the WAL flush by default, and not with relaxed durability', async () => {

@@ -8,6 +8,7 @@ import { testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
 import { storeTeamConformance } from './conformance-teams.js';
+import { everyEdgeSeen, watchTransitions } from './transitions.js';
 
 const dirs: string[] = [];
 function freshPath(): string {
@@ -30,9 +31,13 @@ const openSqlite = async () => {
     },
   };
 };
-storeConformance('sqlite', openSqlite);
-storeTeamConformance('sqlite', openSqlite);
+storeConformance('sqlite', watchTransitions(openSqlite));
+storeTeamConformance('sqlite', watchTransitions(openSqlite));
 storeOwnerConformance('sqlite', openSqlite);
+
+describe('SqliteStore state machine', () => {
+  it('wrote every edge of core/states.ts, and only those, in the conformance suite', everyEdgeSeen);
+});
 
 describe('SqliteStore specifics', () => {
   const T0 = 1_000_000;

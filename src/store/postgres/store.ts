@@ -13,12 +13,10 @@ import {
   blobFromRow,
   functionFromRow,
   jobFromRow,
-  tokenFromRow,
   workerFromRow,
   type BlobRow,
   type FunctionRow,
   type JobRow,
-  type TokenRow,
   type WorkerRow,
 } from '../rows.js';
 import type {
@@ -32,13 +30,13 @@ import type {
   LeaseRequest,
   NewJob,
   Store,
-  TokenRecord,
   WorkerRecord,
 } from '../store.js';
 import * as jobs from './jobs.js';
 import { migrate } from './migrate.js';
 import { createPool } from './connection.js';
 import { Runner } from './runner.js';
+import { PostgresKvTokens } from './kv-tokens.js';
 import { BLOB_READABLE, LEASE_HELD_FOR } from './access.js';
 import { NotificationListener, notifyQueued, type JobsAvailable } from './notify.js';
 
@@ -69,6 +67,7 @@ export class PostgresStore implements Store {
 
   /** Transactions, single statements and reads, with the retries each allows. */
   private readonly db: Runner;
+  private readonly kvTokens: PostgresKvTokens;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -78,6 +77,7 @@ export class PostgresStore implements Store {
     readonly durability: Durability,
   ) {
     this.db = new Runner(pool, () => this.closed);
+    this.kvTokens = new PostgresKvTokens(this.db);
     this.channel = `jobhub_${schema.toLowerCase()}`;
     this.listener = new NotificationListener(connectionString, this.channel, this.origin);
   }
@@ -369,83 +369,15 @@ export class PostgresStore implements Store {
     return row?.ok === true;
   }
 
-  async kvNamespaceInsert(p: { consistency: string; now: number; owner?: string | null }) {
-    const row = await this.write<{ id: number }>(
-      'INSERT INTO kv_namespaces (consistency, created_at, owner) VALUES ($1, $2, $3) RETURNING id',
-      [p.consistency, p.now, p.owner ?? null],
-    );
-    return { id: String(row!.id) };
-  }
-  async kvNamespaceExists(p: { id: string }): Promise<boolean> {
-    return (await this.one('SELECT 1 FROM kv_namespaces WHERE id = $1', [Number(p.id)])) !== undefined;
-  }
-  async kvNamespaceGet(p: { id: string }): Promise<{ owner: string | null } | null> {
-    const row = await this.one<{ owner: string | null }>('SELECT owner FROM kv_namespaces WHERE id = $1', [
-      Number(p.id),
-    ]);
-    return row ? { owner: row.owner } : null;
-  }
-  async kvGet(p: { namespace: string; key: string; now: number }): Promise<string | null> {
-    const row = await this.one<{ value: string }>(
-      'SELECT value FROM kv_entries WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)',
-      [Number(p.namespace), p.key, p.now],
-    );
-    return row ? row.value : null;
-  }
-  kvSet(p: {
-    namespace: string;
-    key: string;
-    value: string;
-    append: boolean;
-    expiresAt: number | null;
-    now: number;
-  }) {
-    return this.db.tx(async (c) => {
-      const { rows } = await c.query<{ value: string }>(
-        `SELECT value FROM kv_entries WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)
-         FOR UPDATE`,
-        [Number(p.namespace), p.key, p.now],
-      );
-      const old = rows[0]?.value ?? null;
-      const value = p.append && old !== null ? old + p.value : p.value;
-      await c.query(
-        `INSERT INTO kv_entries (namespace, key, value, expires_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
-        [Number(p.namespace), p.key, value, p.expiresAt],
-      );
-      return old;
-    });
-  }
-
-  async tokenInsert(p: {
-    role: TokenRecord['role'];
-    name: string | null;
-    hash: string;
-    now: number;
-    expiresAt?: number | null;
-  }): Promise<TokenRecord> {
-    const row = await this.write<TokenRow>(
-      'INSERT INTO tokens (role, name, hash, created_at, expires_at) VALUES ($1, $2, $3, $4, $5) RETURNING *',
-      [p.role, p.name, p.hash, p.now, p.expiresAt ?? null],
-    );
-    return tokenFromRow(row!);
-  }
-  async tokenFindByHash(p: { hash: string }): Promise<TokenRecord | null> {
-    const row = await this.one<TokenRow>('SELECT * FROM tokens WHERE hash = $1', [p.hash]);
-    return row ? tokenFromRow(row) : null;
-  }
-  async tokenList(): Promise<TokenRecord[]> {
-    return (await this.db.query<TokenRow>('SELECT * FROM tokens ORDER BY id', [])).map(tokenFromRow);
-  }
-  async tokenDelete(p: { id: string }): Promise<boolean> {
-    if (!/^\d{1,18}$/.test(p.id)) return false;
-    return (await this.write('DELETE FROM tokens WHERE id = $1 RETURNING id', [Number(p.id)])) !== undefined;
-  }
-  async tokenTouch(p: { uses: { id: string; at: number }[] }): Promise<void> {
-    await this.db.query(
-      `UPDATE tokens t SET last_used_at = greatest(coalesce(t.last_used_at, 0), u.at)
-       FROM unnest($1::bigint[], $2::bigint[]) AS u(id, at) WHERE t.id = u.id`,
-      [p.uses.map((u) => Number(u.id)), p.uses.map((u) => u.at)],
-    );
-  }
+  // Key-value and token tables: kv-tokens.ts.
+  kvNamespaceInsert: Store['kvNamespaceInsert'] = (p) => this.kvTokens.kvNamespaceInsert(p);
+  kvNamespaceExists: Store['kvNamespaceExists'] = (p) => this.kvTokens.kvNamespaceExists(p);
+  kvNamespaceGet: Store['kvNamespaceGet'] = (p) => this.kvTokens.kvNamespaceGet(p);
+  kvGet: Store['kvGet'] = (p) => this.kvTokens.kvGet(p);
+  kvSet: Store['kvSet'] = (p) => this.kvTokens.kvSet(p);
+  tokenInsert: Store['tokenInsert'] = (p) => this.kvTokens.tokenInsert(p);
+  tokenFindByHash: Store['tokenFindByHash'] = (p) => this.kvTokens.tokenFindByHash(p);
+  tokenList: Store['tokenList'] = () => this.kvTokens.tokenList();
+  tokenDelete: Store['tokenDelete'] = (p) => this.kvTokens.tokenDelete(p);
+  tokenTouch: Store['tokenTouch'] = (p) => this.kvTokens.tokenTouch(p);
 }
