@@ -55,14 +55,7 @@ export class PostgresKvTokens implements KvTokenMethods {
     );
     return row ? row.value : null;
   }
-  kvSet(p: {
-    namespace: string;
-    key: string;
-    value: string;
-    append: boolean;
-    expiresAt: number | null;
-    now: number;
-  }) {
+  kvSet(p: Parameters<Store['kvSet']>[0]) {
     return this.db.tx(async (c) => {
       const { rows } = await c.query<{ value: string }>(
         `SELECT value FROM kv_entries WHERE namespace = $1 AND key = $2 AND (expires_at IS NULL OR expires_at > $3)
