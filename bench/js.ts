@@ -26,11 +26,18 @@ const JOBS = arg('jobs', 10_000);
 const CONCURRENCY = arg('concurrency', 50);
 const ROOT = new URL('..', import.meta.url).pathname;
 const NOOP = 'export default async function fetch(input) { return input; }\n';
+/** `--profile=DIR`: the worker runs with `--cpu-prof` into DIR (one profile per thread). */
+const PROFILE_DIR = process.argv.find((a) => a.startsWith('--profile='))?.split('=')[1];
+/** `--only=noop,context,sleep`: a subset of the three measures. */
+const ONLY = new Set(
+  (process.argv.find((a) => a.startsWith('--only='))?.split('=')[1] ?? 'noop,context,sleep').split(','),
+);
 
 function startWorker(hub: string, concurrency: number, runtime: string): ChildProcess {
   return spawn(
     process.execPath,
     [
+      ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
       join(ROOT, 'bin/jobhub.js'),
       'worker',
       '--hub',
@@ -137,16 +144,18 @@ async function contextCost(n: number) {
   };
 }
 
-const noop = await runJobs(CONCURRENCY, NOOP, JOBS, 1000);
-console.log(
-  JSON.stringify({
-    scenario: 'js no-op through the agent (SQLite)',
-    jobs: JOBS,
-    concurrency: CONCURRENCY,
-    jobsPerSec: round(JOBS / noop.secs, 0),
-    failed: noop.failed,
-  }),
-);
+if (ONLY.has('noop')) {
+  const noop = await runJobs(CONCURRENCY, NOOP, JOBS, 1000);
+  console.log(
+    JSON.stringify({
+      scenario: 'js no-op through the agent (SQLite)',
+      jobs: JOBS,
+      concurrency: CONCURRENCY,
+      jobsPerSec: round(JOBS / noop.secs, 0),
+      failed: noop.failed,
+    }),
+  );
+}
 if (process.argv.includes('--compare-lua')) {
   // The same path with the Lua no-op, for a baseline on the same machine at the same moment.
   const lua = await runJobs(CONCURRENCY, 'return function(x) return x end', JOBS, 1000, 'dlabLua54');
@@ -157,12 +166,15 @@ if (process.argv.includes('--compare-lua')) {
     }),
   );
 }
-console.log(JSON.stringify({ scenario: 'js fresh context, direct', runs: 500, ...(await contextCost(500)) }));
-const sleepy = await runJobs(200, 'export default async function fetch() { await sleep(1000); }\n', 200, 200);
-console.log(
-  JSON.stringify({
-    scenario: '200 x await sleep(1000), --concurrency 200',
-    secs: round(sleepy.secs, 2),
-    failed: sleepy.failed,
-  }),
-);
+if (ONLY.has('context'))
+  console.log(JSON.stringify({ scenario: 'js fresh context, direct', runs: 500, ...(await contextCost(500)) }));
+if (ONLY.has('sleep')) {
+  const sleepy = await runJobs(200, 'export default async function fetch() { await sleep(1000); }\n', 200, 200);
+  console.log(
+    JSON.stringify({
+      scenario: '200 x await sleep(1000), --concurrency 200',
+      secs: round(sleepy.secs, 2),
+      failed: sleepy.failed,
+    }),
+  );
+}

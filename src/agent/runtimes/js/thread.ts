@@ -20,8 +20,9 @@ import {
   type QuickJSDeferredPromise,
   type QuickJSHandle,
   type QuickJSRuntime,
+  type VmCallResult,
 } from 'quickjs-emscripten-core';
-import { JS_PRELUDE, PLEIADES_MODULE } from './prelude.js';
+import { JS_LIBS, JS_PRELUDE, PLEIADES_MODULE } from './prelude.js';
 import { copyBytes, dumpError, tidyStack } from './handles.js';
 import type { JsFailureKind, JsFromThread, JsHostOp, JsRunMessage, JsToThread } from './protocol.js';
 
@@ -172,7 +173,7 @@ const timeoutText = (msg: JsRunMessage) => `time limit of ${msg.timeoutMs} ms ex
 function installPrelude(job: Job): QuickJSHandle {
   const { ctx } = job;
   const host = ctx.newObject();
-  const fns: Record<string, (...args: QuickJSHandle[]) => QuickJSHandle | undefined> = {
+  const fns: Record<string, (...args: QuickJSHandle[]) => QuickJSHandle | VmCallResult<QuickJSHandle> | undefined> = {
     log: (level, text) => {
       const lines = ctx.getString(text!).split('\n');
       const tag = ctx.getString(level!);
@@ -200,6 +201,11 @@ function installPrelude(job: Job): QuickJSHandle {
       return undefined;
     },
     call: (op, arg, bytes) => hostCall(job, ctx.getString(op!), ctx.getString(arg!), bytes),
+    lib: (name) => {
+      const source = JS_LIBS[ctx.getString(name!)];
+      if (source === undefined) throw new TypeError('no such sandbox library');
+      return ctx.evalCode(source, 'jobhub:prelude', { strict: true });
+    },
     done: (kind, value) => {
       const k = ctx.getNumber(kind!);
       let out: Uint8Array;
