@@ -19,6 +19,7 @@ import { Readable } from 'node:stream';
 import { JsRuntime } from '../src/agent/runtimes/js/runtime.js';
 import type { RunContext } from '../src/agent/runtimes/runtime.js';
 import { Client, percentile, round, startHubProcess } from './lib.js';
+import { cpuSeconds } from './peers/peer.js';
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -67,6 +68,7 @@ async function runJobs(concurrency: number, code: string, n: number, batch: numb
     // Let the engine threads start before the clock does.
     await new Promise((r) => setTimeout(r, 1_000));
     const t0 = performance.now();
+    const cpu0 = { worker: cpuSeconds(worker.pid!), hub: cpuSeconds(hub.pid) };
     const batches: Promise<unknown>[] = [];
     for (let made = 0; made < n; made += batch) {
       const k = Math.min(batch, n - made);
@@ -84,9 +86,14 @@ async function runJobs(concurrency: number, code: string, n: number, batch: numb
     )
       await new Promise((r) => setTimeout(r, 10));
     const secs = (performance.now() - t0) / 1000;
+    // CPU per job, in ms: where the machine's two cores went.
+    const cpuMsPerJob = {
+      worker: round(((cpuSeconds(worker.pid!) - cpu0.worker) * 1000) / n, 3),
+      hub: round(((cpuSeconds(hub.pid) - cpu0.hub) * 1000) / n, 3),
+    };
     const failed = (await client.json<{ jobs: unknown[] }>('GET', '/api/v1/jobs?state=failed&limit=1000'))
       .body.jobs.length;
-    return { secs, failed };
+    return { secs, failed, cpuMsPerJob };
   } finally {
     const exited = new Promise((r) => worker.once('exit', r));
     worker.kill('SIGTERM');
@@ -153,6 +160,7 @@ if (ONLY.has('noop')) {
       concurrency: CONCURRENCY,
       jobsPerSec: round(JOBS / noop.secs, 0),
       failed: noop.failed,
+      cpuMsPerJob: noop.cpuMsPerJob,
     }),
   );
 }
@@ -163,6 +171,7 @@ if (process.argv.includes('--compare-lua')) {
     JSON.stringify({
       scenario: 'Lua no-op through the agent (SQLite)',
       jobsPerSec: round(JOBS / lua.secs, 0),
+      cpuMsPerJob: lua.cpuMsPerJob,
     }),
   );
 }
