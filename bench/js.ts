@@ -86,6 +86,32 @@ async function runJobs(concurrency: number, code: string, n: number, batch: numb
     )
       await new Promise((r) => setTimeout(r, 10));
     const secs = (performance.now() - t0) / 1000;
+    if (process.env.JSBENCH_TIMES) {
+      // Diagnostics: when the jobs were created, leased and finished, relative to the first create.
+      const all = (
+        await client.json<{ jobs: { createdAt: string; startedAt: string; finishedAt: string }[] }>(
+          'GET',
+          '/api/v1/jobs?limit=1000',
+        )
+      ).body.jobs;
+      const rel = (k: 'createdAt' | 'startedAt' | 'finishedAt') => {
+        const xs = all.map((j) => Date.parse(j[k])).sort((a, b) => a - b);
+        const base = Math.min(...all.map((j) => Date.parse(j.createdAt)));
+        return [xs[0]! - base, xs[Math.floor(xs.length / 2)]! - base, xs[xs.length - 1]! - base];
+      };
+      console.error({ created: rel('createdAt'), started: rel('startedAt'), finished: rel('finishedAt') });
+    }
+    if (process.env.JSBENCH_THREADS) {
+      // Diagnostics: CPU seconds of each thread of the worker.
+      const { readdirSync, readFileSync } = await import('node:fs');
+      for (const tid of readdirSync(`/proc/${worker.pid}/task`)) {
+        const f = readFileSync(`/proc/${worker.pid}/task/${tid}/stat`, 'utf8');
+        const name = /\((.*)\)/.exec(f)![1];
+        const v = f.split(') ')[1]!.split(' ');
+        const cpu = (Number(v[11]) + Number(v[12])) / 100;
+        if (cpu > 0.2) console.error(tid, name, cpu);
+      }
+    }
     // CPU per job, in ms: where the machine's two cores went.
     const cpuMsPerJob = {
       worker: round(((cpuSeconds(worker.pid!) - cpu0.worker) * 1000) / n, 3),
