@@ -35,14 +35,21 @@ const port = parentPort!;
 /** The most wasm memory this thread may have (all its jobs together): the worker's bound. */
 const { heapBytes } = workerData as { heapBytes: number };
 const PAGE = 64 * 1024;
+const MAX_PAGES = Math.ceil(heapBytes / PAGE);
 // The package's types describe its CommonJS face; its ES module's default export is the variant.
 const QJS = await newQuickJSWASMModuleFromVariant(
   newVariant(releaseSync as unknown as QuickJSSyncVariant, {
-    wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: Math.ceil(heapBytes / PAGE) }),
+    wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES }),
   }),
 );
-/** Slice time between two measurements of a job's heap (the measurement walks the heap). */
+/**
+ * Slice time between two measurements of a job's heap. The measurement walks the heap, so with
+ * millions of objects one walk takes tens of milliseconds: the gap is also at least
+ * MEASURE_GAP_FACTOR times the last walk, which keeps measuring under a tenth of the job's time
+ * (without it, a job filling its heap with small objects spent most of its time being measured).
+ */
 const MEASURE_EVERY_MS = 5;
+const MEASURE_GAP_FACTOR = 10;
 const utf8 = new TextDecoder('utf-8');
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 
@@ -61,6 +68,8 @@ interface Job {
   /** Over its memory limit (measured): ends as a memory failure. */
   oom: boolean;
   measuredAt: number;
+  /** How long the last heap walk took (ms). */
+  measureMs: number;
   /** Set by the prelude's done/fail (inside a slice). */
   result: JsFromThread | null;
   contextUs: number;
@@ -127,13 +136,15 @@ function freshJob(): Job {
     interrupted: false,
     oom: false,
     measuredAt: 0,
+    measureMs: 0,
     result: null,
     contextUs: 0,
   };
   rt.setInterruptHandler(() => {
     if (sliceJob !== job) return false;
     const now = performance.now();
-    if (now - job.measuredAt >= MEASURE_EVERY_MS && overLimit(job, now)) return (job.interrupted = true);
+    const gap = Math.max(MEASURE_EVERY_MS, MEASURE_GAP_FACTOR * job.measureMs);
+    if (now - job.measuredAt >= gap && overLimit(job, now)) return (job.interrupted = true);
     if (now <= sliceDeadline) return false;
     return (job.interrupted = true);
   });
@@ -286,7 +297,11 @@ function installPrelude(job: Job): QuickJSHandle {
       return undefined;
     },
     fail: (message, stack, oom) => {
-      if (ctx.dump(oom!)) job.result = memoryFailure(job);
+      // 1: QuickJS's out-of-memory error. 2: `null` thrown, which is what QuickJS throws when it
+      // runs out of memory while making that error: memory, if the engine's memory is full.
+      const kind = ctx.getNumber(oom!);
+      const full = QJS.getWasmMemory().buffer.byteLength >= (MAX_PAGES - 16) * PAGE;
+      if (kind === 1 || (kind === 2 && full)) job.result = memoryFailure(job);
       else {
         const m = ctx.getString(message!);
         const s = tidyStack(ctx.getString(stack!));
@@ -425,8 +440,10 @@ function drop(job: Job): void {
     job.ctx.dispose();
     job.rt.dispose();
   } catch (err) {
-    // A runtime that cannot be freed leaves the module in an unknown state: replace the thread.
-    broken = true;
+    // A runtime that cannot be freed leaves the module in an unknown state: replace the thread
+    // (QuickJS's own checks fail so after some out-of-memory ends). Said at once, in the same
+    // batch as the job's reply, so that no new job is sent here in the meantime.
+    goAway();
     setImmediate(() => crash(`the JavaScript engine failed to free a job: ${String(err)}`));
   }
 }
@@ -439,9 +456,16 @@ function afterJob(): void {
   if ((retiring || broken) && jobs.size === 0) exit(0);
 }
 
+/** The thread will take no job again: the main thread stops sending it any and starts another. */
+function goAway(): void {
+  broken = true;
+  if (!retiring) post({ type: 'retiring' });
+  retiring = true;
+}
+
 /** The engine is unusable: every job here fails as a crash, and the thread exits. */
 function crash(message: string): void {
-  broken = true;
+  goAway();
   for (const job of jobs.values()) post(done(job, false, 'crash', message));
   jobs.clear();
   exit(1);
@@ -453,7 +477,6 @@ function crash(message: string): void {
  * job's objects, strings, arrays and buffers.
  */
 function overLimit(job: Job, now: number): boolean {
-  job.measuredAt = now;
   let used = 0;
   try {
     const h = job.rt.computeMemoryUsage();
@@ -463,6 +486,8 @@ function overLimit(job: Job, now: number): boolean {
     // Measuring needs a little memory; failing to get it means the heap is full.
     used = Infinity;
   }
+  job.measuredAt = performance.now();
+  job.measureMs = job.measuredAt - now;
   if (used > job.msg.memoryBytes) job.oom = true;
   return job.oom;
 }
