@@ -12,8 +12,14 @@
  *    With `--compare-lua`, the same for the Lua no-op, as a baseline taken at the same moment.
  * 3. Cooperative awaits: 200 jobs of `await sleep(1000)` on a worker with `--concurrency 200`
  *    (engine threads: one per core, here 2): seconds from the first create until all are done.
+ *
+ * Runs through the agent also report CPU per job (ms) of the worker, the hub, and each of the
+ * worker's threads (from /proc): where the cores went, with no profiler in the way.
+ * `--only=noop,context,sleep` picks measures; `--profile=DIR` runs the worker with `--cpu-prof`
+ * (a profile per thread); `--timeline` prints when jobs were created, leased and finished.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { JsRuntime } from '../src/agent/runtimes/js/runtime.js';
@@ -29,6 +35,8 @@ const ROOT = new URL('..', import.meta.url).pathname;
 const NOOP = 'export default async function fetch(input) { return input; }\n';
 /** `--profile=DIR`: the worker runs with `--cpu-prof` into DIR (one profile per thread). */
 const PROFILE_DIR = process.argv.find((a) => a.startsWith('--profile='))?.split('=')[1];
+/** `--timeline`: when the jobs were created, leased and finished, on stderr. */
+const TIMELINE = process.argv.includes('--timeline');
 /** `--only=noop,context,sleep`: a subset of the three measures. */
 const ONLY = new Set(
   (process.argv.find((a) => a.startsWith('--only='))?.split('=')[1] ?? 'noop,context,sleep').split(','),
@@ -54,6 +62,28 @@ function startWorker(hub: string, concurrency: number, runtime: string): ChildPr
   );
 }
 
+/** CPU seconds of each thread of process `pid`, by thread id. */
+function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
+  }
+  return out;
+}
+
+/** When the jobs were created, leased and finished (first, median, last), ms after the first create. */
+async function timeline(client: Client) {
+  type Times = { createdAt: string; startedAt: string; finishedAt: string };
+  const all = (await client.json<{ jobs: Times[] }>('GET', '/api/v1/jobs?limit=1000')).body.jobs;
+  const base = Math.min(...all.map((j) => Date.parse(j.createdAt)));
+  const at = (k: keyof Times) => {
+    const xs = all.map((j) => Date.parse(j[k]) - base).sort((a, b) => a - b);
+    return [xs[0], xs[Math.floor(xs.length / 2)], xs[xs.length - 1]];
+  };
+  return { created: at('createdAt'), started: at('startedAt'), finished: at('finishedAt') };
+}
+
 /** Creates `n` jobs of `code` and waits until none is queued or running; returns seconds. */
 async function runJobs(concurrency: number, code: string, n: number, batch: number, runtime = 'js') {
   const hub = await startHubProcess();
@@ -69,6 +99,7 @@ async function runJobs(concurrency: number, code: string, n: number, batch: numb
     await new Promise((r) => setTimeout(r, 1_000));
     const t0 = performance.now();
     const cpu0 = { worker: cpuSeconds(worker.pid!), hub: cpuSeconds(hub.pid) };
+    const threads0 = threadCpu(worker.pid!);
     const batches: Promise<unknown>[] = [];
     for (let made = 0; made < n; made += batch) {
       const k = Math.min(batch, n - made);
@@ -86,36 +117,18 @@ async function runJobs(concurrency: number, code: string, n: number, batch: numb
     )
       await new Promise((r) => setTimeout(r, 10));
     const secs = (performance.now() - t0) / 1000;
-    if (process.env.JSBENCH_TIMES) {
-      // Diagnostics: when the jobs were created, leased and finished, relative to the first create.
-      const all = (
-        await client.json<{ jobs: { createdAt: string; startedAt: string; finishedAt: string }[] }>(
-          'GET',
-          '/api/v1/jobs?limit=1000',
-        )
-      ).body.jobs;
-      const rel = (k: 'createdAt' | 'startedAt' | 'finishedAt') => {
-        const xs = all.map((j) => Date.parse(j[k])).sort((a, b) => a - b);
-        const base = Math.min(...all.map((j) => Date.parse(j.createdAt)));
-        return [xs[0]! - base, xs[Math.floor(xs.length / 2)]! - base, xs[xs.length - 1]! - base];
-      };
-      console.error({ created: rel('createdAt'), started: rel('startedAt'), finished: rel('finishedAt') });
-    }
-    if (process.env.JSBENCH_THREADS) {
-      // Diagnostics: CPU seconds of each thread of the worker.
-      const { readdirSync, readFileSync } = await import('node:fs');
-      for (const tid of readdirSync(`/proc/${worker.pid}/task`)) {
-        const f = readFileSync(`/proc/${worker.pid}/task/${tid}/stat`, 'utf8');
-        const name = /\((.*)\)/.exec(f)![1];
-        const v = f.split(') ')[1]!.split(' ');
-        const cpu = (Number(v[11]) + Number(v[12])) / 100;
-        if (cpu > 0.2) console.error(tid, name, cpu);
-      }
-    }
+    if (TIMELINE) console.error(JSON.stringify({ timeline: await timeline(client) }));
     // CPU per job, in ms: where the machine's two cores went.
     const cpuMsPerJob = {
       worker: round(((cpuSeconds(worker.pid!) - cpu0.worker) * 1000) / n, 3),
       hub: round(((cpuSeconds(hub.pid) - cpu0.hub) * 1000) / n, 3),
+      // The worker's threads: its main thread, then the others (engine threads, V8's helpers),
+      // busiest first.
+      workerThreads: [...threadCpu(worker.pid!)]
+        .map(([tid, s]) => [tid, round(((s - (threads0.get(tid) ?? 0)) * 1000) / n, 3)] as const)
+        .filter(([, ms]) => ms >= 0.005)
+        .sort((x, y) => (x[0] === worker.pid ? -1 : y[0] === worker.pid ? 1 : y[1] - x[1]))
+        .map(([, ms]) => ms),
     };
     const failed = (await client.json<{ jobs: unknown[] }>('GET', '/api/v1/jobs?state=failed&limit=1000'))
       .body.jobs.length;
@@ -202,9 +215,16 @@ if (process.argv.includes('--compare-lua')) {
   );
 }
 if (ONLY.has('context'))
-  console.log(JSON.stringify({ scenario: 'js fresh context, direct', runs: 500, ...(await contextCost(500)) }));
+  console.log(
+    JSON.stringify({ scenario: 'js fresh context, direct', runs: 500, ...(await contextCost(500)) }),
+  );
 if (ONLY.has('sleep')) {
-  const sleepy = await runJobs(200, 'export default async function fetch() { await sleep(1000); }\n', 200, 200);
+  const sleepy = await runJobs(
+    200,
+    'export default async function fetch() { await sleep(1000); }\n',
+    200,
+    200,
+  );
   console.log(
     JSON.stringify({
       scenario: '200 x await sleep(1000), --concurrency 200',
