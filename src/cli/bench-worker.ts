@@ -1,11 +1,11 @@
 /**
  * `jobhub bench-worker --portal URL [--interval 3] [--timeout 180] -- <program> [args…]`: the
- * benchmarker supervisor (src/portal/supervisor.ts). `{target}`, `{all_addresses}`, `{job_id}`
+ * benchmarker supervisor (src/agent/bench/supervisor.ts). `{target}`, `{all_addresses}`, `{job_id}`
  * and `{team_id}` in the arguments are replaced for each job; the program also finds them in
  * JOBHUB_TARGET, JOBHUB_ALL_ADDRESSES, JOBHUB_JOB_ID, JOBHUB_TEAM_ID and JOBHUB_TEAM_NAME.
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Supervisor, SUPERVISOR_DEFAULTS } from '../portal/supervisor.js';
+import { Supervisor, SUPERVISOR_DEFAULTS } from '../agent/bench/supervisor.js';
 import { positiveInt as count, urlOption } from './args.js';
 
 function seconds(value: string): number {

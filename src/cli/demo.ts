@@ -10,7 +10,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Supervisor, SUPERVISOR_DEFAULTS } from '../portal/supervisor.js';
+import { Supervisor, SUPERVISOR_DEFAULTS } from '../agent/bench/supervisor.js';
 
 /** The fake benchmark program (the same path from src/ and dist/). */
 export const FAKE_BENCH = fileURLToPath(new URL('../../demo/fake-bench.mjs', import.meta.url));

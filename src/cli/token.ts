@@ -1,12 +1,12 @@
 /**
  * `jobhub token create|list|revoke`: manage tokens directly in the hub's store (data directory or
  * database). A revoked token is refused by every hub on that store within a second (the hubs
- * cache a lookup for half a second only, see hub/auth.ts).
+ * cache a lookup for half a second only, see auth/auth.ts).
  */
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { loadConfig } from '../config/config.js';
-import { Hub } from '../hub/hub.js';
-import type { Role } from '../hub/auth.js';
+import { Hub } from '../app/hub.js';
+import type { Role } from '../auth/auth.js';
 import type { TokenRecord } from '../store/store.js';
 
 interface StoreOptions {

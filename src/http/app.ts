@@ -4,7 +4,7 @@
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import type { HubConfig } from '../config/config.js';
-import { Hub, type HubDeps } from '../hub/hub.js';
+import { Hub, type HubDeps } from '../app/hub.js';
 import { opsFace } from './ops/face.js';
 import { pleiadesFace } from './pleiades/face.js';
 import { internalFace } from './internal/face.js';

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { HubError } from '../core/errors.js';
 import { formatContentRange, parseRange } from '../blobs/range.js';
-import type { Hub } from '../hub/hub.js';
+import type { Hub } from '../app/hub.js';
 import type { BlobRecord } from '../store/store.js';
 
 export async function sendBlob(

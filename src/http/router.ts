@@ -3,8 +3,8 @@
  * Knows when a path exists for another method, so the answer can be 405 instead of 404.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Hub } from '../hub/hub.js';
-import type { Principal } from '../hub/auth.js';
+import type { Hub } from '../app/hub.js';
+import type { Principal } from '../auth/auth.js';
 
 export interface RequestContext {
   req: IncomingMessage;

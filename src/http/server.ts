@@ -6,8 +6,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { HubError } from '../core/errors.js';
-import type { Hub } from '../hub/hub.js';
-import type { Principal } from '../hub/auth.js';
+import type { Hub } from '../app/hub.js';
+import type { Principal } from '../auth/auth.js';
 import type { RequestContext, Router } from './router.js';
 
 export interface Face {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach } from 'vitest';
 import { loadConfig, type HubConfig } from '../../src/config/config.js';
 import { startHub, type RunningHub } from '../../src/http/app.js';
-import type { HubDeps } from '../../src/hub/hub.js';
+import type { HubDeps } from '../../src/app/hub.js';
 import { scaled } from './time.js';
 
 const running = new Set<RunningHub>();

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { allRoutes, fillPath, raw } from '../../chaos/surface.js';
 import { api, testHub } from '../helpers/hub.js';
-import { openContest, report } from '../portal/helpers.js';
+import { openContest, report } from '../contest/helpers.js';
 
 const bearer = (t: string) => ({ authorization: `Bearer ${t}` });
 

@@ -8,7 +8,7 @@
 import { describe, expect, it } from 'vitest';
 import { raw } from '../../chaos/surface.js';
 import { api, testHub } from '../helpers/hub.js';
-import { openContest } from '../portal/helpers.js';
+import { openContest } from '../contest/helpers.js';
 
 async function contest(url: string) {
   const r = await api(url, 'POST', '/api/portal/staff/load', {

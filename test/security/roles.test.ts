@@ -11,7 +11,7 @@ import { PostgresStore } from '../../src/store/postgres/store.js';
 import { api, testHub } from '../helpers/hub.js';
 import { call, contract, expectJson, NOT_FOUND_BODY, raw, upload } from '../http/pleiades-helpers.js';
 import { raw as rawFrom } from '../../chaos/surface.js';
-import { openContest, report } from '../portal/helpers.js';
+import { openContest, report } from '../contest/helpers.js';
 
 const PG = process.env.JOBHUB_TEST_PG;
 const STORES: ('sqlite' | 'postgres')[] = PG ? ['sqlite', 'postgres'] : ['sqlite'];

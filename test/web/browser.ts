@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 import { afterEach, expect } from 'vitest';
 import { fakeBenchSupervisor } from '../../src/cli/demo.js';
-import type { Supervisor } from '../../src/portal/supervisor.js';
+import type { Supervisor } from '../../src/agent/bench/supervisor.js';
 import { api, testHub } from '../helpers/hub.js';
 import { until } from '../helpers/worker.js';
 import { scaled } from '../helpers/time.js';

@@ -11,10 +11,10 @@
  */
 import type { ServerResponse } from 'node:http';
 import { HubError } from '../../core/errors.js';
-import type { BenchmarkerRecord } from '../../portal/store.js';
-import { clientAddress } from '../../portal/net.js';
-import { seedJob } from '../../portal/views.js';
-import type { ReportInput } from '../../portal/dispatch.js';
+import type { BenchmarkerRecord } from '../../contest/store/store.js';
+import { clientAddress } from '../../contest/net.js';
+import { seedJob } from '../../contest/views.js';
+import type { ReportInput } from '../../contest/dispatch.js';
 import { parseJson, readBody } from '../body.js';
 import { Router, type RequestContext } from '../router.js';
 import type { Face } from '../server.js';

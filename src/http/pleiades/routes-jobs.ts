@@ -7,7 +7,7 @@
 import { Readable } from 'node:stream';
 import { HubError } from '../../core/errors.js';
 import { pleiadesState, type JobState } from '../../core/states.js';
-import type { Hub } from '../../hub/hub.js';
+import type { Hub } from '../../app/hub.js';
 import type { JobRecord } from '../../store/store.js';
 import type { Router } from '../router.js';
 import { NO_CODEX } from './routes-data.js';

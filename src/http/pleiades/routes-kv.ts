@@ -5,8 +5,8 @@
  * owner's behalf). Anyone else gets "Object Not Found", as if it did not exist.
  */
 import { HubError } from '../../core/errors.js';
-import type { Principal } from '../../hub/auth.js';
-import type { Hub } from '../../hub/hub.js';
+import type { Principal } from '../../auth/auth.js';
+import type { Hub } from '../../app/hub.js';
 import type { Router } from '../router.js';
 import { boolField, ok, pathId, readObject, secondsValue, stringField } from './reply.js';
 

@@ -2,7 +2,7 @@
  * Pleiades v0.5 workers: register, read, and contract (a long-poll for one job). Pleiades workers
  * never heartbeat, so a contracted job's lease is its own timeout.
  */
-import { UNTIL_TIMEOUT } from '../../hub/workers.js';
+import { UNTIL_TIMEOUT } from '../../jobs/workers.js';
 import type { Router } from '../router.js';
 import { CODE_NO_JOB, idField, ok, pathId, readObject, secondsValue, stringArrayField } from './reply.js';
 

@@ -3,10 +3,10 @@
  * servers, benchmark jobs (enqueue; never cancel; never stderr), dashboard; the leaderboard for
  * everyone (frozen for others during the freeze, own team live).
  */
-import { contestJson } from '../../portal/contest.js';
-import type { Session } from '../../portal/sessions.js';
-import type { TeamRecord } from '../../portal/store.js';
-import { portalJob, serverJson } from '../../portal/views.js';
+import { contestJson } from '../../contest/contest.js';
+import type { Session } from '../../contest/sessions.js';
+import type { TeamRecord } from '../../contest/store/store.js';
+import { portalJob, serverJson } from '../../contest/views.js';
 import type { Router } from '../router.js';
 import {
   callerAddress,

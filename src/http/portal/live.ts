@@ -4,9 +4,9 @@
  * the leading teams for the audience chart, frozen as the leaderboard is.
  */
 import { createHash } from 'node:crypto';
-import { frozenCutoff, isFrozen, iso, liveCutoff, startCutoff } from '../../portal/contest.js';
-import type { Portal } from '../../portal/portal.js';
-import { portalJob } from '../../portal/views.js';
+import { frozenCutoff, isFrozen, iso, liveCutoff, startCutoff } from '../../contest/contest.js';
+import type { Portal } from '../../contest/portal.js';
+import { portalJob } from '../../contest/views.js';
 import type { Router } from '../router.js';
 import { optionalSession, sendCached, session } from './common.js';
 

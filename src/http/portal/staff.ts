@@ -4,10 +4,10 @@
  * logs, cancel, re-enqueue, enqueue for all teams, the unfrozen leaderboard, and contest loading.
  */
 import { HubError } from '../../core/errors.js';
-import type { BenchmarkerRecord, ContestRecord } from '../../portal/store.js';
-import { iso } from '../../portal/contest.js';
-import { loadContest, type ContestDescription } from '../../portal/load.js';
-import { portalJob, serverJson } from '../../portal/views.js';
+import type { BenchmarkerRecord, ContestRecord } from '../../contest/store/store.js';
+import { iso } from '../../contest/contest.js';
+import { loadContest, type ContestDescription } from '../../contest/load.js';
+import { portalJob, serverJson } from '../../contest/views.js';
 import type { Handler, RequestContext, Router } from '../router.js';
 import { jsonBody, paging, requireStaff, sendCached, sendJson } from './common.js';
 import { teamJson } from './contestant.js';

@@ -1,7 +1,7 @@
 /** From the native API's request shapes to the hub service's. */
 import type { Static } from '@sinclair/typebox';
 import { HubError } from '../../core/errors.js';
-import type { JobRequest } from '../../hub/jobs.js';
+import type { JobRequest } from '../../jobs/jobs.js';
 import type { Input, JobCreate, NextJob } from './schemas.js';
 
 export function inputFrom(i: Static<typeof Input> | undefined): JobRequest['input'] {

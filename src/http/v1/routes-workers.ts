@@ -1,7 +1,7 @@
 /** Native API: the worker protocol (register, lease, heartbeat, complete, fail). See docs/protocol.md. */
 import { HubError } from '../../core/errors.js';
-import type { Principal } from '../../hub/auth.js';
-import type { Hub } from '../../hub/hub.js';
+import type { Principal } from '../../auth/auth.js';
+import type { Hub } from '../../app/hub.js';
 import type { FunctionRecord, JobRecord } from '../../store/store.js';
 import { readJson } from '../body.js';
 import type { RequestContext } from '../router.js';

@@ -38,9 +38,9 @@ import type {
 import * as jobs from './jobs.js';
 import { migrate } from './migrate.js';
 import { createPool } from './connection.js';
-import { PostgresPortalStore } from './portal.js';
+import { PostgresPortalStore } from '../../contest/store/postgres.js';
 import { Runner } from './runner.js';
-import type { PortalStore } from '../../portal/store.js';
+import type { PortalStore } from '../../contest/store/store.js';
 import { BLOB_READABLE, LEASE_HELD_FOR } from './access.js';
 import { NotificationListener, notifyQueued, type JobsAvailable } from './notify.js';
 

@@ -22,8 +22,8 @@ import type {
 import { GroupCommit } from './group-commit.js';
 import { SqliteJobs } from './jobs.js';
 import { migrate } from './migrate.js';
-import { SqlitePortalStore } from './portal.js';
-import type { PortalStore } from '../../portal/store.js';
+import { SqlitePortalStore } from '../../contest/store/sqlite.js';
+import type { PortalStore } from '../../contest/store/store.js';
 import {
   blobFromRow,
   functionFromRow,

@@ -7,7 +7,7 @@ import {
   canonicalIp,
   clientAddress,
   serverAddress,
-} from '../../src/portal/net.js';
+} from '../../src/contest/net.js';
 
 describe('addresses', () => {
   it('canonicalises IPv4, IPv4-mapped IPv6 and IPv6', () => {

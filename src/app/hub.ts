@@ -14,18 +14,18 @@ import { HubError, notFound } from '../core/errors.js';
 import { backoffDelay } from '../core/lease.js';
 import { canonicalRuntime } from '../core/runtime.js';
 import { validateTags } from '../core/tags.js';
-import { Dispatcher } from '../dispatch/dispatcher.js';
-import { JobEvents } from '../dispatch/job-events.js';
+import { Dispatcher } from '../jobs/dispatcher.js';
+import { JobEvents } from '../jobs/job-events.js';
 import { PostgresStore } from '../store/postgres/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
-import { Portal } from '../portal/portal.js';
+import { Portal } from '../contest/portal.js';
 import type { BlobRecord, FunctionRecord, Store } from '../store/store.js';
-import { AuthService, type Principal } from './auth.js';
-import { createMetrics, RUNTIME_SERIES, type Clock, type HubContext } from './context.js';
+import { AuthService, type Principal } from '../auth/auth.js';
+import { createMetrics, RUNTIME_SERIES, type Clock, type HubContext } from '../jobs/context.js';
 import { topN } from '../metrics/registry.js';
-import { explainJob, type Explanation } from './explain.js';
-import { JobService } from './jobs.js';
-import { LeaseService, WorkerRegistry } from './workers.js';
+import { explainJob, type Explanation } from '../jobs/explain.js';
+import { JobService } from '../jobs/jobs.js';
+import { LeaseService, WorkerRegistry } from '../jobs/workers.js';
 
 /** How often the "last used" times of tokens are written (one batch each time). */
 const TOKEN_USE_FLUSH_MS = 5_000;

@@ -6,7 +6,7 @@ import { HubError, notFound } from '../core/errors.js';
 import { canonicalRuntime } from '../core/runtime.js';
 import { isFinal, type JobState } from '../core/states.js';
 import { validateTags } from '../core/tags.js';
-import type { Waiter } from '../dispatch/dispatcher.js';
+import type { Waiter } from './dispatcher.js';
 import type {
   BlobRecord,
   FunctionRecord,
@@ -15,7 +15,7 @@ import type {
   JobTemplate,
   NewJob,
 } from '../store/store.js';
-import type { Principal } from './auth.js';
+import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
 import type { WorkerRegistry } from './workers.js';
 

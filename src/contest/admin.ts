@@ -9,7 +9,7 @@ import { checkSchedule, parseInstant } from './contest.js';
 import { canonicalBlock } from './net.js';
 import type { Portal } from './portal.js';
 import { hashPassword, newToken, sha256 } from './secrets.js';
-import type { BenchmarkerRecord, ContestRecord, ServerRecord, TeamRecord } from './store.js';
+import type { BenchmarkerRecord, ContestRecord, ServerRecord, TeamRecord } from './store/store.js';
 import {
   displayName,
   idParam,

@@ -1,7 +1,7 @@
 /** Checks for what people type into the portal: names, hostnames, passwords, servers. */
 import { HubError } from '../core/errors.js';
 import { benchTarget, serverAddress } from './net.js';
-import type { ServerFields } from './store.js';
+import type { ServerFields } from './store/store.js';
 
 const bad = (msg: string) => new HubError('validation_failed', msg);
 

@@ -1,10 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  Dispatcher,
-  type JobSignal,
-  type WaitOutcome,
-  type WaiterSpec,
-} from '../../src/dispatch/dispatcher.js';
+import { Dispatcher, type JobSignal, type WaitOutcome, type WaiterSpec } from '../../src/jobs/dispatcher.js';
 import type { JobRecord } from '../../src/store/store.js';
 
 let seq = 0;

@@ -6,7 +6,7 @@
 import { portalState } from '../core/states.js';
 import type { JobRecord } from '../store/store.js';
 import { iso } from './contest.js';
-import type { ServerRecord, TeamRecord } from './store.js';
+import type { ServerRecord, TeamRecord } from './store/store.js';
 
 export { BENCH_RUNTIME } from '../core/runtime.js';
 

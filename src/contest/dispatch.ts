@@ -10,12 +10,12 @@
  */
 import { HubError } from '../core/errors.js';
 import { isFinal } from '../core/states.js';
-import type { HubContext } from '../hub/context.js';
-import { UNTIL_TIMEOUT, type LeaseService, type WorkerRegistry } from '../hub/workers.js';
+import type { HubContext } from '../jobs/context.js';
+import { UNTIL_TIMEOUT, type LeaseService, type WorkerRegistry } from '../jobs/workers.js';
 import type { JobRecord } from '../store/store.js';
 import { blockContains, parseBlock, parseIp, type Block } from './net.js';
 import { sha256 } from './secrets.js';
-import type { BenchmarkerRecord, PortalStore } from './store.js';
+import type { BenchmarkerRecord, PortalStore } from './store/store.js';
 import { BENCH_RUNTIME, tail, type BenchResult } from './views.js';
 
 /** How long a benchmarker directory read is reused (bindings are re-read at least this often). */

@@ -3,7 +3,7 @@
  * (store-sqlite.test.ts, store-postgres.test.ts). Only the PortalStore interface is used.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { PortalStore, ServerFields } from '../../src/portal/store.js';
+import type { PortalStore, ServerFields } from '../../src/contest/store/store.js';
 import type { Store } from '../../src/store/store.js';
 
 /** The portal store, and the core store of the same database (for scores taken from jobs). */

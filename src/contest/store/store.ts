@@ -2,8 +2,8 @@
  * The contest portal's persistence: contest schedule, teams, members, servers, benchmarkers and
  * their team bindings, sessions, and the score history the leaderboard is computed from. Like the
  * core Store it leaks no driver types, every write resolves after it is committed, and one
- * conformance suite (test/portal/store-conformance.ts) runs against both implementations
- * (src/store/sqlite/portal.ts, src/store/postgres/portal.ts). Benchmark jobs themselves are core
+ * conformance suite (test/contest/store-conformance.ts) runs against both implementations
+ * (src/contest/store/sqlite.ts, src/contest/store/postgres.ts). Benchmark jobs themselves are core
  * jobs in the core Store; this store never touches them.
  *
  * Ids are decimal strings (as in the core Store); times are integer milliseconds (UTC epoch).
@@ -17,7 +17,7 @@ export interface ContestRecord {
   endsAt: number | null;
   /**
    * Blocks (canonical CIDR) where contestants may put server addresses that are refused by
-   * default (loopback, link-local, private...; see portal/net.ts benchTarget). Empty = none.
+   * default (loopback, link-local, private...; see contest/net.ts benchTarget). Empty = none.
    */
   allowedTargetCidrs: string[];
   updatedAt: number | null;
@@ -28,7 +28,7 @@ export interface TeamRecord {
   name: string;
   /** The member who owns the team (the seed's `owner`), if any. */
   ownerId: string | null;
-  /** scrypt hash (see portal/secrets.ts); null = no password login. */
+  /** scrypt hash (see contest/secrets.ts); null = no password login. */
   passwordHash: string | null;
   /** Lets people join the team as members; null = no invitations. */
   inviteToken: string | null;

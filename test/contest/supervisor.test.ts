@@ -9,13 +9,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Supervisor, SUPERVISOR_DEFAULTS } from '../../src/portal/supervisor.js';
+import { Supervisor, SUPERVISOR_DEFAULTS } from '../../src/agent/bench/supervisor.js';
 import { testHub } from '../helpers/hub.js';
 import { buildCli, ROOT, sleep, until } from '../helpers/worker.js';
 import { enqueue, loadContest, staff } from './helpers.js';
 import { scaled } from '../helpers/time.js';
 
-const FAKE = join(ROOT, 'test/portal/fixtures/fake-bench.mjs');
+const FAKE = join(ROOT, 'test/contest/fixtures/fake-bench.mjs');
 const children = new Set<ChildProcess>();
 
 beforeAll(() => buildCli(), scaled(60_000));

@@ -2,7 +2,7 @@
  * Row shapes of the portal tables and their mapping to records, shared by both dialects (SQLite
  * hands booleans over as 0/1, PostgreSQL as booleans; ids and times arrive as numbers in both).
  */
-import { HubError } from '../core/errors.js';
+import { HubError } from '../../core/errors.js';
 import type {
   BenchmarkerRecord,
   ContestRecord,

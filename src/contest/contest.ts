@@ -4,7 +4,7 @@
  * epoch milliseconds only; ISO 8601 strings appear at the API edge (with an explicit offset or Z).
  */
 import { HubError } from '../core/errors.js';
-import type { ContestRecord } from './store.js';
+import type { ContestRecord } from './store/store.js';
 
 export type Phase = 'unscheduled' | 'before' | 'running' | 'frozen' | 'ended';
 

@@ -27,14 +27,8 @@ import {
   type ServerRow,
   type SessionRow,
   type TeamRow,
-} from '../../portal/rows.js';
-import type {
-  BenchmarkerRecord,
-  PortalStore,
-  ServerFields,
-  ServerRecord,
-  TeamRecord,
-} from '../../portal/store.js';
+} from './rows.js';
+import type { BenchmarkerRecord, PortalStore, ServerFields, ServerRecord, TeamRecord } from './store.js';
 
 type Run = <T>(fn: () => T) => Promise<T>;
 /** A method's parameters, as the interface declares them. */

@@ -11,7 +11,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { frozenCutoff, isFrozen, iso, liveCutoff, phase, startCutoff } from './contest.js';
-import type { ContestRecord, ScoreRecord } from './store.js';
+import type { ContestRecord, ScoreRecord } from './store/store.js';
 
 export interface BoardEntry {
   rank: number | null;

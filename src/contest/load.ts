@@ -9,9 +9,9 @@ import { HubError } from '../core/errors.js';
 import type { Portal } from './portal.js';
 import { canonicalBlock } from './net.js';
 import { hashPassword, newToken, sha256, verifyPassword } from './secrets.js';
-import type { ServerFields, TeamRecord } from './store.js';
+import type { ServerFields, TeamRecord } from './store/store.js';
 import { displayName, password, secretToken, serverFields, type ServerInput } from './validate.js';
-import { checkServerList } from './rows.js';
+import { checkServerList } from './store/rows.js';
 
 export interface ContestDescription {
   contest?: {

@@ -2,8 +2,8 @@
 import type { Logger } from 'pino';
 import type { BlobStore } from '../blobs/blob-store.js';
 import type { HubConfig } from '../config/config.js';
-import type { Dispatcher } from '../dispatch/dispatcher.js';
-import type { JobEvents } from '../dispatch/job-events.js';
+import type { Dispatcher } from './dispatcher.js';
+import type { JobEvents } from './job-events.js';
 import { Registry, type Counter, type Histogram } from '../metrics/registry.js';
 import type { Store } from '../store/store.js';
 

@@ -7,7 +7,7 @@
 import { HubError } from '../core/errors.js';
 import type { Portal } from './portal.js';
 import { newToken, sha256, verifyPassword } from './secrets.js';
-import type { SessionRecord } from './store.js';
+import type { SessionRecord } from './store/store.js';
 import { displayName } from './validate.js';
 
 export const SESSION_TTL_MS = 24 * 3600_000;

@@ -10,7 +10,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { HubError } from '../core/errors.js';
 import type { TokenRecord } from '../store/store.js';
-import type { HubContext } from './context.js';
+import type { HubContext } from '../jobs/context.js';
 
 export type Role = TokenRecord['role'];
 

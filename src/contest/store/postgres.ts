@@ -28,8 +28,8 @@ import {
   type ServerRow,
   type SessionRow,
   type TeamRow,
-} from '../../portal/rows.js';
-import type { BenchmarkerRecord, PortalStore, ServerFields, ServerRecord } from '../../portal/store.js';
+} from './rows.js';
+import type { BenchmarkerRecord, PortalStore, ServerFields, ServerRecord } from './store.js';
 
 type Q = Pick<PoolClient, 'query'>;
 const CLEAR_TARGET = 'UPDATE portal_servers SET is_bench_target = false WHERE team_id = $1';

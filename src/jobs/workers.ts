@@ -8,7 +8,7 @@ import { backoffDelay } from '../core/lease.js';
 import { acceptedRuntimes, BENCH_RUNTIME, canonicalRuntime, parseRuntime } from '../core/runtime.js';
 import { normalizeWorkerTags, tagsAllow } from '../core/tags.js';
 import type { JobRecord, LeaseCheck, WorkerRecord } from '../store/store.js';
-import type { Principal } from './auth.js';
+import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
 
 export interface LiveWorker {

@@ -8,9 +8,9 @@
  */
 import { HubError, notFound } from '../core/errors.js';
 import type { JobState } from '../core/states.js';
-import type { HubContext } from '../hub/context.js';
-import type { JobService } from '../hub/jobs.js';
-import type { LeaseService, WorkerRegistry } from '../hub/workers.js';
+import type { HubContext } from '../jobs/context.js';
+import type { JobService } from '../jobs/jobs.js';
+import type { LeaseService, WorkerRegistry } from '../jobs/workers.js';
 import type { JobRecord } from '../store/store.js';
 import { Admin } from './admin.js';
 import { contestJson, iso, isOpen, phase } from './contest.js';
@@ -24,7 +24,7 @@ import {
   type PortalStore,
   type ServerRecord,
   type TeamRecord,
-} from './store.js';
+} from './store/store.js';
 import { BENCH_RUNTIME, portalJob } from './views.js';
 
 export { BENCH_RUNTIME };
