@@ -15,8 +15,7 @@
  *
  * Host functions (all take and return plain values or ArrayBuffers):
  *   log(level, text) · encode(text) → ArrayBuffer · decode(ArrayBuffer, fatal) → text
- *   call(op, arg, ArrayBuffer?) → Promise · blockingSleep(ms) · done(kind, value)
- *   fail(message, stack, oom: 0 no, 1 out-of-memory error, 2 null thrown)
+ *   call(op, arg, ArrayBuffer?) → Promise · blockingSleep(ms) · done(kind, value) · fail(message, stack, oom)
  *   lib(name) → the library's factory function, `(host, need) => value`
  */
 export const JS_PRELUDE = String.raw`(function (host) {
@@ -62,8 +61,7 @@ export const JS_PRELUDE = String.raw`(function (host) {
       })
       .catch((e) => {
         const [message, stack] = describe(e);
-        const oom = e instanceof Error && e.name === 'InternalError' && /out of memory/.test(e.message);
-        host.fail(message, stack, oom ? 1 : e === null ? 2 : 0);
+        host.fail(message, stack, e instanceof Error && e.name === 'InternalError' && /out of memory/.test(e.message));
       });
   };
 })`;

@@ -37,10 +37,24 @@ const { heapBytes } = workerData as { heapBytes: number };
 const PAGE = 64 * 1024;
 const MAX_PAGES = Math.ceil(heapBytes / PAGE);
 // The package's types describe its CommonJS face; its ES module's default export is the variant.
+/** The slice running now (one at a time: this thread is single-threaded). */
+let sliceDeadline = Infinity;
+let sliceJob: Job | null = null;
+const wasmMemory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES });
+// The engine grows its memory through this object. A growth refused at the maximum is the job
+// running then asking for more than the worker gives: it ends as a memory failure, whatever it
+// made of the engine's out-of-memory error (QuickJS throws `null` when it has no memory left to
+// make one, and a job may catch it).
+wasmMemory.grow = (pages: number) => {
+  try {
+    return WebAssembly.Memory.prototype.grow.call(wasmMemory, pages);
+  } catch (err) {
+    if (sliceJob) sliceJob.heapFull = true;
+    throw err;
+  }
+};
 const QJS = await newQuickJSWASMModuleFromVariant(
-  newVariant(releaseSync as unknown as QuickJSSyncVariant, {
-    wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES }),
-  }),
+  newVariant(releaseSync as unknown as QuickJSSyncVariant, { wasmMemory }),
 );
 /**
  * Slice time between two measurements of a job's heap. The measurement walks the heap, so with
@@ -67,6 +81,8 @@ interface Job {
   interrupted: boolean;
   /** Over its memory limit (measured): ends as a memory failure. */
   oom: boolean;
+  /** Asked for memory beyond the engine's maximum: ends as a memory failure. */
+  heapFull: boolean;
   measuredAt: number;
   /** How long the last heap walk took (ms). */
   measureMs: number;
@@ -76,9 +92,6 @@ interface Job {
 }
 
 const jobs = new Map<number, Job>();
-/** The slice running now (one at a time: this thread is single-threaded). */
-let sliceDeadline = Infinity;
-let sliceJob: Job | null = null;
 let retiring = false;
 /** The engine's wasm memory size after the last slice. */
 let heapSeen = 0;
@@ -135,6 +148,7 @@ function freshJob(): Job {
     wallDeadline: Infinity,
     interrupted: false,
     oom: false,
+    heapFull: false,
     measuredAt: 0,
     measureMs: 0,
     result: null,
@@ -297,11 +311,7 @@ function installPrelude(job: Job): QuickJSHandle {
       return undefined;
     },
     fail: (message, stack, oom) => {
-      // 1: QuickJS's out-of-memory error. 2: `null` thrown, which is what QuickJS throws when it
-      // runs out of memory while making that error: memory, if the engine's memory is full.
-      const kind = ctx.getNumber(oom!);
-      const full = QJS.getWasmMemory().buffer.byteLength >= (MAX_PAGES - 16) * PAGE;
-      if (kind === 1 || (kind === 2 && full)) job.result = memoryFailure(job);
+      if (ctx.dump(oom!)) job.result = memoryFailure(job);
       else {
         const m = ctx.getString(message!);
         const s = tidyStack(ctx.getString(stack!));
@@ -392,7 +402,7 @@ function slice(job: Job, fn: () => void): void {
     if (!job.oom && (heap > heapSeen || t1 - t0 >= MEASURE_EVERY_MS)) overLimit(job, t1);
     heapSeen = heap;
   }
-  if (job.oom) return finish(job, memoryFailure(job));
+  if (job.oom || job.heapFull) return finish(job, memoryFailure(job));
   // An interrupt is a timeout even though the prelude's catch saw it as an error.
   if (job.result && !job.interrupted) return finish(job, job.result);
   if (job.interrupted) {
