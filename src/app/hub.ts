@@ -55,13 +55,13 @@ export class Hub {
   ) {
     this.ctx = ctx;
     this.workers = new WorkerRegistry(ctx);
-    this.jobs = new JobService(ctx, this.workers);
     this.leases = new LeaseService(
       ctx,
       this.workers,
       (jobs) => this.jobs.announced(jobs),
       (job) => this.jobs.finished(job),
     );
+    this.jobs = new JobService(ctx, this.workers, this.leases);
     this.auth = new AuthService(ctx);
     this.portal = new Portal(this);
     this.registerGauges();

@@ -12,12 +12,15 @@ export interface Explanation {
   verdict:
     | 'finished'
     | 'running'
+    | 'scheduled'
     | 'waiting_for_backoff'
     | 'no_worker_for_runtime'
     | 'no_worker_for_tags'
     | 'workers_busy'
     | 'ready';
   reasons: string[];
+  /** When a scheduled job or a retry after its backoff may run (RFC 3339); else absent. */
+  runAt?: string;
   workers: { alive: number; withRuntime: number; eligible: number; idle: number };
 }
 
@@ -49,10 +52,20 @@ export function explainJob(job: JobRecord, alive: LiveWorker[], now: number): Ex
       reasons: [`worker ${job.leaseWorkerId} holds attempt ${job.attempts}`],
     };
   }
+  if (job.runAt > now && job.attempts === 0) {
+    const at = new Date(job.runAt).toISOString();
+    return {
+      ...base,
+      verdict: 'scheduled',
+      runAt: at,
+      reasons: [`the job is scheduled for ${at} (in ${Math.ceil((job.runAt - now) / 1000)} s)`],
+    };
+  }
   if (job.runAt > now) {
     return {
       ...base,
       verdict: 'waiting_for_backoff',
+      runAt: new Date(job.runAt).toISOString(),
       reasons: [
         `attempt ${job.attempts} failed (${job.error ?? 'no error text'}); retry in ${Math.ceil((job.runAt - now) / 1000)} s`,
       ],

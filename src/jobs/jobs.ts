@@ -5,8 +5,9 @@
 import { HubError, notFound } from '../core/errors.js';
 import { canonicalRuntime } from '../core/runtime.js';
 import { isFinal, type JobState } from '../core/states.js';
+import { firstRunAt } from '../core/run-at.js';
 import { validateTags } from '../core/tags.js';
-import type { Waiter } from './dispatcher.js';
+import type { Dispatcher, Waiter } from './dispatcher.js';
 import type {
   BlobRecord,
   FunctionRecord,
@@ -17,7 +18,7 @@ import type {
 } from '../store/store.js';
 import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
-import type { WorkerRegistry } from './workers.js';
+import type { LeaseService, WorkerRegistry } from './workers.js';
 
 /** A job as a requester describes it (already shape-checked by the API face). */
 export interface JobRequest {
@@ -30,7 +31,12 @@ export interface JobRequest {
   timeoutMs?: number;
   team?: string;
   idempotencyKey?: string;
-  next?: Omit<JobRequest, 'input' | 'idempotencyKey' | 'next'> & { next?: JobRequest['next'] };
+  /** When the job may first run (ms since the epoch); or `delayMs` from now; not both. */
+  runAt?: number;
+  delayMs?: number;
+  next?: Omit<JobRequest, 'input' | 'idempotencyKey' | 'next' | 'runAt' | 'delayMs'> & {
+    next?: JobRequest['next'];
+  };
 }
 
 export interface CreatedJob {
@@ -41,6 +47,15 @@ export interface CreatedJob {
 }
 
 const MAX_PIPELINE_DEPTH = 16;
+
+/** `Dispatcher.handOff` for the jobs due now; delayed ones get no waiter. */
+function handOffDue(dispatcher: Dispatcher, jobs: NewJob[]): (Waiter | null)[] {
+  if (jobs.every((j) => j.runAt == null)) return dispatcher.handOff(jobs);
+  const due = jobs.filter((j) => j.runAt == null);
+  const picks = dispatcher.handOff(due);
+  let k = 0;
+  return jobs.map((j) => (j.runAt == null ? (picks[k++] ?? null) : null));
+}
 
 /**
  * Functions and input blobs read while resolving one create call, by id: a batch of 1,000 jobs
@@ -63,10 +78,11 @@ export class JobService {
   constructor(
     private readonly ctx: HubContext,
     private readonly workers: WorkerRegistry,
+    private readonly leases: LeaseService,
   ) {}
 
   private async template(
-    req: Omit<JobRequest, 'input' | 'idempotencyKey'>,
+    req: Omit<JobRequest, 'input' | 'idempotencyKey' | 'runAt' | 'delayMs'>,
     owner: string | null,
     depth: number,
     seen: Lookups,
@@ -126,7 +142,8 @@ export class JobService {
       }
       t.inputInline = input.bytes;
     }
-    return { ...t, idempotencyKey: req.idempotencyKey ?? null, parentId: null };
+    const runAt = firstRunAt({ runAt: req.runAt, delayMs: req.delayMs, now: this.ctx.clock() });
+    return { ...t, idempotencyKey: req.idempotencyKey ?? null, parentId: null, runAt };
   }
 
   /**
@@ -151,7 +168,8 @@ export class JobService {
     const jobs: NewJob[] = [];
     const seen: Lookups = { functions: new Map(), blobs: new Map(), creator };
     for (const r of reqs) jobs.push(await this.resolve(r, owner, seen));
-    const waiters = ctx.dispatcher.handOff(jobs);
+    // Delayed jobs are never handed to a parked worker: they wait in the store until due.
+    const waiters = handOffDue(ctx.dispatcher, jobs);
     let results: { job: JobRecord; created: boolean }[];
     try {
       results = await ctx.store.jobInsertMany({
@@ -166,15 +184,22 @@ export class JobService {
     const handed = new Map<Waiter, JobRecord[]>();
     waiters.forEach((w) => w && handed.set(w, []));
     const queued: JobRecord[] = [];
+    const delayed: JobRecord[] = [];
+    const now = ctx.clock();
     results.forEach((r, i) => {
       if (!r.created) return;
       ctx.metrics.jobsCreated.inc({ runtime: this.runtimeLabel(r.job.runtime) });
       const w = waiters[i];
       if (w && r.job.state === 'running') handed.get(w)!.push(r.job);
+      else if (r.job.runAt > now) delayed.push(r.job);
       else queued.push(r.job);
     });
     for (const [w, leased] of handed) ctx.dispatcher.deliver(w, leased);
     this.announced(queued, false);
+    for (const job of delayed) {
+      ctx.events.publish({ type: 'state', job });
+      this.leases.announceWhenDue(job);
+    }
     // The workers handed jobs are answered before the requester: their replies are on the path
     // from enqueue to work starting, the requester's is not. One loop turn lets a lease reply
     // be written first (it needs no I/O unless an input blob is inlined).

@@ -44,6 +44,8 @@ export interface JobTemplate {
 export interface NewJob extends JobTemplate {
   idempotencyKey: string | null;
   parentId: string | null;
+  /** When the job may first run (a delayed job); absent or null: at once. */
+  runAt?: number | null;
 }
 
 export interface AttemptError {

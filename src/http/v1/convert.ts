@@ -1,6 +1,7 @@
 /** From the native API's request shapes to the hub service's. */
 import type { Static } from '@sinclair/typebox';
 import { HubError } from '../../core/errors.js';
+import { parseRfc3339 } from '../../core/run-at.js';
 import type { JobRequest } from '../../jobs/jobs.js';
 import type { Input, JobCreate, NextJob } from './schemas.js';
 
@@ -37,6 +38,8 @@ export function jobRequestFrom(b: JobCreate, idempotencyHeader?: string): JobReq
     maxAttempts: b.maxAttempts,
     timeoutMs: b.timeoutMs,
     idempotencyKey: b.idempotencyKey ?? idempotencyHeader,
+    runAt: b.runAt === undefined ? undefined : parseRfc3339(b.runAt, 'runAt'),
+    delayMs: b.delayMs,
     next: nextFrom(b.next),
   };
 }

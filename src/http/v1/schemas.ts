@@ -40,6 +40,16 @@ export const JobCreate = Type.Object(
     ...JobCore,
     input: Type.Optional(Input),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    runAt: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description:
+          'RFC 3339 time before which the job does not run (at most a day past, 366 days ahead); not with delayMs',
+      }),
+    ),
+    delayMs: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Run no sooner than this many ms from now; not with runAt' }),
+    ),
     next: Type.Optional(NextJob),
   },
   { additionalProperties: false },

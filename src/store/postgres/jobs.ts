@@ -26,12 +26,15 @@ import type {
 
 type Q = Pick<PoolClient, 'query'>;
 
-/** A job handed to a parked worker is inserted already leased to it ($15–$18; NULLs when queued). */
+/**
+ * A job handed to a parked worker is inserted already leased to it ($15–$18; NULLs when queued).
+ * $19: when a delayed job may first run (NULL: at once, $11).
+ */
 const INSERT = `INSERT INTO jobs (function_id, runtime, input_blob_id, input_inline, tags, priority, team, owner,
     state, max_attempts, timeout_ms, run_at, idempotency_key, next, parent_id, created_at,
     attempts, lease_token, lease_worker_id, lease_expires_at, started_at)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $15::text IS NULL THEN 'queued' ELSE 'running' END,
-    $9, $10, $11, $12, $13, $14, $11,
+    $9, $10, coalesce($19::bigint, $11), $12, $13, $14, $11,
     CASE WHEN $15::text IS NULL THEN 0 ELSE 1 END, $15, $16, $17, $18)
   ON CONFLICT (coalesce(owner, ''), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING *`;
@@ -79,6 +82,7 @@ export async function insertMany(
       templateToJson(j.next),
       id(j.parentId),
       ...directLease(leases?.[i], j.timeoutMs, now),
+      j.runAt ?? null,
     ]);
     if (rows[0] === undefined) {
       const existing = await q.query<JobRow>(
