@@ -7,6 +7,7 @@
  * current by listening to job events. Created by the Hub (`hub.portal`); knows nothing of HTTP.
  */
 import { HubError, notFound } from '../core/errors.js';
+import { firstRunAt } from '../core/run-at.js';
 import type { JobState } from '../core/states.js';
 import type { HubContext } from '../jobs/context.js';
 import type { JobService } from '../jobs/jobs.js';
@@ -242,7 +243,7 @@ export class Portal {
    * a bench target; at most one waiting or running job per team (the store refuses a second one
    * atomically, 409).
    */
-  async enqueue(teamId: string, o: { staff: boolean }): Promise<JobRecord> {
+  async enqueue(teamId: string, o: { staff: boolean; runAt?: number }): Promise<JobRecord> {
     await this.ready();
     const team = await this.teamOf(teamId);
     if (!o.staff) {
@@ -266,6 +267,7 @@ export class Portal {
             team: team.id,
             maxAttempts: 1,
             timeoutMs: this.hub.ctx.config.benchTimeoutMs,
+            runAt: o.staff ? o.runAt : undefined,
           },
         ],
         null,
@@ -279,17 +281,23 @@ export class Portal {
     }
   }
 
-  /** Staff: one benchmark per team (post-contest verification); reports each team's outcome. */
-  async enqueueAll(): Promise<
+  /**
+   * Staff: one benchmark per team (post-contest verification); reports each team's outcome. With
+   * `runAt` the runs wait until then (each team's one waiting job: it holds the team's slot).
+   */
+  async enqueueAll(o: { runAt?: number } = {}): Promise<
     { team: { id: number; name: string }; job_id: number | null; error: string | null }[]
   > {
+    // A bad time is the request's fault, said once, not a failure of every team.
+    firstRunAt({ runAt: o.runAt, now: this.now() });
     const teams = await this.store.teamList();
     // In parallel (their writes share commits), answered in team order.
     return Promise.all(
       teams.map(async (t) => {
         const team = { id: Number(t.id), name: t.name };
         try {
-          return { team, job_id: Number((await this.enqueue(t.id, { staff: true })).id), error: null };
+          const job = await this.enqueue(t.id, { staff: true, runAt: o.runAt });
+          return { team, job_id: Number(job.id), error: null };
         } catch (err) {
           if (!(err instanceof HubError)) throw err;
           return { team, job_id: null, error: err.message };

@@ -95,6 +95,8 @@ export function portalJob(
     ...(o.full && o.staff ? { stderr: r.stderr } : {}),
     progress: progressOf(job),
     created_at: iso(job.createdAt),
+    // When a scheduled benchmark (the final verification) may start; staff only.
+    ...(o.staff ? { run_at: iso(job.runAt) } : {}),
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
     ...(o.staff ? { benchmarker: o.benchmarker ?? null, error: job.error } : {}),
