@@ -112,7 +112,9 @@ export function portalCommand(): Command {
     });
 
   withHub(portal.command('enqueue'))
-    .description('Enqueue a benchmark for a team, or for every team (as staff: also outside the contest hours)')
+    .description(
+      'Enqueue a benchmark for a team, or for every team (as staff: also outside the contest hours)',
+    )
     .option('--team <name>', 'team name')
     .option('--all', 'one benchmark for every team (the final verification); prints TEAM, JOB and ERROR')
     .option('--at <time>', 'with --all: run them at this RFC 3339 time (e.g. 2030-01-31T18:00:00Z)')

@@ -285,9 +285,9 @@ export class Portal {
    * Staff: one benchmark per team (post-contest verification); reports each team's outcome. With
    * `runAt` the runs wait until then (each team's one waiting job: it holds the team's slot).
    */
-  async enqueueAll(o: { runAt?: number } = {}): Promise<
-    { team: { id: number; name: string }; job_id: number | null; error: string | null }[]
-  > {
+  async enqueueAll(
+    o: { runAt?: number } = {},
+  ): Promise<{ team: { id: number; name: string }; job_id: number | null; error: string | null }[]> {
     // A bad time is the request's fault, said once, not a failure of every team.
     firstRunAt({ runAt: o.runAt, now: this.now() });
     const teams = await this.store.teamList();

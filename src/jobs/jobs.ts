@@ -10,6 +10,7 @@ import { validateTags } from '../core/tags.js';
 import type { Dispatcher, Waiter } from './dispatcher.js';
 import type {
   BlobRecord,
+  BulkAction,
   FunctionRecord,
   JobFilter,
   JobRecord,
@@ -47,6 +48,8 @@ export interface CreatedJob {
 }
 
 const MAX_PIPELINE_DEPTH = 16;
+/** Jobs changed per commit by a bulk action. */
+const BULK_CHUNK = 500;
 
 /** `Dispatcher.handOff` for the jobs due now; delayed ones get no waiter. */
 function handOffDue(dispatcher: Dispatcher, jobs: NewJob[]): (Waiter | null)[] {
@@ -271,6 +274,45 @@ export class JobService {
     if (!outcome) throw notFound('job', id);
     if (outcome.changed) this.finished(outcome.job);
     return outcome.job;
+  }
+
+  /**
+   * Puts a failed or canceled job back in the queue with a fresh attempt budget (its earlier
+   * attempts stay in `errors`); a job in another state: `conflict` (409).
+   */
+  async retry(id: string, owner?: string): Promise<JobRecord> {
+    await this.get(id, owner);
+    const outcome = await this.ctx.store.jobRetry({ jobId: id, now: this.ctx.clock() });
+    if (!outcome) throw notFound('job', id);
+    if (!outcome.changed) {
+      throw new HubError(
+        'conflict',
+        `job ${id} is ${outcome.job.state}; only failed or canceled jobs can be retried`,
+      );
+    }
+    this.announced([outcome.job], false);
+    return outcome.job;
+  }
+
+  /**
+   * Retries or cancels every job matching the filter (a client's own jobs only: `owner`), in
+   * commits of BULK_CHUNK jobs, and tells watchers and workers as `retry` and `cancel` do.
+   * Returns how many jobs changed.
+   */
+  async bulk(action: BulkAction, filter: Omit<JobFilter, 'limit' | 'beforeId'>): Promise<number> {
+    let count = 0;
+    for (;;) {
+      const changed = await this.ctx.store.jobBulk({
+        action,
+        filter,
+        limit: BULK_CHUNK,
+        now: this.ctx.clock(),
+      });
+      count += changed.length;
+      if (action === 'retry') this.announced(changed, false);
+      else for (const job of changed) this.finished(job);
+      if (changed.length < BULK_CHUNK) return count;
+    }
   }
 
   /** Publishes a job that reached a final state. */

@@ -109,10 +109,15 @@ export interface JobFilter {
   owner?: string;
   team?: string;
   tag?: string;
+  /** Only jobs created before this time (ms). */
+  createdBefore?: number;
   /** Return jobs with an id below this (pages go from newest to oldest). */
   beforeId?: string;
   limit: number;
 }
+
+/** What a bulk action does to each job it selects (see Store.jobBulk). */
+export type BulkAction = 'retry' | 'cancel';
 
 export interface LeaseRequest {
   workerId: string;
@@ -254,6 +259,24 @@ export interface Store {
   jobFail(p: FailParams): Promise<LeaseCheck>;
   /** Cancels a queued or running job; a final job is returned unchanged (`changed: false`). */
   jobCancel(p: { jobId: string; now: number }): Promise<{ job: JobRecord; changed: boolean } | null>;
+  /**
+   * Puts a failed or canceled job back in the queue, due now, with a fresh attempt budget
+   * (attempts 0); its earlier attempts stay in `errors`. A job in another state is returned
+   * unchanged (`changed: false`); a team job whose team has an active job: `conflict`.
+   */
+  jobRetry(p: { jobId: string; now: number }): Promise<{ job: JobRecord; changed: boolean } | null>;
+  /**
+   * Applies `action` to up to `limit` jobs matching the filter, oldest first, in one commit, and
+   * returns those it changed: `retry` takes failed and canceled jobs without a team (as
+   * jobRetry), `cancel` queued and running ones (as jobCancel). The filter's states, if any,
+   * narrow these further.
+   */
+  jobBulk(p: {
+    action: BulkAction;
+    filter: Omit<JobFilter, 'limit' | 'beforeId'>;
+    limit: number;
+    now: number;
+  }): Promise<JobRecord[]>;
   /** Re-queues or fails running jobs whose lease ended before `now`. */
   leaseReapExpired(p: {
     now: number;

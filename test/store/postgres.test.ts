@@ -11,6 +11,7 @@ import { PostgresStore } from '../../src/store/postgres/store.js';
 import { stopHub, testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
+import { storeSchedulingConformance } from './conformance-scheduling.js';
 import { storeTeamConformance } from './conformance-teams.js';
 
 const url = process.env.JOBHUB_TEST_PG;
@@ -54,6 +55,7 @@ if (!url) {
   storeConformance('postgres', openPostgres);
   storeTeamConformance('postgres', openPostgres);
   storeOwnerConformance('postgres', openPostgres);
+  storeSchedulingConformance('postgres', openPostgres);
 
   describe('PostgresStore specifics', () => {
     it('waits for the WAL flush by default, and not with relaxed durability', async () => {

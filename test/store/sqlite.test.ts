@@ -7,6 +7,7 @@ import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
+import { storeSchedulingConformance } from './conformance-scheduling.js';
 import { storeTeamConformance } from './conformance-teams.js';
 
 const dirs: string[] = [];
@@ -33,6 +34,7 @@ const openSqlite = async () => {
 storeConformance('sqlite', openSqlite);
 storeTeamConformance('sqlite', openSqlite);
 storeOwnerConformance('sqlite', openSqlite);
+storeSchedulingConformance('sqlite', openSqlite);
 
 describe('SqliteStore specifics', () => {
   const T0 = 1_000_000;

@@ -3,7 +3,9 @@ import type { Static } from '@sinclair/typebox';
 import { HubError } from '../../core/errors.js';
 import { parseRfc3339 } from '../../core/run-at.js';
 import type { JobRequest } from '../../jobs/jobs.js';
-import type { Input, JobCreate, NextJob } from './schemas.js';
+import type { JobState } from '../../core/states.js';
+import type { JobFilter } from '../../store/store.js';
+import type { Input, JobBulk, JobCreate, NextJob } from './schemas.js';
 
 export function inputFrom(i: Static<typeof Input> | undefined): JobRequest['input'] {
   if (!i) return undefined;
@@ -41,5 +43,17 @@ export function jobRequestFrom(b: JobCreate, idempotencyHeader?: string): JobReq
     runAt: b.runAt === undefined ? undefined : parseRfc3339(b.runAt, 'runAt'),
     delayMs: b.delayMs,
     next: nextFrom(b.next),
+  };
+}
+
+/** A bulk action's filter as the job service takes it (the owner is added by the caller). */
+export function bulkFilterFrom(f: JobBulk['filter']): Omit<JobFilter, 'limit' | 'beforeId'> {
+  const state = f.state === undefined ? undefined : Array.isArray(f.state) ? f.state : [f.state];
+  return {
+    states: state as JobState[] | undefined,
+    functionId: f.function,
+    runtime: f.runtime,
+    tag: f.tag,
+    createdBefore: f.createdBefore === undefined ? undefined : parseRfc3339(f.createdBefore, 'createdBefore'),
   };
 }

@@ -6,8 +6,8 @@ import { readJson } from '../body.js';
 import { sendBlob } from '../blob-transfer.js';
 import type { RequestContext } from '../router.js';
 import { sendJson, type Api } from './api.js';
-import { jobRequestFrom } from './convert.js';
-import { JobBatchCreate, JobCreate } from './schemas.js';
+import { bulkFilterFrom, jobRequestFrom } from './convert.js';
+import { JobBatchCreate, JobBulk, JobCreate } from './schemas.js';
 import { jobJson } from './serialize.js';
 
 const FINAL: JobState[] = ['succeeded', 'failed', 'canceled'];
@@ -199,6 +199,36 @@ export function jobRoutes(api: Api): void {
     async (c) => {
       const { owner, staff } = await scope(c, 'client');
       sendJson(c.res, 200, jobJson(await c.hub.jobs.cancel(idParam(c), owner), staff));
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/jobs/{id}/retry',
+      tag: 'jobs',
+      summary: 'Put a failed or canceled job back in the queue with a fresh attempt budget',
+      responses: { 200: 'the job, queued', 409: 'conflict: the job is not failed or canceled' },
+    },
+    async (c) => {
+      const { owner, staff } = await scope(c, 'client');
+      c.req.resume();
+      sendJson(c.res, 200, jobJson(await c.hub.jobs.retry(idParam(c), owner), staff));
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/jobs/bulk',
+      tag: 'jobs',
+      summary: 'Retry or cancel every job matching a filter (a client: its own jobs)',
+      body: JobBulk,
+      responses: { 200: '{count}: how many jobs changed' },
+    },
+    async (c) => {
+      const { owner } = await scope(c, 'client');
+      const body = await readJson(c.req, JobBulk, c.hub.ctx.config.maxJsonBytes);
+      const count = await c.hub.jobs.bulk(body.action, { ...bulkFilterFrom(body.filter), owner });
+      sendJson(c.res, 200, { count });
     },
   );
   api.route(

@@ -61,6 +61,32 @@ export const JobBatchCreate = Type.Object(
   { additionalProperties: false },
 );
 
+const JobStateName = Type.Union(
+  ['queued', 'running', 'succeeded', 'failed', 'canceled'].map((s) => Type.Literal(s)),
+);
+
+export const JobBulk = Type.Object(
+  {
+    action: Type.Union([Type.Literal('retry'), Type.Literal('cancel')], {
+      description: 'retry: failed and canceled jobs (not contest jobs); cancel: queued and running jobs',
+    }),
+    filter: Type.Object(
+      {
+        state: Type.Optional(
+          Type.Union([JobStateName, Type.Array(JobStateName, { minItems: 1, maxItems: 5 })]),
+        ),
+        function: Type.Optional(Id),
+        runtime: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+        tag: Type.Optional(Tag),
+        createdBefore: Type.Optional(Type.String({ maxLength: 64, description: 'RFC 3339 time' })),
+      },
+      { additionalProperties: false, description: 'Every field narrows the selection; {} = all your jobs' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type JobBulk = Static<typeof JobBulk>;
+
 export const FunctionCreate = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),

@@ -307,6 +307,20 @@ export class PostgresStore implements Store {
   jobCancel(p: { jobId: string; now: number }) {
     return this.db.tx((c) => jobs.cancel(c, p.jobId, p.now));
   }
+  jobRetry(p: { jobId: string; now: number }) {
+    return this.db.tx(async (c) => {
+      const outcome = await jobs.retry(c, p.jobId, p.now);
+      if (outcome?.changed) await notifyQueued(c, this.channel, this.origin, [outcome.job]);
+      return outcome;
+    });
+  }
+  jobBulk(p: Parameters<Store['jobBulk']>[0]) {
+    return this.db.tx(async (c) => {
+      const changed = await jobs.bulk(c, p);
+      if (p.action === 'retry') await notifyQueued(c, this.channel, this.origin, changed);
+      return changed;
+    });
+  }
   leaseReapExpired(p: { now: number; limit: number; retryDelayMs: (attempt: number) => number }) {
     return this.db.tx(async (c) => {
       const reaped = await jobs.reapExpired(c, p);

@@ -9,8 +9,10 @@ import { teamBusy } from '../../core/errors.js';
 import { afterFailedAttempt } from '../../core/states.js';
 import { expiryReason, leaseExpiry } from '../../core/lease.js';
 import { preferenceScore, tagsAllow } from '../../core/tags.js';
+import type { JobState } from '../../core/states.js';
 import type {
   AttemptError,
+  BulkAction,
   CompleteOutcome,
   CompleteParams,
   DirectLease,
@@ -71,6 +73,7 @@ export class SqliteJobs {
       fail: p(`UPDATE jobs SET state = 'failed', finished_at = ?, lease_expires_at = NULL, error = ?, errors = ?,
           exit_status = ?, result = ?
         WHERE id = ? RETURNING *`),
+      retry: p(`UPDATE jobs SET ${RETRY_SET} WHERE id = ? AND state IN ('failed', 'canceled') RETURNING *`),
       cancel: p(`UPDATE jobs SET state = 'canceled', finished_at = ?, lease_expires_at = NULL,
           error = 'canceled by the requester'
         WHERE id = ? AND state IN ('queued', 'running') RETURNING *`),
@@ -202,32 +205,47 @@ export class SqliteJobs {
   }
 
   list(f: JobFilter): JobRecord[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (f.states?.length) {
-      where.push(`state IN (${f.states.map(() => '?').join(',')})`);
-      args.push(...f.states);
-    }
-    const eq = (col: string, v: string | undefined) => {
-      if (v !== undefined) {
-        where.push(`${col} = ?`);
-        args.push(v);
-      }
-    };
-    eq('runtime', f.runtime);
-    eq('function_id', f.functionId);
-    eq('owner', f.owner);
-    eq('team', f.team);
-    if (f.tag !== undefined) {
-      where.push('EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)');
-      args.push(f.tag);
-    }
+    const { where, args } = filterSql(f);
     if (f.beforeId !== undefined) {
       where.push('id < ?');
       args.push(Number(f.beforeId));
     }
     const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
     return this.many(this.db.prepare(sql).raw(true), ...args, f.limit).map(jobFromRow);
+  }
+
+  retry(jobId: string, now: number): { job: JobRecord; changed: boolean } | null {
+    let row: JobRow | undefined;
+    try {
+      row = this.one(this.s.retry!, now, Number(jobId));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /jobs\.team/.test(String(err)))
+        throw teamBusy(this.get(jobId)!.team);
+      throw err;
+    }
+    if (row) return { job: jobFromRow(row), changed: true };
+    const job = this.get(jobId);
+    return job ? { job, changed: false } : null;
+  }
+
+  bulk(p: {
+    action: BulkAction;
+    filter: Omit<JobFilter, 'limit' | 'beforeId'>;
+    limit: number;
+    now: number;
+  }): JobRecord[] {
+    const allowed = BULK_STATES[p.action];
+    const states = p.filter.states?.length ? p.filter.states.filter((s) => allowed.includes(s)) : allowed;
+    if (states.length === 0) return [];
+    const { where, args } = filterSql({ ...p.filter, states });
+    if (p.action === 'retry') where.push('team IS NULL');
+    const set =
+      p.action === 'retry'
+        ? RETRY_SET
+        : "state = 'canceled', finished_at = ?, lease_expires_at = NULL, error = 'canceled by the requester'";
+    const sql = `UPDATE jobs SET ${set} WHERE id IN (SELECT id FROM jobs WHERE ${where.join(' AND ')}
+      ORDER BY id LIMIT ?) RETURNING *`;
+    return this.many(this.db.prepare(sql).raw(true), p.now, ...args, p.limit).map(jobFromRow);
   }
 
   leaseNext(p: LeaseRequest): JobRecord[] {
@@ -426,4 +444,44 @@ export class SqliteJobs {
   deleteFinished(before: number, limit: number): number {
     return this.s.deleteFinished!.run(before, limit).changes;
   }
+}
+
+/** The states each bulk action applies to. */
+export const BULK_STATES: Record<BulkAction, JobState[]> = {
+  retry: ['failed', 'canceled'],
+  cancel: ['queued', 'running'],
+};
+
+/** A retried job: queued, due at ? (now), a fresh attempt budget; `errors` keeps the history. */
+export const RETRY_SET = `state = 'queued', run_at = ?, attempts = 0, lease_token = NULL,
+  lease_worker_id = NULL, lease_expires_at = NULL, started_at = NULL, finished_at = NULL, error = NULL,
+  exit_status = NULL, result = NULL, output_blob_id = NULL, output_inline = NULL, progress = NULL`;
+
+/** WHERE terms of a job filter (without paging), with their `?` arguments in order. */
+function filterSql(f: Omit<JobFilter, 'limit'>): { where: string[]; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (f.states?.length) {
+    where.push(`state IN (${f.states.map(() => '?').join(',')})`);
+    args.push(...f.states);
+  }
+  const eq = (col: string, v: string | undefined) => {
+    if (v !== undefined) {
+      where.push(`${col} = ?`);
+      args.push(v);
+    }
+  };
+  eq('runtime', f.runtime);
+  eq('function_id', f.functionId);
+  eq('owner', f.owner);
+  eq('team', f.team);
+  if (f.tag !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)');
+    args.push(f.tag);
+  }
+  if (f.createdBefore !== undefined) {
+    where.push('created_at < ?');
+    args.push(f.createdBefore);
+  }
+  return { where, args };
 }

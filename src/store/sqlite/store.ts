@@ -247,6 +247,12 @@ export class SqliteStore implements Store {
   jobCancel(p: { jobId: string; now: number }) {
     return this.write(() => this.jobs.cancel(p.jobId, p.now));
   }
+  jobRetry(p: { jobId: string; now: number }) {
+    return this.write(() => this.jobs.retry(p.jobId, p.now));
+  }
+  jobBulk(p: Parameters<Store['jobBulk']>[0]) {
+    return this.write(() => this.jobs.bulk(p));
+  }
   leaseReapExpired(p: { now: number; limit: number; retryDelayMs: (attempt: number) => number }) {
     return this.write(() => this.jobs.reapExpired(p));
   }

@@ -1,0 +1,132 @@
+/**
+ * The Store contract for scheduling: delayed jobs (`runAt` at insert), retry of failed and
+ * canceled jobs, bulk retry and cancel by filter. Run against every store like conformance.ts.
+ */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { NewJob, Store } from '../../src/store/store.js';
+import { newJob, type OpenStore } from './conformance.js';
+
+const T0 = 1_000_000;
+
+export function storeSchedulingConformance(name: string, open: OpenStore): void {
+  describe(`Store scheduling conformance: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await open());
+    });
+    afterEach(async () => {
+      await cleanup();
+    });
+
+    const insert = async (jobs: Partial<NewJob>[], now = T0) =>
+      (await store.jobInsertMany({ jobs: jobs.map(newJob), now })).map((r) => r.job);
+    const worker = () =>
+      store.workerInsert({
+        name: null,
+        runtimes: ['default'],
+        tags: [],
+        capacity: 1,
+        protocol: 'v1',
+        createdAt: T0,
+        lastSeenAt: T0,
+      });
+    const lease = (workerId: string, now: number, limit = 10) =>
+      store.jobLeaseNext({ workerId, runtimes: ['default'], tags: [], limit, leaseMs: 10_000, now });
+
+    it('keeps a delayed job out of leases until its runAt, also in a multi-job insert', async () => {
+      const [delayed, plain, other] = await insert([{ runAt: T0 + 5000 }, {}, { runAt: T0 + 9000 }]);
+      expect(delayed!.runAt).toBe(T0 + 5000);
+      expect(plain!.runAt).toBe(T0);
+      expect(other!.runAt).toBe(T0 + 9000);
+      expect(await store.jobNextRunAt({ now: T0 })).toBe(T0 + 5000);
+      const w = await worker();
+      expect((await lease(w.id, T0)).map((j) => j.id)).toEqual([plain!.id]);
+      expect(await lease(w.id, T0 + 4999)).toEqual([]);
+      expect((await lease(w.id, T0 + 5000)).map((j) => j.id)).toEqual([delayed!.id]);
+      const [single] = await insert([{ runAt: T0 + 100, idempotencyKey: 'k' }]);
+      expect(single!.runAt).toBe(T0 + 100);
+    });
+
+    it('retries failed and canceled jobs with a fresh budget and the history kept; not others', async () => {
+      const w = await worker();
+      const [a, b, c] = await insert([{ maxAttempts: 1 }, {}, {}]);
+      const [leased] = await lease(w.id, T0, 1);
+      await store.jobFail({
+        jobId: leased!.id,
+        token: leased!.leaseToken!,
+        error: 'boom',
+        retryable: false,
+        exitStatus: 3,
+        result: null,
+        retryDelayMs: 0,
+        now: T0 + 1,
+      });
+      const retried = await store.jobRetry({ jobId: a!.id, now: T0 + 10 });
+      expect(retried).toMatchObject({
+        changed: true,
+        job: {
+          state: 'queued',
+          attempts: 0,
+          runAt: T0 + 10,
+          error: null,
+          exitStatus: null,
+          finishedAt: null,
+        },
+      });
+      expect(retried!.job.errors).toMatchObject([{ attempt: 1, message: 'boom' }]);
+      await store.jobCancel({ jobId: b!.id, now: T0 });
+      expect((await store.jobRetry({ jobId: b!.id, now: T0 + 10 }))!.changed).toBe(true);
+      expect(await store.jobRetry({ jobId: c!.id, now: T0 + 10 })).toMatchObject({
+        changed: false,
+        job: { state: 'queued' },
+      });
+      expect(await store.jobRetry({ jobId: '999999', now: T0 })).toBeNull();
+    });
+
+    it('refuses to retry a team job while its team has another active job', async () => {
+      const [first] = await insert([{ team: '7' }]);
+      await store.jobCancel({ jobId: first!.id, now: T0 });
+      await insert([{ team: '7' }]);
+      await expect(store.jobRetry({ jobId: first!.id, now: T0 })).rejects.toMatchObject({ code: 'conflict' });
+    });
+
+    it('applies bulk actions to the filtered jobs only, oldest first, up to the limit', async () => {
+      const jobs = await insert([
+        { owner: 'a', tags: ['x'] },
+        { owner: 'a' },
+        { owner: 'a', runtime: 'other' },
+        { owner: 'b', tags: ['x'] },
+      ]);
+      const canceled = await store.jobBulk({
+        action: 'cancel',
+        filter: { owner: 'a' },
+        limit: 2,
+        now: T0 + 1,
+      });
+      expect(canceled.map((j) => j.id)).toEqual([jobs[0]!.id, jobs[1]!.id]);
+      expect(canceled.every((j) => j.state === 'canceled' && j.finishedAt === T0 + 1)).toBe(true);
+      const byTag = await store.jobBulk({ action: 'retry', filter: { tag: 'x' }, limit: 10, now: T0 + 2 });
+      expect(byTag.map((j) => j.id)).toEqual([jobs[0]!.id]);
+      expect(byTag[0]).toMatchObject({ state: 'queued', attempts: 0, runAt: T0 + 2 });
+      // Only states the action applies to: a retry of queued jobs changes nothing.
+      expect(
+        await store.jobBulk({ action: 'retry', filter: { states: ['queued'] }, limit: 10, now: T0 }),
+      ).toEqual([]);
+      const later = await insert([{ owner: 'a' }], T0 + 100);
+      const old = await store.jobBulk({
+        action: 'cancel',
+        filter: { createdBefore: T0 + 100, runtime: 'default' },
+        limit: 10,
+        now: T0 + 3,
+      });
+      expect(old.map((j) => j.id).sort()).toEqual([jobs[0]!.id, jobs[3]!.id].sort());
+      expect((await store.jobGet({ id: later[0]!.id }))!.state).toBe('queued');
+      // Team jobs are left to their own (contest) retry.
+      const [team] = await insert([{ team: '9' }]);
+      await store.jobCancel({ jobId: team!.id, now: T0 });
+      const retried = await store.jobBulk({ action: 'retry', filter: {}, limit: 100, now: T0 + 4 });
+      expect(retried.map((j) => j.id)).not.toContain(team!.id);
+    });
+  });
+}
