@@ -26,6 +26,7 @@ import { topN } from '../metrics/registry.js';
 import { explainJob, type Explanation } from '../jobs/explain.js';
 import { JobService } from '../jobs/jobs.js';
 import { LeaseService, WorkerRegistry } from '../jobs/workers.js';
+import { ScheduleService } from '../schedules/schedules.js';
 
 /** How often the "last used" times of tokens are written (one batch each time). */
 const TOKEN_USE_FLUSH_MS = 5_000;
@@ -43,6 +44,7 @@ export class Hub {
   readonly workers: WorkerRegistry;
   readonly leases: LeaseService;
   readonly auth: AuthService;
+  readonly schedules: ScheduleService;
   /** The contest portal (benchmark jobs, teams, leaderboard). */
   readonly portal: Portal;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -62,6 +64,7 @@ export class Hub {
       (job) => this.jobs.finished(job),
     );
     this.jobs = new JobService(ctx, this.workers, this.leases);
+    this.schedules = new ScheduleService(ctx, this.jobs);
     this.auth = new AuthService(ctx);
     this.portal = new Portal(this);
     this.registerGauges();
@@ -131,10 +134,12 @@ export class Hub {
     // "Last used" of tokens: one batched write every few seconds, whatever the request rate.
     every(TOKEN_USE_FLUSH_MS, 'token use', () => this.auth.flushUsed());
     await this.leases.scheduleDelayed();
+    this.schedules.start();
   }
 
   /** Answers every long-poll now (lease, wait, contract) and ends event streams. */
   beginShutdown(): void {
+    this.schedules.close();
     this.leases.close();
     this.stopping.abort();
   }

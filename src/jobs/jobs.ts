@@ -150,6 +150,14 @@ export class JobService {
   }
 
   /**
+   * Resolves a request as `create` would (function, runtime, input access, delay) without creating
+   * anything: schedules check their job when they are made, and make it at each tick.
+   */
+  prepare(req: JobRequest, owner: string | null, creator?: Principal): Promise<NewJob> {
+    return this.resolve(req, owner, { functions: new Map(), blobs: new Map(), creator });
+  }
+
+  /**
    * An input blob the creator may read: otherwise a job would be a way to reach another
    * tenant's bytes (the job's owner may read its input).
    */

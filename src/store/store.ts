@@ -199,6 +199,31 @@ export interface TokenRecord {
   lastUsedAt: number | null;
 }
 
+/** A cron schedule: a job created at each tick (see src/schedules/). */
+export interface ScheduleRecord {
+  id: string;
+  name: string;
+  cron: string;
+  timezone: string;
+  /** The job to create at each tick, as the job service takes it (JSON). */
+  job: unknown;
+  overlap: 'skip' | 'allow';
+  owner: string | null;
+  paused: boolean;
+  /** The next tick not yet run (ms). */
+  nextRunAt: number;
+  lastRunAt: number | null;
+  lastJobId: string | null;
+  createdAt: number;
+}
+
+/** The outcome of running one tick of a schedule. */
+export type ScheduleFireOutcome =
+  /** Another hub ran this tick (or the schedule was paused, changed or deleted): nothing done. */
+  | { claimed: false }
+  /** This call ran the tick: `job` is the job it created, null when the tick was skipped. */
+  | { claimed: true; job: JobRecord | null };
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /**
@@ -289,6 +314,35 @@ export interface Store {
   queueStats(): Promise<QueueStat[]>;
   /** Deletes up to `limit` final jobs finished before `before`; returns how many. */
   jobDeleteFinished(p: { before: number; limit: number }): Promise<number>;
+
+  /** Creates a schedule; a name its owner uses already: `conflict`. */
+  scheduleInsert(
+    p: Omit<ScheduleRecord, 'id' | 'lastRunAt' | 'lastJobId' | 'paused'>,
+  ): Promise<ScheduleRecord>;
+  scheduleGet(p: { id: string }): Promise<ScheduleRecord | null>;
+  /** Schedules by id (oldest first), of one owner when given. */
+  scheduleList(p: { owner?: string; afterId?: string; limit: number }): Promise<ScheduleRecord[]>;
+  scheduleDelete(p: { id: string }): Promise<boolean>;
+  /** Pauses or resumes; resuming sets the next tick (`nextRunAt`). Null when there is no such schedule. */
+  scheduleSetPaused(p: { id: string; paused: boolean; nextRunAt?: number }): Promise<ScheduleRecord | null>;
+  /** Unpaused schedules whose next tick is at or before `now`, most overdue first. */
+  scheduleListDue(p: { now: number; limit: number }): Promise<ScheduleRecord[]>;
+  /** The earliest next tick of an unpaused schedule, if any. */
+  scheduleNextRunAt(): Promise<number | null>;
+  /**
+   * Runs tick `tick` of a schedule in one commit: moves its next tick from `tick` to `nextRunAt`
+   * only if it is still `tick` (so one caller wins, however many hubs try) and, having won,
+   * creates `job` — unless `job` is null, or `skipIfActive` and the schedule's last job is still
+   * queued or running (the tick is then used up without a job).
+   */
+  scheduleFire(p: {
+    id: string;
+    tick: number;
+    nextRunAt: number;
+    job: NewJob | null;
+    skipIfActive: boolean;
+    now: number;
+  }): Promise<ScheduleFireOutcome>;
 
   workerInsert(p: Omit<WorkerRecord, 'id' | 'owner'> & { owner?: string | null }): Promise<WorkerRecord>;
   /** Whether a worker registered by token `worker` holds an unexpired lease on a job of `jobOwner`. */

@@ -3,12 +3,14 @@ import type { Face } from '../server.js';
 import { Api, sendError } from './api.js';
 import { jobRoutes } from './routes-jobs.js';
 import { miscRoutes } from './routes-misc.js';
+import { scheduleRoutes } from './routes-schedules.js';
 import { workerRoutes } from './routes-workers.js';
 
 export function nativeApi(): { face: Face; api: Api } {
   const api = new Api();
   jobRoutes(api);
   workerRoutes(api);
+  scheduleRoutes(api);
   miscRoutes(api);
   return { api, face: { name: 'v1', router: api.router, sendError } };
 }

@@ -87,6 +87,29 @@ export const JobBulk = Type.Object(
 );
 export type JobBulk = Static<typeof JobBulk>;
 
+export const ScheduleCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    cron: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: '5 fields (minute hour day month weekday), or 6 with seconds first',
+    }),
+    timezone: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: 'IANA time zone; default UTC' }),
+    ),
+    job: JobCreate,
+    overlap: Type.Optional(
+      Type.Union([Type.Literal('skip'), Type.Literal('allow')], {
+        description:
+          "skip: no job at a tick while the schedule's previous job is queued or running; default allow",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ScheduleCreate = Static<typeof ScheduleCreate>;
+
 export const FunctionCreate = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),

@@ -1,5 +1,13 @@
 /** How native API replies show records: ISO times, ids as strings, small bytes as base64. */
-import type { BlobRecord, FunctionRecord, JobRecord, WorkerRecord } from '../../store/store.js';
+import type { JobRequest } from '../../jobs/jobs.js';
+import { fromStored } from '../../schedules/schedules.js';
+import type {
+  BlobRecord,
+  FunctionRecord,
+  JobRecord,
+  ScheduleRecord,
+  WorkerRecord,
+} from '../../store/store.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -81,6 +89,40 @@ export const workerJson = (w: WorkerRecord, extra: { parked?: number; lastSeen?:
   createdAt: iso(w.createdAt),
   lastSeenAt: iso(extra.lastSeen ?? w.lastSeenAt),
   parked: extra.parked ?? 0,
+});
+
+/** A job request as the native API spells it (JobCreate). */
+function jobRequestJson(r: JobRequest | NonNullable<JobRequest['next']>): Record<string, unknown> {
+  const input = 'input' in r ? r.input : undefined;
+  return {
+    function: r.functionId,
+    runtime: r.runtime,
+    tags: r.tags,
+    priority: r.priority,
+    maxAttempts: r.maxAttempts,
+    timeoutMs: r.timeoutMs,
+    input:
+      input === undefined
+        ? undefined
+        : 'blobId' in input
+          ? input
+          : { base64: input.bytes.toString('base64') },
+    next: r.next ? jobRequestJson(r.next) : undefined,
+  };
+}
+
+export const scheduleJson = (s: ScheduleRecord) => ({
+  id: s.id,
+  name: s.name,
+  cron: s.cron,
+  timezone: s.timezone,
+  overlap: s.overlap,
+  paused: s.paused,
+  job: jobRequestJson(fromStored(s.job)),
+  nextRunAt: s.paused ? null : iso(s.nextRunAt),
+  lastRunAt: iso(s.lastRunAt),
+  lastJobId: s.lastJobId,
+  createdAt: iso(s.createdAt),
 });
 
 export { iso };

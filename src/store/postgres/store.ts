@@ -36,6 +36,7 @@ import type {
   WorkerRecord,
 } from '../store.js';
 import * as jobs from './jobs.js';
+import * as schedules from './schedules.js';
 import { migrate } from './migrate.js';
 import { createPool } from './connection.js';
 import { PostgresPortalStore } from '../../contest/store/postgres.js';
@@ -306,6 +307,34 @@ export class PostgresStore implements Store {
   }
   jobCancel(p: { jobId: string; now: number }) {
     return this.db.tx((c) => jobs.cancel(c, p.jobId, p.now));
+  }
+  scheduleInsert(p: Parameters<Store['scheduleInsert']>[0]) {
+    return this.db.tx((c) => schedules.insert(c, p));
+  }
+  scheduleGet(p: { id: string }) {
+    return schedules.get(this.reader, p.id);
+  }
+  scheduleList(p: { owner?: string; afterId?: string; limit: number }) {
+    return schedules.list(this.reader, p);
+  }
+  scheduleDelete(p: { id: string }) {
+    return this.db.tx((c) => schedules.remove(c, p.id));
+  }
+  scheduleSetPaused(p: { id: string; paused: boolean; nextRunAt?: number }) {
+    return this.db.tx((c) => schedules.setPaused(c, p));
+  }
+  scheduleListDue(p: { now: number; limit: number }) {
+    return schedules.due(this.reader, p.now, p.limit);
+  }
+  scheduleNextRunAt() {
+    return schedules.nextRunAt(this.reader);
+  }
+  scheduleFire(p: Parameters<Store['scheduleFire']>[0]) {
+    return this.db.tx(async (c) => {
+      const outcome = await schedules.fire(c, p);
+      if (outcome.claimed && outcome.job) await notifyQueued(c, this.channel, this.origin, [outcome.job]);
+      return outcome;
+    });
   }
   jobRetry(p: { jobId: string; now: number }) {
     return this.db.tx(async (c) => {

@@ -134,7 +134,7 @@ export class SqliteJobs {
     };
   }
 
-  private insertOne(j: NewJob, now: number): JobRecord {
+  insertOne(j: NewJob, now: number): JobRecord {
     try {
       return this.insertRow(j, now);
     } catch (err) {

@@ -21,6 +21,7 @@ import type {
 } from '../store.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteJobs } from './jobs.js';
+import { SqliteSchedules } from './schedules.js';
 import { migrate } from './migrate.js';
 import { SqlitePortalStore } from '../../contest/store/sqlite.js';
 import type { PortalStore } from '../../contest/store/store.js';
@@ -47,6 +48,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writes: GroupCommit;
   private readonly jobs: SqliteJobs;
+  private readonly schedules: SqliteSchedules;
   private readonly s: Record<string, Statement>;
   private closed = false;
   private portalStore: SqlitePortalStore | null = null;
@@ -55,6 +57,7 @@ export class SqliteStore implements Store {
     this.db = db;
     this.writes = new GroupCommit(db);
     this.jobs = new SqliteJobs(db);
+    this.schedules = new SqliteSchedules(db, (job, now) => this.jobs.insertOne(job, now));
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       blobUpsert: p(`INSERT INTO blobs (sha256, size, created_at, touched_at) VALUES (?, ?, ?, ?)
@@ -246,6 +249,30 @@ export class SqliteStore implements Store {
   }
   jobCancel(p: { jobId: string; now: number }) {
     return this.write(() => this.jobs.cancel(p.jobId, p.now));
+  }
+  scheduleInsert(p: Parameters<Store['scheduleInsert']>[0]) {
+    return this.write(() => this.schedules.insert(p));
+  }
+  scheduleGet(p: { id: string }) {
+    return this.read(() => this.schedules.get(p.id));
+  }
+  scheduleList(p: { owner?: string; afterId?: string; limit: number }) {
+    return this.read(() => this.schedules.list(p));
+  }
+  scheduleDelete(p: { id: string }) {
+    return this.write(() => this.schedules.delete(p.id));
+  }
+  scheduleSetPaused(p: { id: string; paused: boolean; nextRunAt?: number }) {
+    return this.write(() => this.schedules.setPaused(p));
+  }
+  scheduleListDue(p: { now: number; limit: number }) {
+    return this.read(() => this.schedules.due(p.now, p.limit));
+  }
+  scheduleNextRunAt() {
+    return this.read(() => this.schedules.nextRunAt());
+  }
+  scheduleFire(p: Parameters<Store['scheduleFire']>[0]) {
+    return this.write(() => this.schedules.fire(p));
   }
   jobRetry(p: { jobId: string; now: number }) {
     return this.write(() => this.jobs.retry(p.jobId, p.now));
