@@ -128,5 +128,95 @@ export function storeSchedulingConformance(name: string, open: OpenStore): void 
       const retried = await store.jobBulk({ action: 'retry', filter: {}, limit: 100, now: T0 + 4 });
       expect(retried.map((j) => j.id)).not.toContain(team!.id);
     });
+
+    const schedule = (over: { name?: string; owner?: string | null; nextRunAt?: number } = {}) =>
+      store.scheduleInsert({
+        name: over.name ?? 's',
+        cron: '* * * * * *',
+        timezone: 'UTC',
+        job: { runtime: 'default' },
+        overlap: 'allow',
+        owner: over.owner ?? null,
+        nextRunAt: over.nextRunAt ?? T0 + 1000,
+        createdAt: T0,
+      });
+
+    it('stores schedules, refuses a name twice per owner, lists, pauses, resumes and deletes', async () => {
+      const a = await schedule({ name: 'n', owner: 'a' });
+      expect(a).toMatchObject({
+        name: 'n',
+        owner: 'a',
+        paused: false,
+        nextRunAt: T0 + 1000,
+        lastJobId: null,
+      });
+      expect(a.job).toEqual({ runtime: 'default' });
+      await expect(schedule({ name: 'n', owner: 'a' })).rejects.toMatchObject({ code: 'conflict' });
+      const b = await schedule({ name: 'n', owner: 'b', nextRunAt: T0 + 500 });
+      expect((await store.scheduleList({ owner: 'a', limit: 10 })).map((x) => x.id)).toEqual([a.id]);
+      expect((await store.scheduleList({ limit: 10 })).map((x) => x.id)).toEqual([a.id, b.id]);
+      expect((await store.scheduleList({ afterId: a.id, limit: 10 })).map((x) => x.id)).toEqual([b.id]);
+      expect(await store.scheduleNextRunAt()).toBe(T0 + 500);
+      expect((await store.scheduleListDue({ now: T0 + 999, limit: 10 })).map((x) => x.id)).toEqual([b.id]);
+      expect(await store.scheduleSetPaused({ id: b.id, paused: true })).toMatchObject({ paused: true });
+      expect(await store.scheduleNextRunAt()).toBe(T0 + 1000);
+      expect(await store.scheduleListDue({ now: T0 + 999, limit: 10 })).toEqual([]);
+      expect(await store.scheduleSetPaused({ id: b.id, paused: false, nextRunAt: T0 + 7000 })).toMatchObject({
+        paused: false,
+        nextRunAt: T0 + 7000,
+      });
+      expect(await store.scheduleDelete({ id: a.id })).toBe(true);
+      expect(await store.scheduleDelete({ id: a.id })).toBe(false);
+      expect(await store.scheduleGet({ id: a.id })).toBeNull();
+      expect(await store.scheduleSetPaused({ id: a.id, paused: true })).toBeNull();
+    });
+
+    it('runs a tick once however many callers race for it, with its job in the same commit', async () => {
+      const s = await schedule({ nextRunAt: T0 + 1000 });
+      const fire = () =>
+        store.scheduleFire({
+          id: s.id,
+          tick: T0 + 1000,
+          nextRunAt: T0 + 2000,
+          job: newJob({ runAt: T0 + 1000 }),
+          skipIfActive: false,
+          now: T0 + 1001,
+        });
+      const outcomes = await Promise.all([fire(), fire(), fire(), fire()]);
+      const won = outcomes.filter((o) => o.claimed);
+      expect(won).toHaveLength(1);
+      const job = (won[0] as { job: { id: string; runAt: number } }).job;
+      expect(job.runAt).toBe(T0 + 1000);
+      expect(await store.jobList({ limit: 10 })).toHaveLength(1);
+      expect(await store.scheduleGet({ id: s.id })).toMatchObject({
+        nextRunAt: T0 + 2000,
+        lastRunAt: T0 + 1000,
+        lastJobId: job.id,
+      });
+      // A stale tick (already run) changes nothing.
+      expect(await fire()).toEqual({ claimed: false });
+    });
+
+    it('uses up a tick without a job while the last one is active with skipIfActive, or when paused', async () => {
+      const s = await schedule({ nextRunAt: T0 + 1000 });
+      const fire = (tick: number, skipIfActive = true) =>
+        store.scheduleFire({
+          id: s.id,
+          tick,
+          nextRunAt: tick + 1000,
+          job: newJob(),
+          skipIfActive,
+          now: tick,
+        });
+      expect(await fire(T0 + 1000)).toMatchObject({ claimed: true, job: { state: 'queued' } });
+      expect(await fire(T0 + 2000)).toEqual({ claimed: true, job: null });
+      expect(await fire(T0 + 3000, false)).toMatchObject({ claimed: true, job: { state: 'queued' } });
+      const last = (await store.scheduleGet({ id: s.id }))!.lastJobId!;
+      await store.jobCancel({ jobId: last, now: T0 });
+      expect(await fire(T0 + 4000)).toMatchObject({ claimed: true, job: { state: 'queued' } });
+      await store.scheduleSetPaused({ id: s.id, paused: true });
+      expect(await fire(T0 + 5000)).toEqual({ claimed: false });
+      expect(await store.jobList({ limit: 10 })).toHaveLength(3);
+    });
   });
 }
