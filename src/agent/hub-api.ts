@@ -56,6 +56,18 @@ export interface JobView {
   [k: string]: unknown;
 }
 
+export interface ScheduleView {
+  id: string;
+  name: string;
+  cron: string;
+  timezone: string;
+  overlap: 'skip' | 'allow';
+  paused: boolean;
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+  lastJobId: string | null;
+}
+
 export interface BlobView {
   id: string;
   sha256: string;
@@ -113,6 +125,27 @@ export const hubApi = (c: HubClient) => ({
     c.json<JobView & { warnings: string[] }>('POST', '/api/v1/jobs', { json: body }),
 
   jobCancel: (id: string) => c.json<JobView>('POST', `/api/v1/jobs/${encodeURIComponent(id)}/cancel`),
+
+  jobRetry: (id: string) => c.json<JobView>('POST', `/api/v1/jobs/${encodeURIComponent(id)}/retry`),
+
+  /** Retries or cancels every job the filter selects; how many changed. */
+  jobBulk: (body: { action: 'retry' | 'cancel'; filter: Record<string, unknown> }) =>
+    c.json<{ count: number }>('POST', '/api/v1/jobs/bulk', { json: body }),
+
+  scheduleCreate: (body: Record<string, unknown>) =>
+    c.json<ScheduleView>('POST', '/api/v1/schedules', { json: body }),
+
+  /** One page of schedules, oldest first. */
+  scheduleList: (after?: string) =>
+    c.json<{ schedules: ScheduleView[]; next: string | null }>(
+      'GET',
+      `/api/v1/schedules?limit=1000${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+    ),
+
+  scheduleDelete: (id: string) => c.json<null>('DELETE', `/api/v1/schedules/${encodeURIComponent(id)}`),
+
+  schedulePause: (id: string, pause: boolean) =>
+    c.json<ScheduleView>('POST', `/api/v1/schedules/${encodeURIComponent(id)}/${pause ? 'pause' : 'resume'}`),
 
   /** Workers seen recently, with the runtimes they registered. */
   workerList: () => c.json<{ workers: { id: string; runtimes: string[] }[] }>('GET', '/api/v1/workers'),

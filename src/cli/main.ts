@@ -10,6 +10,7 @@ import { upCommand } from './up.js';
 import { runCommands } from './run.js';
 import { VERSION } from '../http/app.js';
 import { portalCommand } from './portal.js';
+import { jobsCommand, schedulesCommand } from './jobs.js';
 import { benchWorkerCommand } from './bench-worker.js';
 import { exitWith } from './exit-codes.js';
 
@@ -21,6 +22,8 @@ program.addCommand(tokenCommand());
 program.addCommand(workerCommand());
 program.addCommand(upCommand());
 for (const c of runCommands()) program.addCommand(c);
+program.addCommand(jobsCommand());
+program.addCommand(schedulesCommand());
 program.addCommand(portalCommand());
 program.addCommand(benchWorkerCommand());
 
