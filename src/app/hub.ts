@@ -27,6 +27,7 @@ import { explainJob, type Explanation } from '../jobs/explain.js';
 import { JobService } from '../jobs/jobs.js';
 import { LeaseService, WorkerRegistry } from '../jobs/workers.js';
 import { ScheduleService } from '../schedules/schedules.js';
+import { WebhookService } from '../webhooks/webhooks.js';
 
 /** How often the "last used" times of tokens are written (one batch each time). */
 const TOKEN_USE_FLUSH_MS = 5_000;
@@ -45,6 +46,7 @@ export class Hub {
   readonly leases: LeaseService;
   readonly auth: AuthService;
   readonly schedules: ScheduleService;
+  readonly webhooks: WebhookService;
   /** The contest portal (benchmark jobs, teams, leaderboard). */
   readonly portal: Portal;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -65,6 +67,7 @@ export class Hub {
     );
     this.jobs = new JobService(ctx, this.workers, this.leases);
     this.schedules = new ScheduleService(ctx, this.jobs);
+    this.webhooks = new WebhookService(ctx);
     this.auth = new AuthService(ctx);
     this.portal = new Portal(this);
     this.registerGauges();
@@ -135,11 +138,13 @@ export class Hub {
     every(TOKEN_USE_FLUSH_MS, 'token use', () => this.auth.flushUsed());
     await this.leases.scheduleDelayed();
     this.schedules.start();
+    this.webhooks.start();
   }
 
   /** Answers every long-poll now (lease, wait, contract) and ends event streams. */
   beginShutdown(): void {
     this.schedules.close();
+    this.webhooks.close();
     this.leases.close();
     this.stopping.abort();
   }

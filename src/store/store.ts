@@ -224,6 +224,33 @@ export type ScheduleFireOutcome =
   /** This call ran the tick: `job` is the job it created, null when the tick was skipped. */
   | { claimed: true; job: JobRecord | null };
 
+/** Where to tell about job outcomes (see src/webhooks/). */
+export interface WebhookRecord {
+  id: string;
+  url: string;
+  /** `job.succeeded`, `job.failed`, `job.canceled`. */
+  events: string[];
+  secret: string;
+  /** Jobs of this owner only; null: every job (made by an admin, or with auth off). */
+  owner: string | null;
+  createdAt: number;
+}
+
+/** One event of one job for one webhook, in the outbox until delivered or given up. */
+export interface DeliveryRecord {
+  id: string;
+  webhookId: string;
+  event: string;
+  jobId: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: number;
+  finishedAt: number | null;
+}
+
 export interface Store {
   readonly dialect: 'sqlite' | 'postgres';
   /**
@@ -343,6 +370,41 @@ export interface Store {
     skipIfActive: boolean;
     now: number;
   }): Promise<ScheduleFireOutcome>;
+
+  webhookInsert(p: Omit<WebhookRecord, 'id'>): Promise<WebhookRecord>;
+  webhookGet(p: { id: string }): Promise<WebhookRecord | null>;
+  /** Webhooks, oldest first; of one owner when given. */
+  webhookList(p: { owner?: string; limit: number }): Promise<WebhookRecord[]>;
+  /** Deletes a webhook and its deliveries; false when there was none. */
+  webhookDelete(p: { id: string }): Promise<boolean>;
+  /**
+   * Adds the pending deliveries owed for final jobs: for every webhook whose events include the
+   * job's outcome (`job.<state>`) and whose owner is null or the job's owner, for jobs finished at
+   * or after max(`since`, the webhook's creation), only `jobIds` when given. A delivery that
+   * exists already is not added again (any hub may call this for any job). Returns how many it added.
+   */
+  deliveryEnqueue(p: { since: number; jobIds?: string[]; now: number }): Promise<number>;
+  /**
+   * Takes up to `limit` due pending deliveries for sending: counts the attempt and moves their
+   * next attempt `claimMs` on, so another hub takes one only if this one did not record an
+   * outcome in time (at least once). On PostgreSQL rows locked by another hub are skipped.
+   */
+  deliveryClaim(p: {
+    now: number;
+    limit: number;
+    claimMs: number;
+  }): Promise<(DeliveryRecord & { url: string; secret: string })[]>;
+  /** Records an attempt's outcome: delivered, failed for good, or pending until `nextAttemptAt`. */
+  deliveryRecord(p: {
+    id: string;
+    state: DeliveryRecord['state'];
+    status: number | null;
+    error: string | null;
+    nextAttemptAt: number;
+    now: number;
+  }): Promise<void>;
+  /** A webhook's deliveries, newest first. */
+  deliveryList(p: { webhookId: string; beforeId?: string; limit: number }): Promise<DeliveryRecord[]>;
 
   workerInsert(p: Omit<WorkerRecord, 'id' | 'owner'> & { owner?: string | null }): Promise<WorkerRecord>;
   /** Whether a worker registered by token `worker` holds an unexpired lease on a job of `jobOwner`. */

@@ -4,6 +4,7 @@ import { Api, sendError } from './api.js';
 import { jobRoutes } from './routes-jobs.js';
 import { miscRoutes } from './routes-misc.js';
 import { scheduleRoutes } from './routes-schedules.js';
+import { webhookRoutes } from './routes-webhooks.js';
 import { workerRoutes } from './routes-workers.js';
 
 export function nativeApi(): { face: Face; api: Api } {
@@ -11,6 +12,7 @@ export function nativeApi(): { face: Face; api: Api } {
   jobRoutes(api);
   workerRoutes(api);
   scheduleRoutes(api);
+  webhookRoutes(api);
   miscRoutes(api);
   return { api, face: { name: 'v1', router: api.router, sendError } };
 }

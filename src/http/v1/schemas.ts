@@ -110,6 +110,22 @@ export const ScheduleCreate = Type.Object(
 );
 export type ScheduleCreate = Static<typeof ScheduleCreate>;
 
+export const WebhookCreate = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2000, description: 'http(s) URL the hub POSTs to' }),
+    events: Type.Array(
+      Type.Union([Type.Literal('job.succeeded'), Type.Literal('job.failed'), Type.Literal('job.canceled')]),
+      { minItems: 1, maxItems: 3 },
+    ),
+    secret: Type.String({
+      minLength: 8,
+      maxLength: 200,
+      description: 'key of the HMAC-SHA256 signature (Jobhub-Signature); never shown again',
+    }),
+  },
+  { additionalProperties: false },
+);
+
 export const FunctionCreate = Type.Object(
   {
     name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),

@@ -3,9 +3,11 @@ import type { JobRequest } from '../../jobs/jobs.js';
 import { fromStored } from '../../schedules/schedules.js';
 import type {
   BlobRecord,
+  DeliveryRecord,
   FunctionRecord,
   JobRecord,
   ScheduleRecord,
+  WebhookRecord,
   WorkerRecord,
 } from '../../store/store.js';
 
@@ -123,6 +125,28 @@ export const scheduleJson = (s: ScheduleRecord) => ({
   lastRunAt: iso(s.lastRunAt),
   lastJobId: s.lastJobId,
   createdAt: iso(s.createdAt),
+});
+
+/** A webhook as the API shows it: never its secret. */
+export const webhookJson = (w: WebhookRecord) => ({
+  id: w.id,
+  url: w.url,
+  events: w.events,
+  createdAt: iso(w.createdAt),
+});
+
+export const deliveryJson = (d: DeliveryRecord) => ({
+  id: d.id,
+  webhookId: d.webhookId,
+  event: d.event,
+  jobId: d.jobId,
+  state: d.state,
+  attempts: d.attempts,
+  nextAttemptAt: d.state === 'pending' ? iso(d.nextAttemptAt) : null,
+  lastStatus: d.lastStatus,
+  lastError: d.lastError,
+  createdAt: iso(d.createdAt),
+  finishedAt: iso(d.finishedAt),
 });
 
 export { iso };

@@ -37,6 +37,7 @@ import type {
 } from '../store.js';
 import * as jobs from './jobs.js';
 import * as schedules from './schedules.js';
+import * as webhooks from './webhooks.js';
 import { migrate } from './migrate.js';
 import { createPool } from './connection.js';
 import { PostgresPortalStore } from '../../contest/store/postgres.js';
@@ -335,6 +336,30 @@ export class PostgresStore implements Store {
       if (outcome.claimed && outcome.job) await notifyQueued(c, this.channel, this.origin, [outcome.job]);
       return outcome;
     });
+  }
+  webhookInsert(p: Parameters<Store['webhookInsert']>[0]) {
+    return this.db.tx((c) => webhooks.insert(c, p));
+  }
+  webhookGet(p: { id: string }) {
+    return webhooks.get(this.reader, p.id);
+  }
+  webhookList(p: { owner?: string; limit: number }) {
+    return webhooks.list(this.reader, p);
+  }
+  webhookDelete(p: { id: string }) {
+    return this.db.tx((c) => webhooks.remove(c, p.id));
+  }
+  deliveryEnqueue(p: { since: number; jobIds?: string[]; now: number }) {
+    return this.db.tx((c) => webhooks.enqueue(c, p));
+  }
+  deliveryClaim(p: { now: number; limit: number; claimMs: number }) {
+    return this.db.tx((c) => webhooks.claim(c, p));
+  }
+  deliveryRecord(p: Parameters<Store['deliveryRecord']>[0]) {
+    return this.db.tx((c) => webhooks.record(c, p));
+  }
+  deliveryList(p: { webhookId: string; beforeId?: string; limit: number }) {
+    return webhooks.deliveries(this.reader, p);
   }
   jobRetry(p: { jobId: string; now: number }) {
     return this.db.tx(async (c) => {

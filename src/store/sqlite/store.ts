@@ -22,6 +22,7 @@ import type {
 import { GroupCommit } from './group-commit.js';
 import { SqliteJobs } from './jobs.js';
 import { SqliteSchedules } from './schedules.js';
+import { SqliteWebhooks } from './webhooks.js';
 import { migrate } from './migrate.js';
 import { SqlitePortalStore } from '../../contest/store/sqlite.js';
 import type { PortalStore } from '../../contest/store/store.js';
@@ -49,6 +50,7 @@ export class SqliteStore implements Store {
   private readonly writes: GroupCommit;
   private readonly jobs: SqliteJobs;
   private readonly schedules: SqliteSchedules;
+  private readonly webhooks: SqliteWebhooks;
   private readonly s: Record<string, Statement>;
   private closed = false;
   private portalStore: SqlitePortalStore | null = null;
@@ -58,6 +60,7 @@ export class SqliteStore implements Store {
     this.writes = new GroupCommit(db);
     this.jobs = new SqliteJobs(db);
     this.schedules = new SqliteSchedules(db, (job, now) => this.jobs.insertOne(job, now));
+    this.webhooks = new SqliteWebhooks(db);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       blobUpsert: p(`INSERT INTO blobs (sha256, size, created_at, touched_at) VALUES (?, ?, ?, ?)
@@ -273,6 +276,30 @@ export class SqliteStore implements Store {
   }
   scheduleFire(p: Parameters<Store['scheduleFire']>[0]) {
     return this.write(() => this.schedules.fire(p));
+  }
+  webhookInsert(p: Parameters<Store['webhookInsert']>[0]) {
+    return this.write(() => this.webhooks.insert(p));
+  }
+  webhookGet(p: { id: string }) {
+    return this.read(() => this.webhooks.get(p.id));
+  }
+  webhookList(p: { owner?: string; limit: number }) {
+    return this.read(() => this.webhooks.list(p));
+  }
+  webhookDelete(p: { id: string }) {
+    return this.write(() => this.webhooks.delete(p.id));
+  }
+  deliveryEnqueue(p: { since: number; jobIds?: string[]; now: number }) {
+    return this.write(() => this.webhooks.enqueue(p));
+  }
+  deliveryClaim(p: { now: number; limit: number; claimMs: number }) {
+    return this.write(() => this.webhooks.claim(p));
+  }
+  deliveryRecord(p: Parameters<Store['deliveryRecord']>[0]) {
+    return this.write(() => this.webhooks.record(p));
+  }
+  deliveryList(p: { webhookId: string; beforeId?: string; limit: number }) {
+    return this.read(() => this.webhooks.deliveries(p));
   }
   jobRetry(p: { jobId: string; now: number }) {
     return this.write(() => this.jobs.retry(p.jobId, p.now));

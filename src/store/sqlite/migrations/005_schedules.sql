@@ -20,8 +20,9 @@ CREATE TABLE schedules (
 CREATE UNIQUE INDEX schedules_name ON schedules (coalesce(owner, ''), name);
 CREATE INDEX schedules_due ON schedules (next_run_at) WHERE paused = 0;
 
--- Webhooks: where to tell about job outcomes. Deliveries are an outbox: written when the job's
--- outcome is known, sent and retried by whichever hub claims them.
+-- Webhooks: where to tell about job outcomes. Deliveries are an outbox: one row per webhook, job
+-- and event (unique, so every hub may add the rows it sees and none is added twice), sent and
+-- retried by whichever hub claims it.
 CREATE TABLE webhooks (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   url TEXT NOT NULL,
@@ -35,7 +36,6 @@ CREATE TABLE webhook_deliveries (
   webhook_id INTEGER NOT NULL,
   event TEXT NOT NULL,
   job_id INTEGER NOT NULL,
-  payload TEXT NOT NULL,
   -- pending (to send, at next_attempt_at), delivered, or failed (gave up).
   state TEXT NOT NULL,
   attempts INTEGER NOT NULL DEFAULT 0,
@@ -47,3 +47,4 @@ CREATE TABLE webhook_deliveries (
 );
 CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_hook ON webhook_deliveries (webhook_id, id);
+CREATE UNIQUE INDEX webhook_deliveries_once ON webhook_deliveries (webhook_id, job_id, event);
