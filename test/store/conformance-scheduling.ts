@@ -218,5 +218,72 @@ export function storeSchedulingConformance(name: string, open: OpenStore): void 
       expect(await fire(T0 + 5000)).toEqual({ claimed: false });
       expect(await store.jobList({ limit: 10 })).toHaveLength(3);
     });
+
+    it('queues one delivery per webhook, job and event, claims due ones once and records outcomes', async () => {
+      const all = await store.webhookInsert({
+        url: 'https://example.com/all',
+        events: ['job.succeeded', 'job.canceled'],
+        secret: 'secret-1',
+        owner: null,
+        createdAt: T0,
+      });
+      const mine = await store.webhookInsert({
+        url: 'https://example.com/a',
+        events: ['job.canceled'],
+        secret: 'secret-2',
+        owner: 'a',
+        createdAt: T0,
+      });
+      expect((await store.webhookList({ owner: 'a', limit: 10 })).map((w) => w.id)).toEqual([mine.id]);
+      const [ja, jb, jq] = await insert([{ owner: 'a' }, { owner: 'b' }, { owner: 'a' }]);
+      await store.jobCancel({ jobId: ja!.id, now: T0 + 1 });
+      await store.jobCancel({ jobId: jb!.id, now: T0 + 1 });
+      // ja: both webhooks; jb: only the one for every owner; jq is not final.
+      expect(await store.deliveryEnqueue({ since: 0, jobIds: [ja!.id], now: T0 + 2 })).toBe(2);
+      expect(await store.deliveryEnqueue({ since: 0, now: T0 + 2 })).toBe(1);
+      expect(await store.deliveryEnqueue({ since: 0, now: T0 + 2 })).toBe(0);
+      const claimed = await store.deliveryClaim({ now: T0 + 2, limit: 10, claimMs: 1000 });
+      expect(claimed).toHaveLength(3);
+      expect(claimed.every((d) => d.attempts === 1 && d.state === 'pending')).toBe(true);
+      expect(claimed.find((d) => d.webhookId === mine.id)).toMatchObject({
+        jobId: ja!.id,
+        event: 'job.canceled',
+        url: 'https://example.com/a',
+        secret: 'secret-2',
+      });
+      // Claimed: not due again until the claim runs out.
+      expect(await store.deliveryClaim({ now: T0 + 500, limit: 10, claimMs: 1000 })).toEqual([]);
+      const d = claimed[0]!;
+      await store.deliveryRecord({
+        id: d.id,
+        state: 'delivered',
+        status: 200,
+        error: null,
+        nextAttemptAt: T0 + 3,
+        now: T0 + 3,
+      });
+      const e = claimed[1]!;
+      await store.deliveryRecord({
+        id: e.id,
+        state: 'pending',
+        status: 500,
+        error: 'boom',
+        nextAttemptAt: T0 + 50,
+        now: T0 + 3,
+      });
+      const again = await store.deliveryClaim({ now: T0 + 60, limit: 10, claimMs: 1000 });
+      expect(again.map((x) => x.id)).toEqual([e.id]);
+      expect(again[0]!.attempts).toBe(2);
+      const listed = await store.deliveryList({ webhookId: d.webhookId, limit: 10 });
+      expect(listed.find((x) => x.id === d.id)).toMatchObject({
+        state: 'delivered',
+        lastStatus: 200,
+        finishedAt: T0 + 3,
+      });
+      expect(await store.webhookDelete({ id: all.id })).toBe(true);
+      expect(await store.deliveryList({ webhookId: all.id, limit: 10 })).toEqual([]);
+      expect(await store.webhookGet({ id: all.id })).toBeNull();
+      expect(jq!.state).toBe('queued');
+    });
   });
 }
