@@ -12,6 +12,7 @@ import { ConsoleJob } from './pages/console-job.js';
 import { ConsoleJobs } from './pages/console-jobs.js';
 import { ConsoleOverview } from './pages/console.js';
 import { ConsoleSubmit } from './pages/console-submit.js';
+import { ConsoleWebhooks } from './pages/console-webhooks.js';
 import { Home } from './pages/home.js';
 import { StaffBenchmarkers } from './pages/staff-bench.js';
 import { StaffContest } from './pages/staff-contest.js';
@@ -49,6 +50,7 @@ const ROUTES: [string, Page][] = [
   ['/console/jobs/:id', ConsoleJob],
   ['/console/functions', ConsoleFunctions],
   ['/console/submit', ConsoleSubmit],
+  ['/console/webhooks', ConsoleWebhooks],
 ];
 
 function NotFound() {

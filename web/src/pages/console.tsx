@@ -18,6 +18,7 @@ export function ConsoleTabs() {
         { to: '/console/jobs', label: 'Jobs' },
         { to: '/console/functions', label: 'Functions' },
         { to: '/console/submit', label: 'Submit a job' },
+        { to: '/console/webhooks', label: 'Webhooks' },
       ]}
     />
   );

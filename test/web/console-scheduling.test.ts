@@ -1,7 +1,9 @@
 /**
- * The jobs console's multi-select in a real browser: tick jobs, cancel the queued ones, then retry
- * the canceled ones; the hub's job states change accordingly.
+ * The jobs console in a real browser, for scheduling and events: multi-select (tick jobs, cancel
+ * the queued ones, then retry the canceled ones) and the webhooks page with delivery results.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, testHub } from '../helpers/hub.js';
@@ -52,6 +54,37 @@ describe.skipIf(!HAS_CHROMIUM)('web UI: multi-select in the jobs console', () =>
           'queued',
         ]);
       });
+    },
+    scaled(60_000),
+  );
+
+  it(
+    'lists webhooks with the results of their deliveries',
+    async () => {
+      // A receiver that always fails: the delivery stays pending with the receiver's status.
+      const rx = createServer((_req, res) => res.writeHead(500).end());
+      await new Promise<void>((r) => rx.listen(0, '127.0.0.1', r));
+      try {
+        const hub = await testHub({ webhookAllow: ['127.0.0.0/8'], webhookRetryBaseMs: 600_000 });
+        const port = (rx.address() as AddressInfo).port;
+        const hook = await api(hub.url, 'POST', '/api/v1/webhooks', {
+          url: `http://127.0.0.1:${port}/hook`,
+          events: ['job.canceled'],
+          secret: 'ui-test-secret',
+        });
+        expect(hook.status).toBe(201);
+        const job = (await api(hub.url, 'POST', '/api/v1/jobs', { runtime: 'nobody' })).body;
+        await api(hub.url, 'POST', `/api/v1/jobs/${job.id}/cancel`);
+        await withPage(browser, 'console-webhooks', async (page) => {
+          await page.goto(`${hub.url}/ui/console/webhooks`);
+          const row = page.locator('tr[data-state="pending"]', { hasText: 'HTTP 500' });
+          await row.waitFor({ timeout: scaled(10_000) });
+          await expect.poll(() => row.textContent()).toContain(`#${job.id}`);
+          await expect.poll(() => row.textContent()).toContain('job.canceled');
+        });
+      } finally {
+        await new Promise((r) => rx.close(r));
+      }
     },
     scaled(60_000),
   );
