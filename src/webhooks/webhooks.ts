@@ -175,7 +175,8 @@ export class WebhookService {
     });
     const poll = () => {
       this.timer = setTimeout(() => {
-        void this.sendDue().finally(() => !this.closed && poll());
+        // Nothing to claim while no webhook exists: no store write on the plain path.
+        void (this.known ? this.sendDue() : Promise.resolve()).finally(() => !this.closed && poll());
       }, POLL_MS);
       this.timer.unref();
     };

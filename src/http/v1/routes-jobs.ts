@@ -8,6 +8,7 @@ import type { RequestContext } from '../router.js';
 import { sendJson, type Api } from './api.js';
 import { bulkFilterFrom, jobRequestFrom } from './convert.js';
 import { JobBatchCreate, JobBulk, JobCreate } from './schemas.js';
+import { intParam } from './params.js';
 import { jobJson } from './serialize.js';
 
 const FINAL: JobState[] = ['succeeded', 'failed', 'canceled'];
@@ -20,16 +21,6 @@ function statesParam(raw: string | null, fallback: JobState[]): JobState[] {
       throw new HubError('validation_failed', `unknown state ${s}; states are ${JOB_STATES.join(', ')}`);
   }
   return states as JobState[];
-}
-
-function intParam(c: RequestContext, name: string, fallback: number, min: number, max: number): number {
-  const raw = c.query.get(name);
-  if (raw === null || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new HubError('validation_failed', `query ${name} must be an integer in [${min}, ${max}]`);
-  }
-  return n;
 }
 
 function idParam(c: RequestContext, name = 'id'): string {

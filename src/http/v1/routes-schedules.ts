@@ -1,18 +1,10 @@
 /** Native API: cron schedules (create, list, get, delete, pause, resume). Logic: src/schedules. */
-import { HubError } from '../../core/errors.js';
 import { readJson } from '../body.js';
-import type { RequestContext } from '../router.js';
 import { sendJson, type Api } from './api.js';
 import { jobRequestFrom } from './convert.js';
+import { clientScope, idQuery, intParam } from './params.js';
 import { ScheduleCreate } from './schemas.js';
 import { scheduleJson } from './serialize.js';
-
-/** The caller (client or admin) and the owner its reads are limited to. */
-async function scope(c: RequestContext) {
-  const p = await c.principal();
-  c.hub.auth.require(p, 'client');
-  return { principal: p, owner: c.hub.auth.ownerScope(p) };
-}
 
 export function scheduleRoutes(api: Api): void {
   api.route(
@@ -25,7 +17,7 @@ export function scheduleRoutes(api: Api): void {
       responses: { 201: 'the schedule, with nextRunAt', 409: 'conflict: the name is taken' },
     },
     async (c) => {
-      const { principal } = await scope(c);
+      const { principal } = await clientScope(c);
       const body = await readJson(c.req, ScheduleCreate, c.hub.ctx.config.maxJsonBytes);
       const s = await c.hub.schedules.create(
         {
@@ -50,15 +42,10 @@ export function scheduleRoutes(api: Api): void {
       responses: { 200: '{schedules, next}' },
     },
     async (c) => {
-      const { owner } = await scope(c);
-      const after = c.query.get('after');
-      if (after !== null && !/^\d{1,18}$/.test(after))
-        throw new HubError('validation_failed', 'query after must be a schedule id');
-      const rawLimit = c.query.get('limit');
-      const limit = rawLimit === null || rawLimit === '' ? 100 : Number(rawLimit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-        throw new HubError('validation_failed', 'query limit must be an integer in [1, 1000]');
-      const list = await c.hub.schedules.list({ owner, afterId: after ?? undefined, limit });
+      const { owner } = await clientScope(c);
+      const after = idQuery(c, 'after', 'a schedule');
+      const limit = intParam(c, 'limit', 100, 1, 1000);
+      const list = await c.hub.schedules.list({ owner, afterId: after, limit });
       sendJson(c.res, 200, {
         schedules: list.map(scheduleJson),
         next: list.length === limit ? list[list.length - 1]!.id : null,
@@ -74,7 +61,11 @@ export function scheduleRoutes(api: Api): void {
       responses: { 200: 'the schedule' },
     },
     async (c) =>
-      sendJson(c.res, 200, scheduleJson(await c.hub.schedules.get(c.params.id!, (await scope(c)).owner))),
+      sendJson(
+        c.res,
+        200,
+        scheduleJson(await c.hub.schedules.get(c.params.id!, (await clientScope(c)).owner)),
+      ),
   );
   api.route(
     {
@@ -85,7 +76,7 @@ export function scheduleRoutes(api: Api): void {
       responses: { 204: 'deleted' },
     },
     async (c) => {
-      await c.hub.schedules.delete(c.params.id!, (await scope(c)).owner);
+      await c.hub.schedules.delete(c.params.id!, (await clientScope(c)).owner);
       c.res.writeHead(204).end();
     },
   );
@@ -99,7 +90,11 @@ export function scheduleRoutes(api: Api): void {
     },
     async (c) => {
       c.req.resume();
-      sendJson(c.res, 200, scheduleJson(await c.hub.schedules.pause(c.params.id!, (await scope(c)).owner)));
+      sendJson(
+        c.res,
+        200,
+        scheduleJson(await c.hub.schedules.pause(c.params.id!, (await clientScope(c)).owner)),
+      );
     },
   );
   api.route(
@@ -112,7 +107,11 @@ export function scheduleRoutes(api: Api): void {
     },
     async (c) => {
       c.req.resume();
-      sendJson(c.res, 200, scheduleJson(await c.hub.schedules.resume(c.params.id!, (await scope(c)).owner)));
+      sendJson(
+        c.res,
+        200,
+        scheduleJson(await c.hub.schedules.resume(c.params.id!, (await clientScope(c)).owner)),
+      );
     },
   );
 }

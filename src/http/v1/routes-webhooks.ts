@@ -1,16 +1,9 @@
 /** Native API: webhooks (create, list, get, delete) and their deliveries. Logic: src/webhooks. */
-import { HubError } from '../../core/errors.js';
 import { readJson } from '../body.js';
-import type { RequestContext } from '../router.js';
 import { sendJson, type Api } from './api.js';
+import { clientScope, idQuery, intParam } from './params.js';
 import { WebhookCreate } from './schemas.js';
 import { deliveryJson, webhookJson } from './serialize.js';
-
-async function scope(c: RequestContext) {
-  const p = await c.principal();
-  c.hub.auth.require(p, 'client');
-  return { principal: p, owner: c.hub.auth.ownerScope(p) };
-}
 
 export function webhookRoutes(api: Api): void {
   api.route(
@@ -23,7 +16,7 @@ export function webhookRoutes(api: Api): void {
       responses: { 201: 'the webhook (without its secret)', 400: 'validation_failed: a refused url' },
     },
     async (c) => {
-      const { principal } = await scope(c);
+      const { principal } = await clientScope(c);
       const body = await readJson(c.req, WebhookCreate, c.hub.ctx.config.maxJsonBytes);
       const owner = principal.role === 'admin' ? null : principal.tokenId;
       sendJson(c.res, 201, webhookJson(await c.hub.webhooks.create(body, owner)));
@@ -38,7 +31,7 @@ export function webhookRoutes(api: Api): void {
       responses: { 200: '{webhooks}' },
     },
     async (c) => {
-      const { owner } = await scope(c);
+      const { owner } = await clientScope(c);
       sendJson(c.res, 200, { webhooks: (await c.hub.webhooks.list(owner)).map(webhookJson) });
     },
   );
@@ -51,7 +44,7 @@ export function webhookRoutes(api: Api): void {
       responses: { 200: 'the webhook' },
     },
     async (c) =>
-      sendJson(c.res, 200, webhookJson(await c.hub.webhooks.get(c.params.id!, (await scope(c)).owner))),
+      sendJson(c.res, 200, webhookJson(await c.hub.webhooks.get(c.params.id!, (await clientScope(c)).owner))),
   );
   api.route(
     {
@@ -62,7 +55,7 @@ export function webhookRoutes(api: Api): void {
       responses: { 204: 'deleted' },
     },
     async (c) => {
-      await c.hub.webhooks.delete(c.params.id!, (await scope(c)).owner);
+      await c.hub.webhooks.delete(c.params.id!, (await clientScope(c)).owner);
       c.res.writeHead(204).end();
     },
   );
@@ -76,16 +69,11 @@ export function webhookRoutes(api: Api): void {
       responses: { 200: '{deliveries, next}' },
     },
     async (c) => {
-      const { owner } = await scope(c);
-      const before = c.query.get('before');
-      if (before !== null && !/^\d{1,18}$/.test(before))
-        throw new HubError('validation_failed', 'query before must be a delivery id');
-      const raw = c.query.get('limit');
-      const limit = raw === null || raw === '' ? 100 : Number(raw);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
-        throw new HubError('validation_failed', 'query limit must be an integer in [1, 1000]');
+      const { owner } = await clientScope(c);
+      const before = idQuery(c, 'before', 'a delivery');
+      const limit = intParam(c, 'limit', 100, 1, 1000);
       const list = await c.hub.webhooks.deliveries(c.params.id!, owner, {
-        beforeId: before ?? undefined,
+        beforeId: before,
         limit,
       });
       sendJson(c.res, 200, {
