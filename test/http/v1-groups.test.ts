@@ -103,6 +103,17 @@ describe.each(STORES)('job groups over HTTP (%s)', (store) => {
     });
   });
 
+  it('documents groups in the OpenAPI document', async () => {
+    const { url } = await hub(store);
+    const doc = (await api(url, 'GET', '/openapi.json')).body;
+    expect(doc.paths['/api/v1/groups'].get).toBeDefined();
+    const setGroup = doc.paths['/api/v1/groups/{group}'].put;
+    const body = setGroup.requestBody.content['application/json'].schema;
+    expect(Object.keys(body.properties)).toEqual(['concurrency', 'perSecond', 'paused']);
+    const create = doc.paths['/api/v1/jobs'].post.requestBody.content['application/json'].schema;
+    expect(create.properties.group).toMatchObject({ type: 'string', maxLength: 200 });
+  });
+
   it('lets only admins see and change groups', async () => {
     const { url, hub: h } = await hub(store, { auth: true });
     const admin = (await h.auth.create('admin', 'admin')).token;
