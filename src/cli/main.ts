@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { serverCommand } from './server.js';
 import { tokenCommand } from './token.js';
+import { groupsCommand } from './groups.js';
 import { workerCommand } from './worker.js';
 import { upCommand } from './up.js';
 import { runCommands } from './run.js';
@@ -21,6 +22,7 @@ program.addCommand(tokenCommand());
 program.addCommand(workerCommand());
 program.addCommand(upCommand());
 for (const c of runCommands()) program.addCommand(c);
+program.addCommand(groupsCommand());
 program.addCommand(portalCommand());
 program.addCommand(benchWorkerCommand());
 

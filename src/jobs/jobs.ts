@@ -6,6 +6,7 @@ import { HubError, notFound } from '../core/errors.js';
 import { canonicalRuntime } from '../core/runtime.js';
 import { isFinal, type JobState } from '../core/states.js';
 import { validateTags } from '../core/tags.js';
+import { validateGroupName } from '../core/groups.js';
 import type { Waiter } from './dispatcher.js';
 import type {
   BlobRecord,
@@ -29,6 +30,8 @@ export interface JobRequest {
   maxAttempts?: number;
   timeoutMs?: number;
   team?: string;
+  /** The job's group: fair dispatch among groups, and the group's limits (see groups.ts). */
+  group?: string;
   idempotencyKey?: string;
   next?: Omit<JobRequest, 'input' | 'idempotencyKey' | 'next'> & { next?: JobRequest['next'] };
 }
@@ -105,6 +108,7 @@ export class JobService {
       timeoutMs: timeoutMs ?? config.jobTimeoutMs,
       team: req.team ?? null,
       owner,
+      group: req.group === undefined ? null : validateGroupName(req.group),
       next: req.next ? await this.template(req.next, owner, depth + 1, seen) : null,
     };
   }
@@ -252,5 +256,7 @@ export class JobService {
   finished(job: JobRecord): void {
     if (isFinal(job.state)) this.ctx.metrics.jobsFinished.inc({ state: job.state });
     this.ctx.events.publish({ type: 'state', job });
+    // A grouped job that stops running frees a place under its group's concurrency.
+    if (job.group) this.ctx.dispatcher.announce([job]);
   }
 }

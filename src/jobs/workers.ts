@@ -374,6 +374,8 @@ export class LeaseService {
     const delay = job.runAt - this.ctx.clock();
     // Announce only: the state event is published above, and a retry is not a created job.
     if (delay <= 0) return this.ctx.dispatcher.announce([job]);
+    // Its group has a free place now, though the job itself waits out its backoff.
+    if (job.group) this.ctx.dispatcher.announce([job]);
     const arm = (ms: number) => {
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);

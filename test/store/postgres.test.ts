@@ -12,6 +12,7 @@ import { stopHub, testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
 import { storeTeamConformance } from './conformance-teams.js';
+import { storeGroupConformance } from './conformance-groups.js';
 
 const url = process.env.JOBHUB_TEST_PG;
 
@@ -54,6 +55,7 @@ if (!url) {
   storeConformance('postgres', openPostgres);
   storeTeamConformance('postgres', openPostgres);
   storeOwnerConformance('postgres', openPostgres);
+  storeGroupConformance('postgres', openPostgres);
 
   describe('PostgresStore specifics', () => {
     it('waits for the WAL flush by default, and not with relaxed durability', async () => {

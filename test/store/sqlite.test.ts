@@ -8,6 +8,7 @@ import { testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
 import { storeTeamConformance } from './conformance-teams.js';
+import { storeGroupConformance } from './conformance-groups.js';
 
 const dirs: string[] = [];
 function freshPath(): string {
@@ -33,6 +34,7 @@ const openSqlite = async () => {
 storeConformance('sqlite', openSqlite);
 storeTeamConformance('sqlite', openSqlite);
 storeOwnerConformance('sqlite', openSqlite);
+storeGroupConformance('sqlite', openSqlite);
 
 describe('SqliteStore specifics', () => {
   const T0 = 1_000_000;

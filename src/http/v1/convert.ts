@@ -20,6 +20,7 @@ function nextFrom(n: Static<typeof NextJob> | undefined): JobRequest['next'] {
     priority: n.priority,
     maxAttempts: n.maxAttempts,
     timeoutMs: n.timeoutMs,
+    group: n.group,
     next: nextFrom(n.next as Static<typeof NextJob> | undefined),
   };
 }
@@ -36,6 +37,7 @@ export function jobRequestFrom(b: JobCreate, idempotencyHeader?: string): JobReq
     priority: b.priority,
     maxAttempts: b.maxAttempts,
     timeoutMs: b.timeoutMs,
+    group: b.group,
     idempotencyKey: b.idempotencyKey ?? idempotencyHeader,
     next: nextFrom(b.next),
   };

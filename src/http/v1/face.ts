@@ -1,6 +1,7 @@
 /** The native API face, mounted at /api/v1/. */
 import type { Face } from '../server.js';
 import { Api, sendError } from './api.js';
+import { groupRoutes } from './routes-groups.js';
 import { jobRoutes } from './routes-jobs.js';
 import { miscRoutes } from './routes-misc.js';
 import { workerRoutes } from './routes-workers.js';
@@ -10,5 +11,6 @@ export function nativeApi(): { face: Face; api: Api } {
   jobRoutes(api);
   workerRoutes(api);
   miscRoutes(api);
+  groupRoutes(api);
   return { api, face: { name: 'v1', router: api.router, sendError } };
 }

@@ -1,5 +1,5 @@
 /** How native API replies show records: ISO times, ids as strings, small bytes as base64. */
-import type { BlobRecord, FunctionRecord, JobRecord, WorkerRecord } from '../../store/store.js';
+import type { BlobRecord, FunctionRecord, GroupRecord, JobRecord, WorkerRecord } from '../../store/store.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -31,6 +31,7 @@ export function jobJson(job: JobRecord, staff = false) {
     tags: job.tags,
     priority: job.priority,
     team: job.team,
+    group: job.group,
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
     timeoutMs: job.timeoutMs,
@@ -52,6 +53,17 @@ export function jobJson(job: JobRecord, staff = false) {
     finishedAt: iso(job.finishedAt),
   };
 }
+
+export const groupJson = (g: GroupRecord) => ({
+  name: g.name,
+  concurrency: g.concurrency,
+  perSecond: g.perSecond,
+  paused: g.paused,
+  queued: g.queued,
+  running: g.running,
+  createdAt: iso(g.createdAt),
+  updatedAt: iso(g.updatedAt),
+});
 
 export const blobJson = (b: BlobRecord) => ({
   id: b.id,
