@@ -68,6 +68,15 @@ export interface ScheduleView {
   lastJobId: string | null;
 }
 
+export interface GroupView {
+  name: string;
+  concurrency: number | null;
+  perSecond: number | null;
+  paused: boolean;
+  queued: number;
+  running: number;
+}
+
 export interface BlobView {
   id: string;
   sha256: string;
@@ -162,6 +171,18 @@ export const hubApi = (c: HubClient) => ({
   /** Server-sent events of one job: state, progress, log (protocol §14). */
   jobEvents: (id: string, signal?: AbortSignal) =>
     c.stream('GET', `/api/v1/jobs/${encodeURIComponent(id)}/events`, { signal }).then((r) => r.body),
+
+  /** Job groups by name (admin), one page of at most `limit` after `after`. */
+  groupList: (after?: string, limit = 1000) =>
+    c.json<{ groups: GroupView[]; next: string | null }>(
+      'GET',
+      `/api/v1/groups?limit=${limit}${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`,
+    ),
+
+  groupSet: (
+    name: string,
+    body: { concurrency?: number | null; perSecond?: number | null; paused?: boolean },
+  ) => c.json<GroupView>('PUT', `/api/v1/groups/${encodeURIComponent(name)}`, { json: body }),
 
   jobOutput: (id: string) =>
     c.stream('GET', `/api/v1/jobs/${encodeURIComponent(id)}/output`).then((r) => r.body),

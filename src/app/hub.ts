@@ -25,6 +25,7 @@ import { createMetrics, RUNTIME_SERIES, type Clock, type HubContext } from '../j
 import { topN } from '../metrics/registry.js';
 import { explainJob, type Explanation } from '../jobs/explain.js';
 import { JobService } from '../jobs/jobs.js';
+import { GroupService } from '../jobs/groups.js';
 import { LeaseService, WorkerRegistry } from '../jobs/workers.js';
 import { ScheduleService } from '../schedules/schedules.js';
 import { WebhookService } from '../webhooks/webhooks.js';
@@ -44,6 +45,7 @@ export class Hub {
   readonly jobs: JobService;
   readonly workers: WorkerRegistry;
   readonly leases: LeaseService;
+  readonly groups: GroupService;
   readonly auth: AuthService;
   readonly schedules: ScheduleService;
   readonly webhooks: WebhookService;
@@ -68,6 +70,7 @@ export class Hub {
     this.jobs = new JobService(ctx, this.workers, this.leases);
     this.schedules = new ScheduleService(ctx, this.jobs);
     this.webhooks = new WebhookService(ctx);
+    this.groups = new GroupService(ctx);
     this.auth = new AuthService(ctx);
     this.portal = new Portal(this);
     this.registerGauges();
@@ -134,6 +137,7 @@ export class Hub {
       );
     }
     every(this.ctx.config.retentionIntervalMs, 'retention', () => this.retainOnce());
+    this.groups.start();
     // "Last used" of tokens: one batched write every few seconds, whatever the request rate.
     every(TOKEN_USE_FLUSH_MS, 'token use', () => this.auth.flushUsed());
     await this.leases.scheduleDelayed();
@@ -171,6 +175,7 @@ export class Hub {
     this.closed = true;
     this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
+    this.groups.close();
     this.portal.close();
     this.beginShutdown();
     await this.workers.flushSeen().catch(() => undefined);
@@ -316,7 +321,11 @@ export class Hub {
 
   async explain(jobId: string, owner?: string): Promise<Explanation> {
     const job = await this.jobs.get(jobId, owner);
-    return explainJob(job, this.workers.alive(), this.ctx.clock());
+    const group =
+      job.group && job.state === 'queued'
+        ? await this.ctx.store.groupGet({ name: job.group, now: this.ctx.clock() })
+        : null;
+    return explainJob(job, this.workers.alive(), this.ctx.clock(), group ?? undefined);
   }
 
   private registerGauges(): void {

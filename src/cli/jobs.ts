@@ -53,6 +53,7 @@ export function jobsCommand(): Command {
       .option('--runtime <name>', 'only this runtime')
       .option('--function <id>', 'only jobs of this function')
       .option('--tag <tag>', 'only jobs with this tag')
+      .option('--group <name>', 'only jobs of this group')
       .option('--created-before <time>', 'only jobs created before this RFC 3339 time')
       .action(
         (
@@ -62,6 +63,7 @@ export function jobsCommand(): Command {
             runtime?: string;
             function?: string;
             tag?: string;
+            group?: string;
             createdBefore?: string;
           },
         ) =>
@@ -73,6 +75,7 @@ export function jobsCommand(): Command {
                 ...(o.runtime ? { runtime: o.runtime } : {}),
                 ...(o.function ? { function: o.function } : {}),
                 ...(o.tag ? { tag: o.tag } : {}),
+                ...(o.group ? { group: o.group } : {}),
                 ...(o.createdBefore ? { createdBefore: o.createdBefore } : {}),
               },
             });

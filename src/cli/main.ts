@@ -5,6 +5,7 @@
 import { Command } from 'commander';
 import { serverCommand } from './server.js';
 import { tokenCommand } from './token.js';
+import { groupsCommand } from './groups.js';
 import { workerCommand } from './worker.js';
 import { upCommand } from './up.js';
 import { runCommands } from './run.js';
@@ -24,6 +25,7 @@ program.addCommand(upCommand());
 for (const c of runCommands()) program.addCommand(c);
 program.addCommand(jobsCommand());
 program.addCommand(schedulesCommand());
+program.addCommand(groupsCommand());
 program.addCommand(portalCommand());
 program.addCommand(benchWorkerCommand());
 

@@ -88,6 +88,7 @@ interface SubmitFlags extends Common {
   maxAttempts?: number;
   runAt?: string;
   delayMs?: number;
+  group?: string;
 }
 
 async function submit(
@@ -110,6 +111,7 @@ async function submit(
     ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
     ...(o.runAt !== undefined ? { runAt: o.runAt } : {}),
     ...(o.delayMs !== undefined ? { delayMs: o.delayMs } : {}),
+    ...(o.group !== undefined ? { group: o.group } : {}),
   });
   if (warn) printWarnings(job.warnings);
   return job;
@@ -246,7 +248,8 @@ function addSubmitOptions(cmd: Command): Command {
     .option('--timeout-ms <ms>', 'per-attempt timeout', int)
     .option('--max-attempts <n>', 'attempts before the job fails for good', int)
     .option('--run-at <time>', 'do not run before this RFC 3339 time (e.g. 2030-01-31T18:00:00Z)')
-    .option('--delay-ms <ms>', 'do not run before this many ms from now', int);
+    .option('--delay-ms <ms>', 'do not run before this many ms from now', int)
+    .option('--group <name>', "the job's group (fair dispatch; the group's limits, see `jobhub groups`)");
 }
 
 export function runCommands(): Command[] {

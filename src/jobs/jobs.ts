@@ -7,6 +7,7 @@ import { canonicalRuntime } from '../core/runtime.js';
 import { isFinal, type JobState } from '../core/states.js';
 import { firstRunAt } from '../core/run-at.js';
 import { validateTags } from '../core/tags.js';
+import { validateGroupName } from '../core/groups.js';
 import type { Dispatcher, Waiter } from './dispatcher.js';
 import type {
   BlobRecord,
@@ -31,6 +32,8 @@ export interface JobRequest {
   maxAttempts?: number;
   timeoutMs?: number;
   team?: string;
+  /** The job's group: fair dispatch among groups, and the group's limits (see groups.ts). */
+  group?: string;
   idempotencyKey?: string;
   /** When the job may first run (ms since the epoch); or `delayMs` from now; not both. */
   runAt?: number;
@@ -124,6 +127,7 @@ export class JobService {
       timeoutMs: timeoutMs ?? config.jobTimeoutMs,
       team: req.team ?? null,
       owner,
+      group: req.group === undefined ? null : validateGroupName(req.group),
       next: req.next ? await this.template(req.next, owner, depth + 1, seen) : null,
     };
   }
@@ -327,5 +331,7 @@ export class JobService {
   finished(job: JobRecord): void {
     if (isFinal(job.state)) this.ctx.metrics.jobsFinished.inc({ state: job.state });
     this.ctx.events.publish({ type: 'state', job });
+    // A grouped job that stops running frees a place under its group's concurrency.
+    if (job.group) this.ctx.dispatcher.announce([job]);
   }
 }

@@ -382,6 +382,8 @@ export class LeaseService {
   announceWhenDue(job: JobRecord): void {
     const delay = job.runAt - this.ctx.clock();
     if (delay <= 0) return this.ctx.dispatcher.announce([job]);
+    // Its group has a free place now, though the job itself waits out its backoff.
+    if (job.group) this.ctx.dispatcher.announce([job]);
     const arm = (ms: number) => {
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);

@@ -4,6 +4,7 @@
  * durably committed, so a caller may acknowledge it to a client. Methods are named noun-first and
  * take one params object. The conformance suite (test/store/conformance.ts) defines the contract.
  */
+import type { GroupSettings, GroupUsage } from '../core/groups.js';
 import type { JobState } from '../core/states.js';
 import type { JobsAvailable } from './postgres/notify.js';
 
@@ -37,6 +38,8 @@ export interface JobTemplate {
   timeoutMs: number;
   team: string | null;
   owner: string | null;
+  /** The job's group (fair dispatch, concurrency and rate limits); absent or null: none. */
+  group?: string | null;
   /** Created atomically when this job succeeds, its input = this job's output. */
   next: JobTemplate | null;
 }
@@ -65,6 +68,7 @@ export interface JobRecord {
   priority: number;
   team: string | null;
   owner: string | null;
+  group: string | null;
   state: JobState;
   attempts: number;
   maxAttempts: number;
@@ -111,6 +115,7 @@ export interface JobFilter {
   tag?: string;
   /** Only jobs created before this time (ms). */
   createdBefore?: number;
+  group?: string;
   /** Return jobs with an id below this (pages go from newest to oldest). */
   beforeId?: string;
   limit: number;
@@ -186,6 +191,15 @@ export interface QueueStat {
   runtime: string;
   count: number;
   oldestCreatedAt: number | null;
+}
+
+/** A group's settings and what it has queued and running now. */
+export interface GroupRecord extends GroupSettings {
+  name: string;
+  queued: number;
+  running: number;
+  createdAt: number;
+  updatedAt: number;
 }
 
 export interface TokenRecord {
@@ -405,6 +419,15 @@ export interface Store {
   }): Promise<void>;
   /** A webhook's deliveries, newest first. */
   deliveryList(p: { webhookId: string; beforeId?: string; limit: number }): Promise<DeliveryRecord[]>;
+  /**
+   * Creates or changes a group's settings; fields left out keep their value (a new group: no
+   * limits, not paused). Jobs name groups freely: a group also exists once a job names it.
+   */
+  groupUpsert(p: { name: string; settings: Partial<GroupSettings>; now: number }): Promise<GroupRecord>;
+  /** Groups by name, from `after` (exclusive), with their queued and running counts. */
+  groupList(p: { after?: string; limit: number }): Promise<GroupRecord[]>;
+  /** One group with its usage as the lease sees it at `now` (for explain); null if unknown. */
+  groupGet(p: { name: string; now: number }): Promise<(GroupRecord & { usage: GroupUsage }) | null>;
 
   workerInsert(p: Omit<WorkerRecord, 'id' | 'owner'> & { owner?: string | null }): Promise<WorkerRecord>;
   /** Whether a worker registered by token `worker` holds an unexpired lease on a job of `jobOwner`. */

@@ -13,6 +13,7 @@ import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
 import { storeSchedulingConformance } from './conformance-scheduling.js';
 import { storeTeamConformance } from './conformance-teams.js';
+import { storeGroupConformance } from './conformance-groups.js';
 
 const url = process.env.JOBHUB_TEST_PG;
 
@@ -56,6 +57,7 @@ if (!url) {
   storeTeamConformance('postgres', openPostgres);
   storeOwnerConformance('postgres', openPostgres);
   storeSchedulingConformance('postgres', openPostgres);
+  storeGroupConformance('postgres', openPostgres);
 
   describe('PostgresStore specifics', () => {
     it('waits for the WAL flush by default, and not with relaxed durability', async () => {

@@ -9,6 +9,7 @@ import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
 import { storeSchedulingConformance } from './conformance-scheduling.js';
 import { storeTeamConformance } from './conformance-teams.js';
+import { storeGroupConformance } from './conformance-groups.js';
 
 const dirs: string[] = [];
 function freshPath(): string {
@@ -35,6 +36,7 @@ storeConformance('sqlite', openSqlite);
 storeTeamConformance('sqlite', openSqlite);
 storeOwnerConformance('sqlite', openSqlite);
 storeSchedulingConformance('sqlite', openSqlite);
+storeGroupConformance('sqlite', openSqlite);
 
 describe('SqliteStore specifics', () => {
   const T0 = 1_000_000;

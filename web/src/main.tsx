@@ -8,6 +8,7 @@ import { getToken, setToken } from './api.js';
 import { Link, match, navigate, useRoute } from './router.js';
 import { Board } from './pages/board.js';
 import { ConsoleFunctions } from './pages/console-functions.js';
+import { ConsoleGroups } from './pages/console-groups.js';
 import { ConsoleJob } from './pages/console-job.js';
 import { ConsoleJobs } from './pages/console-jobs.js';
 import { ConsoleOverview } from './pages/console.js';
@@ -49,6 +50,7 @@ const ROUTES: [string, Page][] = [
   ['/console/jobs', ConsoleJobs],
   ['/console/jobs/:id', ConsoleJob],
   ['/console/functions', ConsoleFunctions],
+  ['/console/groups', ConsoleGroups],
   ['/console/submit', ConsoleSubmit],
   ['/console/webhooks', ConsoleWebhooks],
 ];

@@ -23,6 +23,7 @@ function nextFrom(n: Static<typeof NextJob> | undefined): JobRequest['next'] {
     priority: n.priority,
     maxAttempts: n.maxAttempts,
     timeoutMs: n.timeoutMs,
+    group: n.group,
     next: nextFrom(n.next as Static<typeof NextJob> | undefined),
   };
 }
@@ -39,6 +40,7 @@ export function jobRequestFrom(b: JobCreate, idempotencyHeader?: string): JobReq
     priority: b.priority,
     maxAttempts: b.maxAttempts,
     timeoutMs: b.timeoutMs,
+    group: b.group,
     idempotencyKey: b.idempotencyKey ?? idempotencyHeader,
     runAt: b.runAt === undefined ? undefined : parseRfc3339(b.runAt, 'runAt'),
     delayMs: b.delayMs,
@@ -54,6 +56,7 @@ export function bulkFilterFrom(f: JobBulk['filter']): Omit<JobFilter, 'limit' | 
     functionId: f.function,
     runtime: f.runtime,
     tag: f.tag,
+    group: f.group,
     createdBefore: f.createdBefore === undefined ? undefined : parseRfc3339(f.createdBefore, 'createdBefore'),
   };
 }

@@ -1,6 +1,7 @@
 /** The native API face, mounted at /api/v1/. */
 import type { Face } from '../server.js';
 import { Api, sendError } from './api.js';
+import { groupRoutes } from './routes-groups.js';
 import { jobRoutes } from './routes-jobs.js';
 import { miscRoutes } from './routes-misc.js';
 import { scheduleRoutes } from './routes-schedules.js';
@@ -14,5 +15,6 @@ export function nativeApi(): { face: Face; api: Api } {
   scheduleRoutes(api);
   webhookRoutes(api);
   miscRoutes(api);
+  groupRoutes(api);
   return { api, face: { name: 'v1', router: api.router, sendError } };
 }

@@ -29,6 +29,13 @@ const JobCore = {
   priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 7 * 24 * 3600_000 })),
+  group: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: "A group: fair dispatch among groups, and the group's concurrency, rate and pause",
+    }),
+  ),
 };
 
 export const NextJob = Type.Recursive((Self) =>
@@ -78,6 +85,7 @@ export const JobBulk = Type.Object(
         function: Type.Optional(Id),
         runtime: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
         tag: Type.Optional(Tag),
+        group: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
         createdBefore: Type.Optional(Type.String({ maxLength: 64, description: 'RFC 3339 time' })),
       },
       { additionalProperties: false, description: 'Every field narrows the selection; {} = all your jobs' },
@@ -196,6 +204,23 @@ export const Fail = Type.Object(
     retryable: Type.Optional(Type.Boolean()),
     exitStatus: Type.Optional(ExitStatus),
     result: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export const GroupUpdate = Type.Object(
+  {
+    concurrency: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], {
+        description: 'Most jobs of the group running at once, across all hubs; null: no limit',
+      }),
+    ),
+    perSecond: Type.Optional(
+      Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), Type.Null()], {
+        description: 'Most jobs of the group started per second, across all hubs; null: no limit',
+      }),
+    ),
+    paused: Type.Optional(Type.Boolean({ description: 'A paused group starts none of its jobs' })),
   },
   { additionalProperties: false },
 );

@@ -4,6 +4,7 @@ import { fromStored } from '../../schedules/schedules.js';
 import type {
   BlobRecord,
   DeliveryRecord,
+  GroupRecord,
   FunctionRecord,
   JobRecord,
   ScheduleRecord,
@@ -41,6 +42,7 @@ export function jobJson(job: JobRecord, staff = false) {
     tags: job.tags,
     priority: job.priority,
     team: job.team,
+    group: job.group,
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
     timeoutMs: job.timeoutMs,
@@ -62,6 +64,17 @@ export function jobJson(job: JobRecord, staff = false) {
     finishedAt: iso(job.finishedAt),
   };
 }
+
+export const groupJson = (g: GroupRecord) => ({
+  name: g.name,
+  concurrency: g.concurrency,
+  perSecond: g.perSecond,
+  paused: g.paused,
+  queued: g.queued,
+  running: g.running,
+  createdAt: iso(g.createdAt),
+  updatedAt: iso(g.updatedAt),
+});
 
 export const blobJson = (b: BlobRecord) => ({
   id: b.id,

@@ -11,6 +11,7 @@ import { preferenceScore } from '../../core/tags.js';
 import { jobFromRow, templateToJson, type JobRow } from '../rows.js';
 import { claimMany, completeMany, directLease, insertPlain } from './batch.js';
 import type { JobState } from '../../core/states.js';
+import { ensureGroups } from './groups.js';
 import type {
   AttemptError,
   BulkAction,
@@ -34,10 +35,10 @@ type Q = Pick<PoolClient, 'query'>;
  */
 const INSERT = `INSERT INTO jobs (function_id, runtime, input_blob_id, input_inline, tags, priority, team, owner,
     state, max_attempts, timeout_ms, run_at, idempotency_key, next, parent_id, created_at,
-    attempts, lease_token, lease_worker_id, lease_expires_at, started_at)
+    attempts, lease_token, lease_worker_id, lease_expires_at, started_at, group_name)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $15::text IS NULL THEN 'queued' ELSE 'running' END,
-    $9, $10, coalesce($19::bigint, $11), $12, $13, $14, $11,
-    CASE WHEN $15::text IS NULL THEN 0 ELSE 1 END, $15, $16, $17, $18)
+    $9, $10, coalesce($20::bigint, $11), $12, $13, $14, $11,
+    CASE WHEN $15::text IS NULL THEN 0 ELSE 1 END, $15, $16, $17, $18, $19)
   ON CONFLICT (coalesce(owner, ''), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING *`;
 
@@ -62,6 +63,11 @@ export async function insertMany(
   now: number,
   leases?: (DirectLease | null)[],
 ): Promise<{ job: JobRecord; created: boolean }[]> {
+  await ensureGroups(
+    q,
+    jobs.flatMap((j) => (j.group ? [j.group] : [])),
+    now,
+  );
   if (jobs.length > 1 && jobs.every((j) => j.idempotencyKey === null && j.team === null)) {
     const inserted = await insertPlain(q, jobs, now, leases);
     return inserted.map((job) => ({ job, created: true }));
@@ -84,6 +90,7 @@ export async function insertMany(
       templateToJson(j.next),
       id(j.parentId),
       ...directLease(leases?.[i], j.timeoutMs, now),
+      j.group ?? null,
       j.runAt ?? null,
     ]);
     if (rows[0] === undefined) {
@@ -128,6 +135,7 @@ function filterSql(f: Omit<JobFilter, 'limit'>, first = 1) {
   if (f.functionId !== undefined) add('function_id = ?', Number(f.functionId));
   if (f.owner !== undefined) add('owner = ?', f.owner);
   if (f.team !== undefined) add('team = ?', f.team);
+  if (f.group !== undefined) add('group_name = ?', f.group);
   if (f.tag !== undefined) add('tags @> jsonb_build_array(?::text)', f.tag);
   if (f.createdBefore !== undefined) add('created_at < ?', f.createdBefore);
   if (f.beforeId !== undefined) add('id < ?', Number(f.beforeId));
@@ -212,7 +220,7 @@ export async function leaseNext(q: Q, p: LeaseRequest): Promise<JobRecord[]> {
   const leased: JobRecord[] = [];
   for (let round = 0; round < 8 && leased.length < p.limit; round++) {
     const { rows } = await q.query<JobRow>(
-      `SELECT * FROM jobs WHERE state = 'queued' AND ${runtimeMatch(p.runtimes)} AND run_at <= $2 AND ${ELIGIBLE}
+      `SELECT * FROM jobs WHERE state = 'queued' AND group_name IS NULL AND ${runtimeMatch(p.runtimes)} AND run_at <= $2 AND ${ELIGIBLE}
          AND NOT (id = ANY($5::bigint[]))
          AND ($6::text[] IS NULL OR team = ANY($6::text[]))
          AND ($7::text[] IS NULL OR team IS NULL OR NOT (team = ANY($7::text[])))
@@ -249,7 +257,7 @@ export async function leaseNext(q: Q, p: LeaseRequest): Promise<JobRecord[]> {
 export async function leaseInOrder(q: Q, p: LeaseRequest): Promise<JobRecord[]> {
   const { rows } = await q.query<JobRow>(
     `WITH c AS (
-       SELECT id FROM jobs WHERE state = 'queued' AND ${runtimeMatch(p.runtimes)} AND run_at <= $2 AND ${ELIGIBLE}
+       SELECT id FROM jobs WHERE state = 'queued' AND group_name IS NULL AND ${runtimeMatch(p.runtimes)} AND run_at <= $2 AND ${ELIGIBLE}
          AND ($6::text[] IS NULL OR team = ANY($6::text[]))
          AND ($7::text[] IS NULL OR team IS NULL OR NOT (team = ANY($7::text[])))
        ORDER BY priority DESC, id LIMIT $4 FOR UPDATE SKIP LOCKED)

@@ -26,6 +26,8 @@ import type {
 } from '../store.js';
 import { jobFromRow, templateToJson, type JobRow } from '../rows.js';
 import { checkJobColumns, rowFromArray } from './job-rows.js';
+import { SqliteGroups } from './groups.js';
+import { pickFair, type Lane } from '../../core/groups.js';
 
 /** Stop scanning a runtime's queue after this many rows the worker's tags refuse. */
 const LEASE_SCAN_LIMIT = 4096;
@@ -34,9 +36,13 @@ const PREFERENCE_LOOKAHEAD = 128;
 
 export class SqliteJobs {
   private readonly s: Record<string, Statement>;
+  readonly groups: SqliteGroups;
+  /** When a lease last took an ungrouped job: that lane's turn among the groups (see pickFair). */
+  private plainServedAt = 0;
 
   constructor(private readonly db: Database) {
     checkJobColumns(db);
+    this.groups = new SqliteGroups(db);
     // Statements that return job rows return them as arrays (see job-rows.ts).
     const p = (sql: string) => {
       const st = db.prepare(sql);
@@ -45,15 +51,17 @@ export class SqliteJobs {
     this.s = {
       // No RETURNING: the new row is known without reading it back.
       insert: p(`INSERT INTO jobs (function_id, runtime, input_blob_id, input_inline, tags, priority, team,
-          owner, state, max_attempts, timeout_ms, run_at, idempotency_key, next, parent_id, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`),
+          owner, state, max_attempts, timeout_ms, run_at, idempotency_key, next, parent_id, created_at, group_name)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`),
       byIdempotency: p(
         "SELECT * FROM jobs WHERE coalesce(owner, '') = coalesce(?, '') AND idempotency_key = ?",
       ),
       get: p('SELECT * FROM jobs WHERE id = ?'),
-      // One runtime's queue in order, read lazily (iterate) so the walk stops when it has enough.
-      // Team rules (contest benchmarkers) are JSON arrays, or NULL for no rule.
-      queueScan: p(`SELECT * FROM jobs WHERE state = 'queued' AND runtime = @runtime AND run_at <= @now
+      // One runtime's queue of ungrouped jobs in order, read lazily (iterate) so the walk stops
+      // when it has enough (grouped jobs: groups.ts). Team rules (contest benchmarkers) are JSON
+      // arrays, or NULL for no rule.
+      queueScan:
+        p(`SELECT * FROM jobs WHERE state = 'queued' AND group_name IS NULL AND runtime = @runtime AND run_at <= @now
           AND (@only IS NULL OR team IN (SELECT value FROM json_each(@only)))
           AND (@exclude IS NULL OR team IS NULL OR team NOT IN (SELECT value FROM json_each(@exclude)))
         ORDER BY priority DESC, id LIMIT @limit`),
@@ -93,6 +101,8 @@ export class SqliteJobs {
     now: number,
     leases?: (DirectLease | null)[],
   ): { job: JobRecord; created: boolean }[] {
+    const groups = jobs.flatMap((j) => (j.group ? [j.group] : []));
+    if (groups.length > 0) this.groups.ensure(new Set(groups), now);
     return jobs.map((j, i) => {
       if (j.idempotencyKey !== null) {
         const existing = this.one(this.s.byIdempotency!, j.owner, j.idempotencyKey);
@@ -177,6 +187,7 @@ export class SqliteJobs {
       created_at: now,
       started_at: null,
       finished_at: null,
+      group_name: j.group ?? null,
     };
     const info = this.s.insert!.run(
       row.function_id,
@@ -194,6 +205,7 @@ export class SqliteJobs {
       row.next,
       row.parent_id,
       now,
+      row.group_name,
     );
     row.id = Number(info.lastInsertRowid);
     return jobFromRow(row);
@@ -280,12 +292,48 @@ export class SqliteJobs {
       }
     }
     eligible.sort((a, b) => b.row.priority - a.row.priority || b.pref - a.pref || a.row.id - b.row.id);
+    const chosen = this.groups.active
+      ? this.fairAmongGroups(
+          p,
+          workerTags,
+          eligible.map((e) => e.row),
+        )
+      : eligible.slice(0, p.limit).map((e) => e.row);
     const leased: JobRecord[] = [];
-    for (const { row } of eligible.slice(0, p.limit)) {
+    for (const row of chosen) {
       const claimed = this.claim(jobFromRow(row), p.workerId, p.leaseMs, p.now);
       if (claimed) leased.push(claimed);
     }
     return leased;
+  }
+
+  /**
+   * With groups: the ungrouped jobs (already ranked) are one lane, each group with work and room
+   * under its limits another; the lease takes from them round-robin (core/groups.ts pickFair)
+   * and records which lanes it served.
+   */
+  private fairAmongGroups(p: LeaseRequest, workerTags: Set<string>, plain: JobRow[]): JobRow[] {
+    const groupLanes = this.groups.lanes(p, (row) => tagsAllow(JSON.parse(row.tags) as string[], workerTags));
+    if (groupLanes.length === 0) return plain.slice(0, p.limit);
+    type Lanes = Lane<JobRow> & { name: string | null };
+    const lanes: Lanes[] = [
+      { name: null, jobs: plain, servedAt: this.plainServedAt, allowance: Infinity },
+      ...groupLanes.map((g) => ({
+        name: g.name,
+        jobs: g.rows,
+        servedAt: g.servedAt,
+        allowance: g.allowance,
+      })),
+    ];
+    const before = lanes.map((l) => l.servedAt);
+    const base = Math.max(p.now * 1000, ...before);
+    const chosen = pickFair(lanes, p.limit, base);
+    lanes.forEach((l, i) => {
+      if (l.servedAt === before[i]) return;
+      if (l.name === null) this.plainServedAt = l.servedAt;
+      else this.groups.served(l.name, l.servedAt);
+    });
+    return chosen;
   }
 
   /** Classifies a token that did not match a running job's lease. */
@@ -475,6 +523,7 @@ function filterSql(f: Omit<JobFilter, 'limit'>): { where: string[]; args: unknow
   eq('function_id', f.functionId);
   eq('owner', f.owner);
   eq('team', f.team);
+  eq('group_name', f.group);
   if (f.tag !== undefined) {
     where.push('EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)');
     args.push(f.tag);

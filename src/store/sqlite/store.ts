@@ -320,6 +320,16 @@ export class SqliteStore implements Store {
     return this.write(() => this.jobs.deleteFinished(p.before, p.limit));
   }
 
+  groupUpsert(p: Parameters<Store['groupUpsert']>[0]) {
+    return this.write(() => this.jobs.groups.upsert(p.name, p.settings, p.now));
+  }
+  groupList(p: { after?: string; limit: number }) {
+    return this.read(() => this.jobs.groups.list(p.after, p.limit));
+  }
+  groupGet(p: { name: string; now: number }) {
+    return this.read(() => this.jobs.groups.get(p.name, p.now));
+  }
+
   workerInsert(p: Omit<WorkerRecord, 'id' | 'owner'> & { owner?: string | null }): Promise<WorkerRecord> {
     return this.write(() =>
       workerFromRow(

@@ -1,6 +1,6 @@
 /**
- * Jobs console: every job, newest first, filtered by state, runtime, function and tag; jobs can be
- * selected to retry (failed, canceled) or cancel (queued, running) several at once.
+ * Jobs console: every job, newest first, filtered by state, runtime, function, tag and group; jobs
+ * can be selected to retry (failed, canceled) or cancel (queued, running) several at once.
  */
 import { useState } from 'preact/hooks';
 import { post, query } from '../api.js';
@@ -82,6 +82,12 @@ export function JobRows({ jobs, fns, selection }: { jobs: Job[]; fns: Fn[]; sele
                 )}{' '}
                 <span class="muted">{j.runtime}</span>
                 {j.tags.length > 0 && <span class="muted opt"> [{j.tags.join(' ')}]</span>}
+                {j.group && (
+                  <span class="muted" data-group={j.group}>
+                    {' '}
+                    · group {j.group}
+                  </span>
+                )}
               </td>
               <td class="num opt">
                 {j.attempts}/{j.maxAttempts}
@@ -108,9 +114,11 @@ export function ConsoleJobs({ query: q }: { query: URLSearchParams }) {
     runtime: q.get('runtime') ?? '',
     function: q.get('function') ?? '',
     tag: q.get('tag') ?? '',
+    group: q.get('group') ?? '',
     before: q.get('before') ?? '',
   };
   const [tag, setTag] = useState(f.tag);
+  const [group, setGroup] = useState(f.group);
   const [runtime, setRuntime] = useState(f.runtime);
   const fns = useResource<{ functions: Fn[] }>(`${V}/functions?limit=1000`, 30_000);
   const jobs = useResource<{ jobs: Job[]; next: string | null }>(
@@ -161,7 +169,7 @@ export function ConsoleJobs({ query: q }: { query: URLSearchParams }) {
           role="search"
           onSubmit={(e) => {
             e.preventDefault();
-            set({ tag: tag.trim(), runtime: runtime.trim() });
+            set({ tag: tag.trim(), runtime: runtime.trim(), group: group.trim() });
           }}
         >
           <div class="field">
@@ -196,6 +204,10 @@ export function ConsoleJobs({ query: q }: { query: URLSearchParams }) {
           <div class="field">
             <label for="j-tag">Tag</label>
             <input id="j-tag" value={tag} onInput={(e) => setTag(e.currentTarget.value)} />
+          </div>
+          <div class="field">
+            <label for="j-group">Group</label>
+            <input id="j-group" value={group} onInput={(e) => setGroup(e.currentTarget.value)} />
           </div>
           <button type="submit">Filter</button>
         </form>
