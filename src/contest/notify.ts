@@ -38,6 +38,8 @@ interface Target {
 export class Notifier {
   private readonly targets = new Map<string, Target>();
   private closed = false;
+  /** Aborts the deliveries in flight when the hub stops. */
+  private readonly stopping = new AbortController();
   /** Counters for the staff page and tests. */
   readonly stats = { delivered: 0, failedAttempts: 0, dropped: 0 };
 
@@ -71,6 +73,7 @@ export class Notifier {
 
   close(): void {
     this.closed = true;
+    this.stopping.abort();
     for (const t of this.targets.values()) if (t.timer) clearTimeout(t.timer);
     this.targets.clear();
   }
@@ -131,7 +134,7 @@ export class Notifier {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ text }),
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+        signal: AbortSignal.any([this.stopping.signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
         redirect: 'manual',
       });
       await res.arrayBuffer().catch(() => undefined);

@@ -45,14 +45,18 @@ export interface Receiver {
   requests: number;
 }
 
-/** A webhook receiver on 127.0.0.1 that answers 500 to its first `failFirst` requests. */
-export async function receiver(failFirst = 0): Promise<Receiver> {
+/**
+ * A webhook receiver on 127.0.0.1 that answers 500 to its first `failFirst` requests (`'hang'`:
+ * never answers at all).
+ */
+export async function receiver(failFirst: number | 'hang' = 0): Promise<Receiver> {
   const r: Receiver = { url: '', texts: [], requests: 0 };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       r.requests++;
+      if (failFirst === 'hang') return;
       if (r.requests <= failFirst) {
         res.writeHead(500).end('try again');
         return;
