@@ -132,7 +132,9 @@ export function organiserStoreConformance(name: string, open: OpenPortalStore): 
         tokenHash: null,
         now: T0,
       });
-      expect(await store.healthList()).toEqual([]);
+      expect(await store.healthList()).toEqual([
+        { benchmarkerId: b.id, outOfService: false, lastDequeueAt: null },
+      ]);
       await store.healthSeen({ benchmarkerId: b.id, at: T0 + 10 });
       await store.healthSeen({ benchmarkerId: b.id, at: T0 + 5 });
       await store.healthSetService({ benchmarkerId: b.id, outOfService: true });

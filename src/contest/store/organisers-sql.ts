@@ -180,31 +180,26 @@ export class SqlOrganiserStore implements OrganiserStore {
 
   async healthList(): Promise<BenchmarkerHealthRecord[]> {
     const rows = await this.sql.read<{
-      benchmarker_id: number;
+      id: number;
       out_of_service: number | boolean;
-      last_dequeue_at: number | null;
-    }>('SELECT * FROM portal_benchmarker_health ORDER BY benchmarker_id');
+      last_seen_at: number | null;
+    }>('SELECT id, out_of_service, last_seen_at FROM portal_benchmarkers ORDER BY id');
     return rows.map((r) => ({
-      benchmarkerId: String(r.benchmarker_id),
+      benchmarkerId: String(r.id),
       outOfService: Boolean(r.out_of_service),
-      lastDequeueAt: r.last_dequeue_at,
+      lastDequeueAt: r.last_seen_at,
     }));
   }
   async healthSetService(p: P<'healthSetService'>) {
-    await this.sql.write(
-      `INSERT INTO portal_benchmarker_health (benchmarker_id, out_of_service) VALUES (?, ?)
-       ON CONFLICT (benchmarker_id) DO UPDATE SET out_of_service = excluded.out_of_service`,
-      [idNum(p.benchmarkerId), p.outOfService],
-    );
+    await this.sql.write('UPDATE portal_benchmarkers SET out_of_service = ? WHERE id = ?', [
+      p.outOfService,
+      idNum(p.benchmarkerId),
+    ]);
   }
   async healthSeen(p: P<'healthSeen'>) {
     await this.sql.write(
-      `INSERT INTO portal_benchmarker_health (benchmarker_id, last_dequeue_at) VALUES (?, ?)
-       ON CONFLICT (benchmarker_id) DO UPDATE SET last_dequeue_at = CASE
-         WHEN portal_benchmarker_health.last_dequeue_at IS NULL
-           OR excluded.last_dequeue_at > portal_benchmarker_health.last_dequeue_at
-         THEN excluded.last_dequeue_at ELSE portal_benchmarker_health.last_dequeue_at END`,
-      [idNum(p.benchmarkerId), p.at],
+      'UPDATE portal_benchmarkers SET last_seen_at = ? WHERE id = ? AND (last_seen_at IS NULL OR last_seen_at < ?)',
+      [p.at, idNum(p.benchmarkerId), p.at],
     );
   }
   async benchmarkerJobStats(p: P<'benchmarkerJobStats'>): Promise<BenchmarkerJobStats[]> {

@@ -113,6 +113,7 @@ export interface OrganiserStore {
   /** Announcements, pinned first, then newest first; withdrawn ones only with `withdrawn`. */
   announcementList(p: { withdrawn: boolean }): Promise<AnnouncementRecord[]>;
 
+  /** Every benchmarker's service state and last dequeue, by id. */
   healthList(): Promise<BenchmarkerHealthRecord[]>;
   healthSetService(p: { benchmarkerId: string; outOfService: boolean }): Promise<void>;
   /** Records a dequeue at `at` (keeps the later of the stored and the given time). */

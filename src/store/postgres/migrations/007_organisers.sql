@@ -33,11 +33,10 @@ CREATE TABLE portal_announcements (
   withdrawn_at BIGINT
 );
 
-CREATE TABLE portal_benchmarker_health (
-  benchmarker_id BIGINT PRIMARY KEY,
-  out_of_service BOOLEAN NOT NULL DEFAULT false,
-  last_dequeue_at BIGINT
-);
+-- A benchmarker's service state and its last dequeue (flushed about every second by the hub, like
+-- the other last_seen_at columns).
+ALTER TABLE portal_benchmarkers ADD COLUMN out_of_service BOOLEAN NOT NULL DEFAULT false;
+ALTER TABLE portal_benchmarkers ADD COLUMN last_seen_at BIGINT;
 
 CREATE TABLE portal_settings (
   id SMALLINT PRIMARY KEY CHECK (id = 1),

@@ -33,11 +33,10 @@ CREATE TABLE portal_announcements (
   withdrawn_at INTEGER
 );
 
-CREATE TABLE portal_benchmarker_health (
-  benchmarker_id INTEGER PRIMARY KEY,
-  out_of_service INTEGER NOT NULL DEFAULT 0,
-  last_dequeue_at INTEGER
-);
+-- A benchmarker's service state and its last dequeue (flushed about every second by the hub, like
+-- the other last_seen_at columns).
+ALTER TABLE portal_benchmarkers ADD COLUMN out_of_service INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE portal_benchmarkers ADD COLUMN last_seen_at INTEGER;
 
 CREATE TABLE portal_settings (
   id INTEGER PRIMARY KEY CHECK (id = 1),
