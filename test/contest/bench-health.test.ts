@@ -5,15 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { dequeue, enqueue, loadContest, report, staff, teams, type RawReply } from './helpers.js';
-import { clockedHub, STORES } from './organisers-helpers.js';
-
-const T = Date.parse('2031-06-01T01:00:00Z');
-const H = 3600_000;
-const contest = {
-  starts_at: new Date(T).toISOString(),
-  freezes_at: new Date(T + 6 * H).toISOString(),
-  ends_at: new Date(T + 7 * H).toISOString(),
-};
+import { clockedHub, contest, H, STORES, T } from './organisers-helpers.js';
 
 /** Status, headers without Date, body: what a benchmarker can tell apart. */
 const wire = (r: RawReply) => {

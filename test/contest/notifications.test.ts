@@ -8,15 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { api } from '../helpers/hub.js';
 import { until } from '../helpers/worker.js';
 import { dequeue, enqueue, loadContest, login, report, staff, teams } from './helpers.js';
-import { clockedHub, receiver, STORES } from './organisers-helpers.js';
-
-const T = Date.parse('2031-06-01T01:00:00Z');
-const H = 3600_000;
-const contest = {
-  starts_at: new Date(T).toISOString(),
-  freezes_at: new Date(T + 6 * H).toISOString(),
-  ends_at: new Date(T + 7 * H).toISOString(),
-};
+import { clockedHub, contest, H, receiver, STORES, T } from './organisers-helpers.js';
 
 describe.each(STORES)('notifications (%s)', (kind) => {
   it('tells every target of clarifications, aborts, a silent benchmarker, the freeze and the end', async () => {

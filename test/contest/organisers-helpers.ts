@@ -15,6 +15,15 @@ const url = process.env.JOBHUB_TEST_PG;
 const schemas: string[] = [];
 const receivers: Server[] = [];
 
+/** The contest of the organisers' tests: starts at T, freezes at T + 6 h, ends at T + 7 h. */
+export const T = Date.parse('2031-06-01T01:00:00Z');
+export const H = 3600_000;
+export const contest = {
+  starts_at: new Date(T).toISOString(),
+  freezes_at: new Date(T + 6 * H).toISOString(),
+  ends_at: new Date(T + 7 * H).toISOString(),
+};
+
 /** The stores the organisers' flows run on here. */
 export const STORES: ('sqlite' | 'postgres')[] = url ? ['sqlite', 'postgres'] : ['sqlite'];
 

@@ -7,15 +7,8 @@
 import { describe, expect, it } from 'vitest';
 import { api } from '../helpers/hub.js';
 import { dequeue, enqueue, loadContest, login, report, staff, teams } from './helpers.js';
-import { clockedHub, STORES } from './organisers-helpers.js';
+import { clockedHub, contest, H, STORES, T } from './organisers-helpers.js';
 
-const T = Date.parse('2031-06-01T01:00:00Z');
-const H = 3600_000;
-const contest = {
-  starts_at: new Date(T).toISOString(),
-  freezes_at: new Date(T + 6 * H).toISOString(),
-  ends_at: new Date(T + 7 * H).toISOString(),
-};
 const B = '127.0.0.2';
 
 describe.each(STORES)('results (%s)', (kind) => {
