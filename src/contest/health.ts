@@ -87,6 +87,7 @@ export class BenchHealth {
       this.o.offlineAfterMs(),
     ]);
     this.outOfService = new Set(health.filter((h) => h.outOfService).map((h) => h.benchmarkerId));
+    if (!(await this.o.notifier.hasTargets())) return;
     const now = this.o.clock();
     const byId = new Map(health.map((h) => [h.benchmarkerId, h]));
     for (const b of list) {

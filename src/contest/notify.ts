@@ -64,6 +64,11 @@ export class Notifier {
       .catch((err: unknown) => this.o.log.warn({ err, kind }, 'notification targets could not be read'));
   }
 
+  /** Whether any target is configured (else events need not even be claimed). */
+  async hasTargets(): Promise<boolean> {
+    return (await this.o.targets()).length > 0;
+  }
+
   /** Deliveries waiting or in flight. */
   pending(): number {
     let n = 0;

@@ -84,7 +84,8 @@ export class Organisers {
 
   private async once(key: string, at: number, kind: 'freeze' | 'end', text: string): Promise<void> {
     const now = this.portal.now();
-    if (now - at > LATE_NOTICE_MS) return;
+    // Nothing to send to: nothing is claimed (a target added later hears of the next event).
+    if (now - at > LATE_NOTICE_MS || !(await this.notifier.hasTargets())) return;
     if (await this.portal.store.organisers().onceClaim({ key, now })) this.notifier.send(kind, text);
   }
 
