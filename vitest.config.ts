@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { scaled } from './test/helpers/time.js';
 
@@ -9,12 +10,25 @@ export default defineConfig({
     // Time limits come from JOBHUB_TEST_TIME_SCALE (test/helpers/time.ts).
     testTimeout: scaled(10_000),
     hookTimeout: scaled(10_000),
-    // Tests start real servers and child processes; two cores are shared with them.
     // Gives the run an id, so that the CLI is built once per run (buildCli in test/helpers/worker.ts).
     globalSetup: ['./test/helpers/global-setup.ts'],
+    // Forks, not threads: tests kill, signal and count processes, and load native modules.
+    // One test file per core and one more: much of a file's time is spent waiting (on leases,
+    // timeouts, child processes), and the extra file uses the core meanwhile. Isolated (the
+    // default): the helpers register their cleanup hooks at import, once per file.
+    // JOBHUB_TEST_FORKS sets the number (e.g. 1 to watch a single file's output in order).
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2 } },
+    poolOptions: { forks: { maxForks: testForks() } },
     // One line at the end names the suites that were skipped and how to include them.
     reporters: ['default', './test/helpers/skipped-reporter.ts'],
   },
 });
+
+function testForks(): number {
+  const raw = process.env.JOBHUB_TEST_FORKS;
+  if (raw === undefined || raw === '') return availableParallelism() + 1;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`JOBHUB_TEST_FORKS must be a whole number ≥ 1, not ${raw}`);
+  return n;
+}
