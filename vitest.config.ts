@@ -1,4 +1,3 @@
-import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { scaled } from './test/helpers/time.js';
 
@@ -13,10 +12,11 @@ export default defineConfig({
     // Gives the run an id, so that the CLI is built once per run (buildCli in test/helpers/worker.ts).
     globalSetup: ['./test/helpers/global-setup.ts'],
     // Forks, not threads: tests kill, signal and count processes, and load native modules.
-    // One test file per core and one more: much of a file's time is spent waiting (on leases,
-    // timeouts, child processes), and the extra file uses the core meanwhile. Isolated (the
-    // default): the helpers register their cleanup hooks at import, once per file.
-    // JOBHUB_TEST_FORKS sets the number (e.g. 1 to watch a single file's output in order).
+    // Two files at a time by default: the suite must pass with two CPU hogs beside it on two
+    // cores, and more files at once there only add contention (a third made CLI tests time out
+    // at a load of 30). On a quiet or larger machine JOBHUB_TEST_FORKS=3 (or more) fills the time
+    // files spend waiting on leases, timeouts and child processes. Isolated (the default): the
+    // helpers register their cleanup hooks at import, once per file.
     pool: 'forks',
     poolOptions: { forks: { maxForks: testForks() } },
     // One line at the end names the suites that were skipped and how to include them.
@@ -26,7 +26,7 @@ export default defineConfig({
 
 function testForks(): number {
   const raw = process.env.JOBHUB_TEST_FORKS;
-  if (raw === undefined || raw === '') return availableParallelism() + 1;
+  if (raw === undefined || raw === '') return 2;
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`JOBHUB_TEST_FORKS must be a whole number ≥ 1, not ${raw}`);
