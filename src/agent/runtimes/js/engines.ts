@@ -12,6 +12,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../thread.js';
+import { Outbox } from './outbox.js';
 import type { JsFromThread, JsRunMessage, JsToThread } from './protocol.js';
 
 export type JsDone = Extract<JsFromThread, { type: 'done' }>;
@@ -34,6 +35,8 @@ export interface EngineJob {
 
 interface Engine {
   worker: Worker;
+  /** Messages for the thread not yet posted: all of one turn of the event loop go as one. */
+  outbox: Outbox<JsToThread>;
   ready: Promise<void>;
   up: boolean;
   retiring: boolean;
@@ -83,6 +86,7 @@ export class Engines {
         if (e.jobs.has(id)) {
           e.lastError = `job ${id} ran past its time limit`;
           finish({ type: 'killed' });
+          this.retire(e);
           void e.worker.terminate();
         }
       }, job.killAfterMs);
@@ -116,7 +120,7 @@ export class Engines {
   }
 
   private post(e: Engine, m: JsToThread, transfer: ArrayBuffer[] = []): void {
-    e.worker.postMessage(m, transfer);
+    e.outbox.post(m, transfer);
   }
 
   private spawn(): void {
@@ -132,6 +136,15 @@ export class Engines {
     let markReady!: () => void;
     const e: Engine = {
       worker,
+      outbox: new Outbox((batch, transfer) => {
+        try {
+          worker.postMessage(batch, transfer);
+        } catch (err) {
+          // Not deliverable (cannot happen with our messages): the thread's jobs fail, it is replaced.
+          e.lastError = `a message could not be sent to the thread: ${String(err)}`;
+          void worker.terminate();
+        }
+      }),
       ready: new Promise((r) => (markReady = r)),
       up: false,
       retiring: false,
@@ -139,33 +152,8 @@ export class Engines {
       lastError: '',
     };
     this.engines.add(e);
-    worker.on('message', (m: JsFromThread) => {
-      if (m.type === 'ready') {
-        e.up = true;
-        markReady();
-        this.wakeWaiters();
-      } else if (m.type === 'retiring') {
-        e.retiring = true;
-        if (!this.closed) this.spawn();
-      } else if (m.type === 'done') e.jobs.get(m.id)?.finish({ type: 'reply', reply: m });
-      else if (m.type === 'log') e.jobs.get(m.id)?.job.onLog(m.line);
-      else if (m.type === 'call') {
-        const entry = e.jobs.get(m.id);
-        if (!entry) return;
-        entry.job.onCall(m).then(
-          (a) => {
-            if (!e.jobs.has(m.id)) return;
-            if (a.ok)
-              this.post(
-                e,
-                { type: 'answer', id: m.id, call: m.call, ok: true, bytes: a.bytes, text: a.text },
-                a.bytes ? [a.bytes.buffer as ArrayBuffer] : [],
-              );
-            else this.post(e, { type: 'answer', id: m.id, call: m.call, ok: false, text: a.error });
-          },
-          () => {},
-        );
-      }
+    worker.on('message', (batch: JsFromThread[]) => {
+      for (const m of batch) this.receive(e, m, markReady);
     });
     worker.on('error', (err) => {
       e.lastError = err instanceof Error ? err.message : String(err);
@@ -178,6 +166,40 @@ export class Engines {
         j.finish({ type: 'crash', message: `the JavaScript engine thread exited with code ${code}${how}` });
       if (!this.closed && !e.retiring) this.spawn();
     });
+  }
+
+  private receive(e: Engine, m: JsFromThread, markReady: () => void): void {
+    if (m.type === 'ready') {
+      e.up = true;
+      markReady();
+      this.wakeWaiters();
+    } else if (m.type === 'retiring') this.retire(e);
+    else if (m.type === 'done') e.jobs.get(m.id)?.finish({ type: 'reply', reply: m });
+    else if (m.type === 'log') e.jobs.get(m.id)?.job.onLog(m.line);
+    else if (m.type === 'call') {
+      const entry = e.jobs.get(m.id);
+      if (!entry) return;
+      entry.job.onCall(m).then(
+        (a) => {
+          if (!e.jobs.has(m.id)) return;
+          if (a.ok)
+            this.post(
+              e,
+              { type: 'answer', id: m.id, call: m.call, ok: true, bytes: a.bytes, text: a.text },
+              a.bytes ? [a.bytes.buffer as ArrayBuffer] : [],
+            );
+          else this.post(e, { type: 'answer', id: m.id, call: m.call, ok: false, text: a.error });
+        },
+        () => {},
+      );
+    }
+  }
+
+  /** No new job goes to `e` (it is going away), and its replacement starts now. */
+  private retire(e: Engine): void {
+    if (e.retiring) return;
+    e.retiring = true;
+    if (!this.closed) this.spawn();
   }
 
   private wakeWaiters(): void {

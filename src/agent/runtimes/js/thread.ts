@@ -4,7 +4,7 @@
  * in short slices: its start, and each time something it awaits settles (a timer, a blob, an HTTP
  * answer). Between slices it holds no thread, so hundreds of jobs awaiting `sleep` share one.
  *
- * Limits: memory through the runtime's allocator limit; CPU time through the interrupt handler,
+ * Limits: memory by measuring the job's heap and by the wasm memory's maximum; CPU time through the interrupt handler,
  * which stops a slice once the job's CPU budget (time spent in its slices) or its wall deadline
  * is used up; the wall deadline through a timer that drops a job parked on an await. A job that
  * awaits something that can never settle fails at once. If the engine itself breaks (a wasm trap,
@@ -19,11 +19,13 @@ import {
   type QuickJSContext,
   type QuickJSDeferredPromise,
   type QuickJSHandle,
-  type QuickJSRuntime,
 } from 'quickjs-emscripten-core';
-import { JS_PRELUDE, PLEIADES_MODULE } from './prelude.js';
-import { copyBytes, dumpError, tidyStack } from './handles.js';
-import type { JsFailureKind, JsFromThread, JsHostOp, JsRunMessage, JsToThread } from './protocol.js';
+import { copyBytes, dumpError } from './handles.js';
+import { installPrelude } from './host.js';
+import { done, memoryFailure, type Job } from './job.js';
+import { Outbox } from './outbox.js';
+import { PLEIADES_MODULE } from './prelude.js';
+import type { JsFromThread, JsHostOp, JsRunMessage, JsToThread } from './protocol.js';
 
 /** Wasm memory never shrinks: past this, the thread is replaced once its jobs are done. */
 const RECYCLE_HEAP_BYTES = 512 * 1024 ** 2;
@@ -34,56 +36,54 @@ const port = parentPort!;
 /** The most wasm memory this thread may have (all its jobs together): the worker's bound. */
 const { heapBytes } = workerData as { heapBytes: number };
 const PAGE = 64 * 1024;
+const MAX_PAGES = Math.ceil(heapBytes / PAGE);
 // The package's types describe its CommonJS face; its ES module's default export is the variant.
-const QJS = await newQuickJSWASMModuleFromVariant(
-  newVariant(releaseSync as unknown as QuickJSSyncVariant, {
-    wasmMemory: new WebAssembly.Memory({ initial: 256, maximum: Math.ceil(heapBytes / PAGE) }),
-  }),
-);
-/** Slice time between two measurements of a job's heap (the measurement walks the heap). */
-const MEASURE_EVERY_MS = 5;
-const utf8 = new TextDecoder('utf-8');
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
-
-interface Job {
-  msg: JsRunMessage;
-  rt: QuickJSRuntime;
-  ctx: QuickJSContext;
-  start: QuickJSHandle | null;
-  /** Host calls not yet settled, by call number. */
-  pending: Map<number, QuickJSDeferredPromise>;
-  timers: Set<ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate>>;
-  nextCall: number;
-  cpuLeftMs: number;
-  wallDeadline: number;
-  interrupted: boolean;
-  /** Over its memory limit (measured): ends as a memory failure. */
-  oom: boolean;
-  measuredAt: number;
-  /** Set by the prelude's done/fail (inside a slice). */
-  result: JsFromThread | null;
-  contextUs: number;
-}
-
-const jobs = new Map<number, Job>();
 /** The slice running now (one at a time: this thread is single-threaded). */
 let sliceDeadline = Infinity;
 let sliceJob: Job | null = null;
+const wasmMemory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES });
+// The engine grows its memory through this object. A growth refused at the maximum is the job
+// running then asking for more than the worker gives: it ends as a memory failure, whatever it
+// made of the engine's out-of-memory error (QuickJS throws `null` when it has no memory left to
+// make one, and a job may catch it).
+wasmMemory.grow = (pages: number) => {
+  try {
+    return WebAssembly.Memory.prototype.grow.call(wasmMemory, pages);
+  } catch (err) {
+    if (sliceJob) sliceJob.heapFull = true;
+    throw err;
+  }
+};
+const QJS = await newQuickJSWASMModuleFromVariant(
+  newVariant(releaseSync as unknown as QuickJSSyncVariant, { wasmMemory }),
+);
+/**
+ * Slice time between two measurements of a job's heap. The measurement walks the heap, so with
+ * millions of objects one walk takes tens of milliseconds: the gap is also at least
+ * MEASURE_GAP_FACTOR times the last walk, which keeps measuring under a tenth of the job's time
+ * (without it, a job filling its heap with small objects spent most of its time being measured).
+ */
+const MEASURE_EVERY_MS = 5;
+const MEASURE_GAP_FACTOR = 10;
+
+const jobs = new Map<number, Job>();
 let retiring = false;
 /** The engine's wasm memory size after the last slice. */
 let heapSeen = 0;
 let broken = false;
 
-const post = (m: JsFromThread, transfer: ArrayBuffer[] = []) => port.postMessage(m, transfer);
-const done = (job: Job, ok: false, kind: JsFailureKind, message: string): JsFromThread => ({
-  type: 'done',
-  id: job.msg.id,
-  ok,
-  kind,
-  message,
-  contextUs: job.contextUs,
-});
-
+/**
+ * Messages to the main thread go in batches: everything posted in one turn of this thread's event
+ * loop (the replies of a batch of jobs, their log lines) is one postMessage, whose fixed cost was
+ * a tenth of a no-op job's.
+ */
+const outbox = new Outbox<JsFromThread>((batch, transfer) => port.postMessage(batch, transfer));
+const post = (m: JsFromThread, transfer?: ArrayBuffer[]) => outbox.post(m, transfer);
+/** Leaves the thread with everything posted so far delivered. */
+function exit(code: number): never {
+  outbox.flush();
+  process.exit(code);
+}
 /**
  * A fresh runtime and context with the sandbox prelude in place, not yet bound to a job. One is
  * made ahead, while the thread is idle, so that a job does not wait for it.
@@ -104,14 +104,17 @@ function freshJob(): Job {
     wallDeadline: Infinity,
     interrupted: false,
     oom: false,
+    heapFull: false,
     measuredAt: 0,
+    measureMs: 0,
     result: null,
     contextUs: 0,
   };
   rt.setInterruptHandler(() => {
     if (sliceJob !== job) return false;
     const now = performance.now();
-    if (now - job.measuredAt >= MEASURE_EVERY_MS && overLimit(job, now)) return (job.interrupted = true);
+    const gap = Math.max(MEASURE_EVERY_MS, MEASURE_GAP_FACTOR * job.measureMs);
+    if (now - job.measuredAt >= gap && overLimit(job, now)) return (job.interrupted = true);
     if (now <= sliceDeadline) return false;
     return (job.interrupted = true);
   });
@@ -123,7 +126,11 @@ function freshJob(): Job {
     };
   });
   job.ctx = rt.newContext();
-  job.start = installPrelude(job);
+  job.start = installPrelude(job, {
+    post,
+    call: hostCall,
+    sliceLeftMs: () => sliceDeadline - performance.now(),
+  });
   job.contextUs = Math.round((performance.now() - t0) * 1000);
   return job;
 }
@@ -152,92 +159,59 @@ function begin(msg: JsRunMessage): void {
     if (jobs.get(msg.id) === job) finish(job, done(job, false, 'timeout', timeoutText(msg)));
   }, msg.wallMs);
   job.timers.add(wall);
-  slice(job, () => {
-    const input = job.ctx.newArrayBuffer(msg.input.slice().buffer);
-    const r = job.ctx.callFunction(job.start!, job.ctx.undefined, input);
-    input.dispose();
-    if (r.error) {
-      const text = dumpError(job.ctx, r.error);
-      r.error.dispose();
-      throw new Error(`the sandbox could not start the job: ${text}`);
-    }
-    r.value.dispose();
-  });
+  slice(job, () => callStart(job));
   makeSpare();
 }
 
-const timeoutText = (msg: JsRunMessage) => `time limit of ${msg.timeoutMs} ms exceeded`;
-
-/** Evaluates the prelude with the host functions; returns its `start` function. */
-function installPrelude(job: Job): QuickJSHandle {
-  const { ctx } = job;
-  const host = ctx.newObject();
-  const fns: Record<string, (...args: QuickJSHandle[]) => QuickJSHandle | undefined> = {
-    log: (level, text) => {
-      const lines = ctx.getString(text!).split('\n');
-      const tag = ctx.getString(level!);
-      for (const line of lines)
-        post({ type: 'log', id: job.msg.id, line: tag === 'info' ? line : `[${tag}] ${line}` });
-      return undefined;
-    },
-    encode: (text) => {
-      const b = Buffer.from(ctx.getString(text!), 'utf8');
-      return ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
-    },
-    decode: (buf, fatal) => {
-      const bytes = copyBytes(ctx, buf!);
-      try {
-        return ctx.newString((ctx.dump(fatal!) ? utf8Fatal : utf8).decode(bytes));
-      } catch {
-        throw new TypeError('TextDecoder: the data is not valid UTF-8');
-      }
-    },
-    blockingSleep: (ms) => {
-      // Holds this thread on purpose (that is what it is for), but never past the slice's end.
-      const want = ctx.getNumber(ms!);
-      const left = Math.max(0, Math.min(want, sliceDeadline - performance.now()));
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, left);
-      return undefined;
-    },
-    call: (op, arg, bytes) => hostCall(job, ctx.getString(op!), ctx.getString(arg!), bytes),
-    done: (kind, value) => {
-      const k = ctx.getNumber(kind!);
-      let out: Uint8Array;
-      if (k === 0) out = new Uint8Array();
-      else if (k === 1) out = copyBytes(ctx, value!);
-      else out = Buffer.from(ctx.getString(value!), 'utf8');
-      job.result =
-        out.length > job.msg.outputBytes
-          ? done(
-              job,
-              false,
-              'output_limit',
-              `output of ${out.length} bytes exceeds the limit of ${job.msg.outputBytes} bytes`,
-            )
-          : { type: 'done', id: job.msg.id, ok: true, output: out, contextUs: job.contextUs };
-      return undefined;
-    },
-    fail: (message, stack, oom) => {
-      if (ctx.dump(oom!)) job.result = memoryFailure(job);
-      else {
-        const m = ctx.getString(message!);
-        const s = tidyStack(ctx.getString(stack!));
-        job.result = done(job, false, 'error', s ? `${m}\n${s}` : m);
-      }
-      return undefined;
-    },
-  };
-  for (const [name, fn] of Object.entries(fns)) {
-    const h = ctx.newFunction(name, fn);
-    ctx.setProp(host, name, h);
-    h.dispose();
+/** Calls the prelude's `start` with the job's input (inside a slice). */
+function callStart(job: Job): void {
+  const input = job.ctx.newArrayBuffer(job.msg.input.slice().buffer);
+  const r = job.ctx.callFunction(job.start!, job.ctx.undefined, input);
+  input.dispose();
+  if (r.error) {
+    const text = dumpError(job.ctx, r.error);
+    r.error.dispose();
+    throw new Error(`the sandbox could not start the job: ${text}`);
   }
-  const factory = ctx.unwrapResult(ctx.evalCode(JS_PRELUDE, 'jobhub:prelude', { strict: true }));
-  const r = ctx.callFunction(factory, ctx.undefined, host);
-  factory.dispose();
-  host.dispose();
-  return ctx.unwrapResult(r);
+  r.value.dispose();
 }
+
+/** Warm-up: at most this many jobs, or this long, whichever ends first. */
+const WARM_UP_JOBS = 150;
+const WARM_UP_MS = 400;
+const WARM_UP_SOURCE = `export default async function fetch(input) {
+  const text = new TextDecoder().decode(new TextEncoder().encode('warm ' + input[0]));
+  await Promise.resolve();
+  return ByteData.fromIntU8Array(new TextEncoder().encode(text.repeat(2)));
+}`;
+
+/**
+ * V8 compiles the engine's WebAssembly lazily and in a baseline tier first, so a cold thread's
+ * first hundred contexts cost up to ten times a warm one's (measured: p90 15 ms, then 0.6 ms).
+ * A few jobs that nobody waits for pay that before the thread says it is ready.
+ */
+function warmUp(): void {
+  const until = performance.now() + WARM_UP_MS;
+  for (let i = 0; i < WARM_UP_JOBS && performance.now() < until; i++) {
+    const job = freshJob();
+    job.msg = {
+      type: 'run',
+      id: 0,
+      source: WARM_UP_SOURCE,
+      input: new Uint8Array([i]),
+      timeoutMs: 1_000,
+      wallMs: 1_000,
+      cpuMs: 1_000,
+      memoryBytes: heapBytes,
+      outputBytes: 1024,
+    };
+    // Not in `jobs`: its end is reported to no one.
+    slice(job, () => callStart(job));
+    drop(job);
+  }
+}
+
+const timeoutText = (msg: JsRunMessage) => `time limit of ${msg.timeoutMs} ms exceeded`;
 
 /** A host call: timers here; blobs and HTTP through the main thread. Returns the promise handle. */
 function hostCall(job: Job, op: string, arg: string, bytes: QuickJSHandle | undefined): QuickJSHandle {
@@ -309,7 +283,7 @@ function slice(job: Job, fn: () => void): void {
     if (!job.oom && (heap > heapSeen || t1 - t0 >= MEASURE_EVERY_MS)) overLimit(job, t1);
     heapSeen = heap;
   }
-  if (job.oom) return finish(job, memoryFailure(job));
+  if (job.oom || job.heapFull) return finish(job, memoryFailure(job));
   // An interrupt is a timeout even though the prelude's catch saw it as an error.
   if (job.result && !job.interrupted) return finish(job, job.result);
   if (job.interrupted) {
@@ -357,8 +331,10 @@ function drop(job: Job): void {
     job.ctx.dispose();
     job.rt.dispose();
   } catch (err) {
-    // A runtime that cannot be freed leaves the module in an unknown state: replace the thread.
-    broken = true;
+    // A runtime that cannot be freed leaves the module in an unknown state: replace the thread
+    // (QuickJS's own checks fail so after some out-of-memory ends). Said at once, in the same
+    // batch as the job's reply, so that no new job is sent here in the meantime.
+    goAway();
     setImmediate(() => crash(`the JavaScript engine failed to free a job: ${String(err)}`));
   }
 }
@@ -368,15 +344,22 @@ function afterJob(): void {
     retiring = true;
     post({ type: 'retiring' });
   }
-  if ((retiring || broken) && jobs.size === 0) process.exit(0);
+  if ((retiring || broken) && jobs.size === 0) exit(0);
+}
+
+/** The thread will take no job again: the main thread stops sending it any and starts another. */
+function goAway(): void {
+  broken = true;
+  if (!retiring) post({ type: 'retiring' });
+  retiring = true;
 }
 
 /** The engine is unusable: every job here fails as a crash, and the thread exits. */
 function crash(message: string): void {
-  broken = true;
+  goAway();
   for (const job of jobs.values()) post(done(job, false, 'crash', message));
   jobs.clear();
-  process.exit(1);
+  exit(1);
 }
 
 /**
@@ -385,7 +368,6 @@ function crash(message: string): void {
  * job's objects, strings, arrays and buffers.
  */
 function overLimit(job: Job, now: number): boolean {
-  job.measuredAt = now;
   let used = 0;
   try {
     const h = job.rt.computeMemoryUsage();
@@ -395,15 +377,20 @@ function overLimit(job: Job, now: number): boolean {
     // Measuring needs a little memory; failing to get it means the heap is full.
     used = Infinity;
   }
+  job.measuredAt = performance.now();
+  job.measureMs = job.measuredAt - now;
   if (used > job.msg.memoryBytes) job.oom = true;
   return job.oom;
 }
 
-const memoryFailure = (job: Job): JsFromThread =>
-  done(job, false, 'memory', `memory limit of ${job.msg.memoryBytes} bytes exceeded (out of memory)`);
+port.on('message', (batch: JsToThread[]) => {
+  for (const m of batch) {
+    if (broken) return;
+    receive(m);
+  }
+});
 
-port.on('message', (m: JsToThread) => {
-  if (broken) return;
+function receive(m: JsToThread): void {
   try {
     if (m.type === 'run') begin(m);
     else if (m.type === 'abort') {
@@ -432,6 +419,9 @@ port.on('message', (m: JsToThread) => {
   } catch (err) {
     crash(`the JavaScript engine failed: ${err instanceof Error ? err.message : String(err)}`);
   }
-});
+}
+
+warmUp();
 spare = freshJob();
 post({ type: 'ready' });
+outbox.flush();
