@@ -19,6 +19,7 @@ import { JobEvents } from '../jobs/job-events.js';
 import { PostgresStore } from '../store/postgres/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import { Portal } from '../contest/portal.js';
+import { WATCH_INTERVAL_MS as PORTAL_WATCH_MS } from '../contest/organisers.js';
 import type { BlobRecord, FunctionRecord, Store } from '../store/store.js';
 import { AuthService, type Principal } from '../auth/auth.js';
 import { createMetrics, RUNTIME_SERIES, type Clock, type HubContext } from '../jobs/context.js';
@@ -138,6 +139,8 @@ export class Hub {
     }
     every(this.ctx.config.retentionIntervalMs, 'retention', () => this.retainOnce());
     this.groups.start();
+    // The contest organisers' duties: benchmarker health, freeze/end notices, publication.
+    every(PORTAL_WATCH_MS, 'portal watch', () => this.portal.watch());
     // "Last used" of tokens: one batched write every few seconds, whatever the request rate.
     every(TOKEN_USE_FLUSH_MS, 'token use', () => this.auth.flushUsed());
     await this.leases.scheduleDelayed();

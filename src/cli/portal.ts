@@ -3,11 +3,14 @@
  *   portal load FILE      load (or re-load) a contest description
  *   portal enqueue        enqueue a benchmark for a team, or for all teams (--all [--at TIME])
  *   portal jobs           list every benchmark job (--json: an array)
+ * and the organisers' commands of portal-organisers.ts (clarifications, announcements, health,
+ * settings, results).
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { baseUrl, urlOption } from './args.js';
 import { CliError, EXIT, inputFileError } from './exit-codes.js';
+import { addOrganiserCommands } from './portal-organisers.js';
 
 interface Common {
   hub: string;
@@ -174,5 +177,6 @@ export function portalCommand(): Command {
         );
       }
     });
+  addOrganiserCommands(portal, withHub, call);
   return portal;
 }

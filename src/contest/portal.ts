@@ -17,6 +17,7 @@ import { Admin } from './admin.js';
 import { contestJson, iso, isOpen, phase } from './contest.js';
 import { Dispatch } from './dispatch.js';
 import { BlockList } from './net.js';
+import { Organisers } from './organisers.js';
 import { Scoreboard, type Rendered, type Viewer } from './scoreboard.js';
 import { Sessions } from './sessions.js';
 import {
@@ -54,6 +55,8 @@ export class Portal {
   readonly dispatch: Dispatch;
   readonly admin: Admin;
   readonly sessions: Sessions;
+  /** Clarifications, announcements, notifications, benchmarker health, results. */
+  readonly organisers: Organisers;
   /** Peers whose X-Forwarded-For is believed. */
   readonly trusted: BlockList;
   private storeRef: PortalStore | null = null;
@@ -86,6 +89,9 @@ export class Portal {
     );
     this.admin = new Admin(this);
     this.sessions = new Sessions(this);
+    this.organisers = new Organisers(this);
+    // An out-of-service benchmarker's dequeue answers "no job" (the seed's empty queue).
+    this.dispatch.gate = (b) => this.organisers.health.dequeued(b);
     this.unsubscribe = hub.ctx.events.subscribeAll((e) => {
       if (e.type === 'state' && e.job.runtime === BENCH_RUNTIME && e.job.state === 'succeeded')
         void this.record(e.job.id);
@@ -106,6 +112,18 @@ export class Portal {
   close(): void {
     this.closed = true;
     this.unsubscribe();
+    this.organisers.close();
+  }
+
+  /** The hub's periodic call (about every second): see Organisers.watch. */
+  async watch(): Promise<void> {
+    if (this.closed || !hasPortalStore(this.hub.ctx.store)) return;
+    await this.organisers.watch();
+  }
+
+  /** The final ranking is published (or withdrawn): the board is no longer frozen for anyone. */
+  published(yes: boolean): void {
+    this.board.setPublished(yes);
   }
 
   /** Loads teams, schedule and scores once (then kept current); repairs scores a crash lost. */
