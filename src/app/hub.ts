@@ -15,6 +15,7 @@ import type { PortalStore } from '../contest/store/store.js';
 import { openBlobs, openContestStore, openStore } from './drivers.js';
 import type { Store } from '../store/store.js';
 import { AuthService } from '../auth/auth.js';
+import { WATCH_INTERVAL_MS as PORTAL_WATCH_MS } from '../contest/organisers.js';
 import { createMetrics, RUNTIME_SERIES, type Clock, type HubContext } from '../jobs/context.js';
 import { topN } from '../metrics/registry.js';
 import { BlobService } from '../jobs/blobs.js';
@@ -22,7 +23,10 @@ import { FunctionService } from '../jobs/functions.js';
 import { KvService } from '../kv/kv.js';
 import type { HubServices } from '../http/services.js';
 import { JobService } from '../jobs/jobs.js';
+import { GroupService } from '../jobs/groups.js';
 import { LeaseService, WorkerRegistry } from '../jobs/workers.js';
+import { ScheduleService } from '../schedules/schedules.js';
+import { WebhookService } from '../webhooks/webhooks.js';
 
 /** How often the "last used" times of tokens are written (one batch each time). */
 const TOKEN_USE_FLUSH_MS = 5_000;
@@ -39,10 +43,13 @@ export class Hub implements HubServices {
   readonly jobs: JobService;
   readonly workers: WorkerRegistry;
   readonly leases: LeaseService;
+  readonly groups: GroupService;
   readonly auth: AuthService;
   readonly blobs: BlobService;
   readonly functions: FunctionService;
   readonly kv: KvService;
+  readonly schedules: ScheduleService;
+  readonly webhooks: WebhookService;
   /** The contest portal (benchmark jobs, teams, leaderboard). */
   readonly portal: Portal;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -56,13 +63,16 @@ export class Hub implements HubServices {
   ) {
     this.ctx = ctx;
     this.workers = new WorkerRegistry(ctx);
-    this.jobs = new JobService(ctx, this.workers);
     this.leases = new LeaseService(
       ctx,
       this.workers,
       (jobs) => this.jobs.announced(jobs),
       (job) => this.jobs.finished(job),
     );
+    this.jobs = new JobService(ctx, this.workers, this.leases);
+    this.schedules = new ScheduleService(ctx, this.jobs);
+    this.webhooks = new WebhookService(ctx);
+    this.groups = new GroupService(ctx);
     this.auth = new AuthService(ctx);
     this.blobs = new BlobService(ctx);
     this.functions = new FunctionService(ctx, this.blobs);
@@ -123,13 +133,20 @@ export class Hub implements HubServices {
       );
     }
     every(this.ctx.config.retentionIntervalMs, 'retention', () => this.retainOnce());
+    this.groups.start();
+    // The contest organisers' duties: benchmarker health, freeze/end notices, publication.
+    every(PORTAL_WATCH_MS, 'portal watch', () => this.portal.watch());
     // "Last used" of tokens: one batched write every few seconds, whatever the request rate.
     every(TOKEN_USE_FLUSH_MS, 'token use', () => this.auth.flushUsed());
     await this.leases.scheduleDelayed();
+    this.schedules.start();
+    this.webhooks.start();
   }
 
   /** Answers every long-poll now (lease, wait, contract) and ends event streams. */
   beginShutdown(): void {
+    this.schedules.close();
+    this.webhooks.close();
     this.leases.close();
     this.stopping.abort();
   }
@@ -156,6 +173,7 @@ export class Hub implements HubServices {
     this.closed = true;
     this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
+    this.groups.close();
     this.portal.close();
     this.beginShutdown();
     await this.workers.flushSeen().catch(() => undefined);

@@ -16,6 +16,9 @@ const COMMANDS: Record<string, () => Promise<Command[]>> = {
   worker: async () => [(await import('./worker.js')).workerCommand()],
   up: async () => [(await import('./up.js')).upCommand()],
   run: async () => (await import('./run.js')).runCommands(),
+  jobs: async () => [(await import('./jobs.js')).jobsCommand()],
+  schedules: async () => [(await import('./jobs.js')).schedulesCommand()],
+  groups: async () => [(await import('./groups.js')).groupsCommand()],
   portal: async () => [(await import('./portal.js')).portalCommand()],
   'bench-worker': async () => [(await import('./bench-worker.js')).benchWorkerCommand()],
 };

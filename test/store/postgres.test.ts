@@ -11,8 +11,10 @@ import { PostgresStore } from '../../src/store/postgres/store.js';
 import { stopHub, testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
+import { storeSchedulingConformance } from './conformance-scheduling.js';
 import { storeTeamConformance } from './conformance-teams.js';
 import { everyEdgeSeen, watchTransitions } from './transitions.js';
+import { storeGroupConformance } from './conformance-groups.js';
 
 const url = process.env.JOBHUB_TEST_PG;
 
@@ -55,6 +57,8 @@ if (!url) {
   storeConformance('postgres', watchTransitions(openPostgres));
   storeTeamConformance('postgres', watchTransitions(openPostgres));
   storeOwnerConformance('postgres', openPostgres);
+  storeSchedulingConformance('postgres', openPostgres);
+  storeGroupConformance('postgres', openPostgres);
 
   describe('PostgresStore state machine', () => {
     it('wrote every edge of core/states.ts, and only those, in the conformance suite', everyEdgeSeen);

@@ -7,8 +7,10 @@ import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
+import { storeSchedulingConformance } from './conformance-scheduling.js';
 import { storeTeamConformance } from './conformance-teams.js';
 import { everyEdgeSeen, watchTransitions } from './transitions.js';
+import { storeGroupConformance } from './conformance-groups.js';
 
 const dirs: string[] = [];
 function freshPath(): string {
@@ -34,6 +36,8 @@ const openSqlite = async () => {
 storeConformance('sqlite', watchTransitions(openSqlite));
 storeTeamConformance('sqlite', watchTransitions(openSqlite));
 storeOwnerConformance('sqlite', openSqlite);
+storeSchedulingConformance('sqlite', openSqlite);
+storeGroupConformance('sqlite', openSqlite);
 
 describe('SqliteStore state machine', () => {
   it('wrote every edge of core/states.ts, and only those, in the conformance suite', everyEdgeSeen);

@@ -30,6 +30,8 @@ import {
   type SessionRow,
   type TeamRow,
 } from './rows.js';
+import type { OrganiserStore } from './organisers.js';
+import { SqlOrganiserStore } from './organisers-sql.js';
 import type { BenchmarkerRecord, PortalStore, ServerFields, ServerRecord } from './store.js';
 
 type Q = Pick<PoolClient, 'query'>;
@@ -59,6 +61,7 @@ export class PostgresPortalStore implements PortalStore {
   /** PostgreSQL may commit sequence numbers out of order: readers re-read this many. */
   readonly scoreSeqLag = 64;
   readonly recordJoinsCompletion = false;
+  private organiserStore: OrganiserStore | null = null;
 
   constructor(private readonly runner: Runner) {}
 
@@ -435,5 +438,17 @@ export class PostgresPortalStore implements PortalStore {
         p.limit,
       ])
     ).map(scoreFromRow);
+  }
+
+  organisers(): OrganiserStore {
+    // `?` placeholders become $1, $2, … (the shared SQL has no `?` inside literals).
+    const numbered = (sql: string) => {
+      let n = 0;
+      return sql.replace(/\?/g, () => `$${++n}`);
+    };
+    return (this.organiserStore ??= new SqlOrganiserStore({
+      read: (sql, args = []) => this.rows(numbered(sql), args),
+      write: (sql, args = []) => this.rows(numbered(sql), args),
+    }));
   }
 }

@@ -29,6 +29,8 @@ import {
   type SessionRow,
   type TeamRow,
 } from './rows.js';
+import type { OrganiserStore } from './organisers.js';
+import { SqlOrganiserStore } from './organisers-sql.js';
 import type { BenchmarkerRecord, PortalStore, ServerFields, ServerRecord, TeamRecord } from './store.js';
 
 /** A method's parameters, as the interface declares them. */
@@ -62,6 +64,7 @@ function assignments(
 
 export class SqlitePortalStore implements PortalStore {
   private readonly s: Record<string, Statement>;
+  private organiserStore: OrganiserStore | null = null;
 
   readonly scoreSeqLag = 0;
   /** Written through the job store's group commit: a score written right after a completion joins it. */
@@ -419,5 +422,19 @@ export class SqlitePortalStore implements PortalStore {
   }
   scoreList(p: P<'scoreList'>) {
     return this.read(() => (this.s.scoreList!.all(p.afterSeq, p.limit) as ScoreRow[]).map(scoreFromRow));
+  }
+
+  organisers(): OrganiserStore {
+    const cache = new Map<string, Statement>();
+    const run = (sql: string, args: unknown[]) => {
+      let st = cache.get(sql);
+      if (!st) cache.set(sql, (st = this.db.prepare(sql)));
+      const bound = args.map((a) => (typeof a === 'boolean' ? Number(a) : a));
+      return st.reader ? (st.all(...bound) as never[]) : (st.run(...bound), []);
+    };
+    return (this.organiserStore ??= new SqlOrganiserStore({
+      read: (sql, args = []) => this.read(() => run(sql, args)),
+      write: (sql, args = []) => this.write(() => run(sql, args)),
+    }));
   }
 }
