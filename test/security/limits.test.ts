@@ -41,6 +41,9 @@ const TRAVERSAL = [
   'file%3a%2f%2f%2fetc%2fpasswd',
 ];
 
+/** Routes whose parameter is a name the caller chooses (a key, not an id of anything stored). */
+const NAMED_BY_CALLER = new Set(['PUT /api/v1/groups/:group']);
+
 describe('path traversal', () => {
   it('no id in any route reaches a file outside the store', async () => {
     const running = await testHub();
@@ -59,6 +62,9 @@ describe('path traversal', () => {
     let sent = 0;
     for (const r of allRoutes()) {
       if (r.params.length === 0 || r.method === 'DELETE') continue;
+      // A group's name is a key chosen by the admin, never a path: PUT creates the group of that
+      // literal name by design. Checked after the loop: stored verbatim, no file read.
+      if (NAMED_BY_CALLER.has(`${r.method} ${r.pattern}`)) continue;
       for (const prefix of r.prefixes) {
         for (const evil of TRAVERSAL) {
           for (const p of r.params) {
@@ -75,7 +81,10 @@ describe('path traversal', () => {
             });
             sent++;
             const label = `${r.method} ${path}: ${reply.status} ${reply.text.slice(0, 200)}`;
-            expect(reply.status, label).toBeGreaterThanOrEqual(400);
+            // A literal `..` segment is removed before routing (RFC 3986 dot segments): the
+            // request is then for another route, which may exist; it must still reach no file.
+            const normalised = new URL(path, 'http://hub').pathname !== path;
+            if (!normalised) expect(reply.status, label).toBeGreaterThanOrEqual(400);
             expect(serverFault(faceFor(path), reply), label).toBe(false);
             expect(envelopeProblem(faceFor(path), reply), label).toBeNull();
             for (const f of forbidden) expect(reply.text, label).not.toContain(f);
@@ -114,6 +123,20 @@ describe('path traversal', () => {
     }
     expect(changedTables(before, await digester.digest())).toEqual([]);
     await digester.close();
+    for (const evil of TRAVERSAL.filter((e) => !e.includes('%00'))) {
+      const path = `/api/v1/groups/${evil}`;
+      const reply = await raw(url, {
+        method: 'PUT',
+        path,
+        headers: { 'content-type': 'application/json' },
+        body: '{"paused":true}',
+      });
+      const label = `PUT ${path}: ${reply.status} ${reply.text.slice(0, 200)}`;
+      expect(serverFault(faceFor(path), reply), label).toBe(false);
+      for (const f of forbidden) expect(reply.text, label).not.toContain(f);
+      if (reply.status === 200)
+        expect((reply.json as { name: string }).name, label).toBe(decodeURIComponent(evil));
+    }
   });
 });
 
