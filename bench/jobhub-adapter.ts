@@ -100,6 +100,8 @@ export interface JobhubOptions {
   agent?: boolean;
   /** The hub's `--durability` (default full). */
   durability?: Durability;
+  /** The hub's `--max-wait-ms` (default the hub's, 30 s). */
+  maxWaitMs?: number;
 }
 
 /** Hubs and agents alive now: killed if the benchmark exits early (Ctrl-C, a failed scenario). */
@@ -380,6 +382,7 @@ export class JobhubQueue implements QueueUnderTest {
       args.push('--database', `${PG_URL}?schema=${this.schema}`);
     }
     if (this.o.durability === 'relaxed') args.push('--durability', 'relaxed');
+    if (this.o.maxWaitMs !== undefined) args.push('--max-wait-ms', String(this.o.maxWaitMs));
     this.hub = await startHub(args);
     const hubChild = this.hub.child;
     live.add(hubChild);
