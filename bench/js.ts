@@ -12,13 +12,20 @@
  *    With `--compare-lua`, the same for the Lua no-op, as a baseline taken at the same moment.
  * 3. Cooperative awaits: 200 jobs of `await sleep(1000)` on a worker with `--concurrency 200`
  *    (engine threads: one per core, here 2): seconds from the first create until all are done.
+ *
+ * Runs through the agent also report CPU per job (ms) of the worker, the hub, and each of the
+ * worker's threads (from /proc): where the cores went, with no profiler in the way.
+ * `--only=noop,context,sleep` picks measures; `--profile=DIR` runs the worker with `--cpu-prof`
+ * (a profile per thread); `--timeline` prints when jobs were created, leased and finished.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { JsRuntime } from '../src/agent/runtimes/js/runtime.js';
 import type { RunContext } from '../src/agent/runtimes/runtime.js';
 import { Client, percentile, round, startHubProcess } from './lib.js';
+import { cpuSeconds } from './peers/peer.js';
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
@@ -26,11 +33,20 @@ const JOBS = arg('jobs', 10_000);
 const CONCURRENCY = arg('concurrency', 50);
 const ROOT = new URL('..', import.meta.url).pathname;
 const NOOP = 'export default async function fetch(input) { return input; }\n';
+/** `--profile=DIR`: the worker runs with `--cpu-prof` into DIR (one profile per thread). */
+const PROFILE_DIR = process.argv.find((a) => a.startsWith('--profile='))?.split('=')[1];
+/** `--timeline`: when the jobs were created, leased and finished, on stderr. */
+const TIMELINE = process.argv.includes('--timeline');
+/** `--only=noop,context,sleep`: a subset of the three measures. */
+const ONLY = new Set(
+  (process.argv.find((a) => a.startsWith('--only='))?.split('=')[1] ?? 'noop,context,sleep').split(','),
+);
 
 function startWorker(hub: string, concurrency: number, runtime: string): ChildProcess {
   return spawn(
     process.execPath,
     [
+      ...(PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] : []),
       join(ROOT, 'bin/jobhub.js'),
       'worker',
       '--hub',
@@ -44,6 +60,28 @@ function startWorker(hub: string, concurrency: number, runtime: string): ChildPr
     ],
     { stdio: ['ignore', 'inherit', 'inherit'] },
   );
+}
+
+/** CPU seconds of each thread of process `pid`, by thread id. */
+function threadCpu(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    const f = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    out.set(Number(tid), (Number(f[11]) + Number(f[12])) / 100);
+  }
+  return out;
+}
+
+/** When the jobs were created, leased and finished (first, median, last), ms after the first create. */
+async function timeline(client: Client) {
+  type Times = { createdAt: string; startedAt: string; finishedAt: string };
+  const all = (await client.json<{ jobs: Times[] }>('GET', '/api/v1/jobs?limit=1000')).body.jobs;
+  const base = Math.min(...all.map((j) => Date.parse(j.createdAt)));
+  const at = (k: keyof Times) => {
+    const xs = all.map((j) => Date.parse(j[k]) - base).sort((a, b) => a - b);
+    return [xs[0], xs[Math.floor(xs.length / 2)], xs[xs.length - 1]];
+  };
+  return { created: at('createdAt'), started: at('startedAt'), finished: at('finishedAt') };
 }
 
 /** Creates `n` jobs of `code` and waits until none is queued or running; returns seconds. */
@@ -60,6 +98,8 @@ async function runJobs(concurrency: number, code: string, n: number, batch: numb
     // Let the engine threads start before the clock does.
     await new Promise((r) => setTimeout(r, 1_000));
     const t0 = performance.now();
+    const cpu0 = { worker: cpuSeconds(worker.pid!), hub: cpuSeconds(hub.pid) };
+    const threads0 = threadCpu(worker.pid!);
     const batches: Promise<unknown>[] = [];
     for (let made = 0; made < n; made += batch) {
       const k = Math.min(batch, n - made);
@@ -77,9 +117,22 @@ async function runJobs(concurrency: number, code: string, n: number, batch: numb
     )
       await new Promise((r) => setTimeout(r, 10));
     const secs = (performance.now() - t0) / 1000;
+    if (TIMELINE) console.error(JSON.stringify({ timeline: await timeline(client) }));
+    // CPU per job, in ms: where the machine's two cores went.
+    const cpuMsPerJob = {
+      worker: round(((cpuSeconds(worker.pid!) - cpu0.worker) * 1000) / n, 3),
+      hub: round(((cpuSeconds(hub.pid) - cpu0.hub) * 1000) / n, 3),
+      // The worker's threads: its main thread, then the others (engine threads, V8's helpers),
+      // busiest first.
+      workerThreads: [...threadCpu(worker.pid!)]
+        .map(([tid, s]) => [tid, round(((s - (threads0.get(tid) ?? 0)) * 1000) / n, 3)] as const)
+        .filter(([, ms]) => ms >= 0.005)
+        .sort((x, y) => (x[0] === worker.pid ? -1 : y[0] === worker.pid ? 1 : y[1] - x[1]))
+        .map(([, ms]) => ms),
+    };
     const failed = (await client.json<{ jobs: unknown[] }>('GET', '/api/v1/jobs?state=failed&limit=1000'))
       .body.jobs.length;
-    return { secs, failed };
+    return { secs, failed, cpuMsPerJob };
   } finally {
     const exited = new Promise((r) => worker.once('exit', r));
     worker.kill('SIGTERM');
@@ -137,16 +190,19 @@ async function contextCost(n: number) {
   };
 }
 
-const noop = await runJobs(CONCURRENCY, NOOP, JOBS, 1000);
-console.log(
-  JSON.stringify({
-    scenario: 'js no-op through the agent (SQLite)',
-    jobs: JOBS,
-    concurrency: CONCURRENCY,
-    jobsPerSec: round(JOBS / noop.secs, 0),
-    failed: noop.failed,
-  }),
-);
+if (ONLY.has('noop')) {
+  const noop = await runJobs(CONCURRENCY, NOOP, JOBS, 1000);
+  console.log(
+    JSON.stringify({
+      scenario: 'js no-op through the agent (SQLite)',
+      jobs: JOBS,
+      concurrency: CONCURRENCY,
+      jobsPerSec: round(JOBS / noop.secs, 0),
+      failed: noop.failed,
+      cpuMsPerJob: noop.cpuMsPerJob,
+    }),
+  );
+}
 if (process.argv.includes('--compare-lua')) {
   // The same path with the Lua no-op, for a baseline on the same machine at the same moment.
   const lua = await runJobs(CONCURRENCY, 'return function(x) return x end', JOBS, 1000, 'dlabLua54');
@@ -154,15 +210,26 @@ if (process.argv.includes('--compare-lua')) {
     JSON.stringify({
       scenario: 'Lua no-op through the agent (SQLite)',
       jobsPerSec: round(JOBS / lua.secs, 0),
+      cpuMsPerJob: lua.cpuMsPerJob,
     }),
   );
 }
-console.log(JSON.stringify({ scenario: 'js fresh context, direct', runs: 500, ...(await contextCost(500)) }));
-const sleepy = await runJobs(200, 'export default async function fetch() { await sleep(1000); }\n', 200, 200);
-console.log(
-  JSON.stringify({
-    scenario: '200 x await sleep(1000), --concurrency 200',
-    secs: round(sleepy.secs, 2),
-    failed: sleepy.failed,
-  }),
-);
+if (ONLY.has('context'))
+  console.log(
+    JSON.stringify({ scenario: 'js fresh context, direct', runs: 500, ...(await contextCost(500)) }),
+  );
+if (ONLY.has('sleep')) {
+  const sleepy = await runJobs(
+    200,
+    'export default async function fetch() { await sleep(1000); }\n',
+    200,
+    200,
+  );
+  console.log(
+    JSON.stringify({
+      scenario: '200 x await sleep(1000), --concurrency 200',
+      secs: round(sleepy.secs, 2),
+      failed: sleepy.failed,
+    }),
+  );
+}

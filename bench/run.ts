@@ -6,7 +6,7 @@
  *   --quick              short run (under ~3 minutes)
  *   --check              regression gate: quick comparison with the last committed results; exits 1
  *                        on a large drop (writes no files under bench/ or docs/)
- *   --only=a,b           scenarios: throughput, latency, payloads, scale, contest, blobs
+ *   --only=a,b           scenarios: throughput, latency, payloads, scale, contest, js, blobs
  *   --peers=a,b          peers to run (bullmq, bullmq-durable, pgboss, graphile; default all); --no-peers for none
  *   --stores=sqlite,pg   jobhub stores (default both)
  *   --agent / --no-agent use the real worker agent for throughput when the build has it (default: yes)
@@ -50,7 +50,7 @@ const list = (name: string) =>
 
 const checkMode = flag('check');
 const quick = flag('quick') || checkMode;
-const ALL = ['throughput', 'latency', 'payloads', 'scale', 'contest'];
+const ALL = ['throughput', 'latency', 'payloads', 'scale', 'contest', 'js'];
 const only = new Set(list('only') ?? (checkMode ? ['throughput', 'latency'] : ALL));
 for (const s of only)
   if (![...ALL, 'blobs'].includes(s))
@@ -245,6 +245,19 @@ await scenario('contest', async () =>
         todo: 'TODO: the portal (src/portal, src/http/internal) has no /internal/job/dequeue/ endpoint in this build; dequeue/report cycles with 50 benchmarkers and the leaderboard under 500 teams are not measured yet',
       },
 );
+// The js runtime's own targets (bench/js.ts, its own processes): one JSON line per measure.
+await scenario('js', async () => {
+  const r = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', 'bench/js.ts', `--jobs=${quick ? 3_000 : 10_000}`, '--compare-lua'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  if (r.status !== 0) throw new Error(`bench/js.ts failed with status ${r.status}`);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as unknown);
+});
 await scenario('blobs', async () => ({
   median: await blobs({ bytes: quick ? 256 * 1024 ** 2 : 1024 ** 3 }),
 }));

@@ -15,6 +15,7 @@ import { hardProcesses } from '../../src/agent/runtimes/default/runtime.js';
 import { detectTools } from '../../src/agent/runtimes/default/sandbox.js';
 import { echoModule, hugeTableModule, recursionModule, tableGrowModule } from '../agent/fixtures/wasm.js';
 import { api } from '../helpers/hub.js';
+import { scaled } from '../helpers/time.js';
 import { ROOT, buildCli, killSpawned, runCli, spawnHub, until, type HubProcess } from '../helpers/worker.js';
 
 const bwrap = detectTools().bwrap !== null;
@@ -73,7 +74,7 @@ beforeAll(async () => {
       '--hub',
       hub.url,
       '--runtimes',
-      'default,dlabLua54,wasi',
+      'default,dlabLua54,wasi,js',
       '--concurrency',
       '2',
       '--memory-mb',
@@ -159,7 +160,7 @@ async function run(
 }
 
 /** The worker process is alive and still runs an ordinary job in `runtime`. */
-async function workerSurvives(runtime: 'default' | 'dlabLua54' | 'wasi') {
+async function workerSurvives(runtime: 'default' | 'dlabLua54' | 'wasi' | 'js') {
   expect(worker.exitCode, workerLog.slice(-20).join('\n')).toBeNull();
   expect(worker.signalCode).toBeNull();
   const ok =
@@ -167,7 +168,9 @@ async function workerSurvives(runtime: 'default' | 'dlabLua54' | 'wasi') {
       ? await run('default', '#!/bin/sh\necho alive\n')
       : runtime === 'wasi'
         ? await run('wasi', echoModule(), 'alive')
-        : await run('dlabLua54', 'io.write("alive")');
+        : runtime === 'js'
+          ? await run('js', 'export default async function fetch(input) { return input; }', 'alive')
+          : await run('dlabLua54', 'io.write("alive")');
   expect(ok.state, JSON.stringify(ok)).toBe('succeeded');
   expect(ok.text.trim()).toBe('alive');
 }
@@ -483,4 +486,112 @@ describe('wasi runtime', () => {
     await workerSurvives('wasi');
     await workerSurvives('dlabLua54');
   }, 90_000);
+});
+
+/** A Pleiades function whose body is `body` (inside `async function fetch(input)`). */
+const jsFunction = (body: string) => `export default async function fetch(input) {\n${body}\n}\n`;
+
+describe('js runtime', () => {
+  it(
+    'endless loops, memory bombs, deep recursion and huge strings fail the job with a clear error, not the worker',
+    async () => {
+      const cpuLimit = /^timeout: (CPU )?time limit of 3000 ms exceeded/;
+      const memory = /^memory: memory limit of 268435456 bytes exceeded \(out of memory\)$/;
+      // [name, body of fetch, job timeout, the error]. The memory bombs get long timeouts: their
+      // outcome must be the memory limit, however slowly this machine hands out fresh pages.
+      const bombs: [string, string, number, RegExp][] = [
+        ['endless loop', 'for (;;) {}', 3_000, cpuLimit],
+        ['endless loop that catches', 'for (;;) { try { for (;;) {} } catch (e) {} }', 3_000, cpuLimit],
+        [
+          'buffer bomb',
+          'const keep = []; for (;;) keep.push(new Uint8Array(1 << 20));',
+          scaled(10_000),
+          memory,
+        ],
+        [
+          'object bomb',
+          'const keep = []; for (let i = 0; ; i++) keep.push({ i, a: [i, i, i] });',
+          scaled(10_000),
+          memory,
+        ],
+        [
+          'deep recursion',
+          'const f = (n) => f(n + 1) + 1; return f(0);',
+          3_000,
+          /^error: InternalError: stack overflow/,
+        ],
+        ['huge string', 'return "x".repeat(2 ** 31);', 3_000, /^error: RangeError: invalid repeat count/],
+        [
+          'doubling string',
+          'let s = "x"; for (;;) s += s;',
+          scaled(10_000),
+          /^(memory: memory limit of 268435456 bytes exceeded|error: InternalError: string too long)/,
+        ],
+        // One builtin call, which the interrupt handler does not see (QuickJS checks it between
+        // bytecodes): it ends at the engine's memory maximum, or the engine thread is stopped a
+        // second after the job's time limit.
+        [
+          'half a GiB string built in one call',
+          'return "x".repeat(2 ** 29).length;',
+          3_000,
+          /^(memory: memory limit of 268435456 bytes exceeded|timeout: time limit of 3000 ms exceeded \(the JavaScript engine thread was stopped\))/,
+        ],
+      ];
+      for (const [name, body, timeoutMs, error] of bombs) {
+        const r = await run('js', jsFunction(body), '', timeoutMs);
+        expect(r.state, `${name}: ${JSON.stringify(r)}`).toBe('failed');
+        expect(r.error, name).toMatch(error);
+        await workerSurvives('js');
+      }
+    },
+    scaled(200_000),
+  );
+
+  it('cannot reach Node APIs, the environment or the network', async () => {
+    const attempts: [string, string, RegExp][] = [
+      ['process', 'return process.env.JOBHUB_TOKEN;', /^error: ReferenceError: 'process' is not defined/],
+      [
+        'require',
+        'return require("fs").readFileSync("/etc/passwd");',
+        /^error: ReferenceError: 'require' is not defined/,
+      ],
+      [
+        'import("fs")',
+        'const fs = await import("fs"); return fs.readFileSync("/etc/passwd");',
+        /module 'fs' is not available in the jobhub sandbox/,
+      ],
+      [
+        'import("node:child_process")',
+        'const cp = await import("node:child_process"); return cp.execSync("id");',
+        /module 'node:child_process' is not available in the jobhub sandbox/,
+      ],
+      [
+        'the Function constructor',
+        'return globalThis.constructor.constructor("return process")().env.JOBHUB_TOKEN;',
+        /^error: ReferenceError: 'process' is not defined/,
+      ],
+      [
+        'a host object behind a prototype',
+        'return Object.getPrototypeOf(async () => {}).constructor("return process")();',
+        /^error: ReferenceError: 'process' is not defined/,
+      ],
+      [
+        'the global fetch',
+        'return await globalThis.fetch("http://127.0.0.1/");',
+        /^error: TypeError: not a function/,
+      ],
+      [
+        'HttpClient without --allow-net',
+        `return await new HttpClient().get(${JSON.stringify(`${hub.url}/api/v1/workers`)});`,
+        /^error: Error: HttpClient: network access to 127\.0\.0\.1:\d+ is denied/,
+      ],
+    ];
+    for (const [name, body, error] of attempts) {
+      const r = await run('js', jsFunction(body));
+      expect(r.state, `${name}: ${JSON.stringify(r)}`).toBe('failed');
+      expect(r.error, name).toMatch(error);
+      expect(r.error, name).not.toContain(workerToken);
+    }
+    await workerSurvives('js');
+  }, 180_000);
 });

@@ -34,6 +34,9 @@ export interface EngineJob {
 
 interface Engine {
   worker: Worker;
+  /** Messages for the thread not yet posted: all of one turn of the event loop go as one. */
+  outbox: JsToThread[];
+  outboxTransfer: ArrayBuffer[];
   ready: Promise<void>;
   up: boolean;
   retiring: boolean;
@@ -116,7 +119,21 @@ export class Engines {
   }
 
   private post(e: Engine, m: JsToThread, transfer: ArrayBuffer[] = []): void {
-    e.worker.postMessage(m, transfer);
+    if (e.outbox.push(m) === 1)
+      setImmediate(() => {
+        const batch = e.outbox;
+        const t = e.outboxTransfer;
+        e.outbox = [];
+        e.outboxTransfer = [];
+        try {
+          e.worker.postMessage(batch, t);
+        } catch (err) {
+          // Not deliverable (cannot happen with our messages): the thread's jobs fail, it is replaced.
+          e.lastError = `a message could not be sent to the thread: ${String(err)}`;
+          void e.worker.terminate();
+        }
+      });
+    for (const b of transfer) e.outboxTransfer.push(b);
   }
 
   private spawn(): void {
@@ -132,6 +149,8 @@ export class Engines {
     let markReady!: () => void;
     const e: Engine = {
       worker,
+      outbox: [],
+      outboxTransfer: [],
       ready: new Promise((r) => (markReady = r)),
       up: false,
       retiring: false,
@@ -139,33 +158,8 @@ export class Engines {
       lastError: '',
     };
     this.engines.add(e);
-    worker.on('message', (m: JsFromThread) => {
-      if (m.type === 'ready') {
-        e.up = true;
-        markReady();
-        this.wakeWaiters();
-      } else if (m.type === 'retiring') {
-        e.retiring = true;
-        if (!this.closed) this.spawn();
-      } else if (m.type === 'done') e.jobs.get(m.id)?.finish({ type: 'reply', reply: m });
-      else if (m.type === 'log') e.jobs.get(m.id)?.job.onLog(m.line);
-      else if (m.type === 'call') {
-        const entry = e.jobs.get(m.id);
-        if (!entry) return;
-        entry.job.onCall(m).then(
-          (a) => {
-            if (!e.jobs.has(m.id)) return;
-            if (a.ok)
-              this.post(
-                e,
-                { type: 'answer', id: m.id, call: m.call, ok: true, bytes: a.bytes, text: a.text },
-                a.bytes ? [a.bytes.buffer as ArrayBuffer] : [],
-              );
-            else this.post(e, { type: 'answer', id: m.id, call: m.call, ok: false, text: a.error });
-          },
-          () => {},
-        );
-      }
+    worker.on('message', (batch: JsFromThread[]) => {
+      for (const m of batch) this.receive(e, m, markReady);
     });
     worker.on('error', (err) => {
       e.lastError = err instanceof Error ? err.message : String(err);
@@ -178,6 +172,35 @@ export class Engines {
         j.finish({ type: 'crash', message: `the JavaScript engine thread exited with code ${code}${how}` });
       if (!this.closed && !e.retiring) this.spawn();
     });
+  }
+
+  private receive(e: Engine, m: JsFromThread, markReady: () => void): void {
+    if (m.type === 'ready') {
+      e.up = true;
+      markReady();
+      this.wakeWaiters();
+    } else if (m.type === 'retiring') {
+      e.retiring = true;
+      if (!this.closed) this.spawn();
+    } else if (m.type === 'done') e.jobs.get(m.id)?.finish({ type: 'reply', reply: m });
+    else if (m.type === 'log') e.jobs.get(m.id)?.job.onLog(m.line);
+    else if (m.type === 'call') {
+      const entry = e.jobs.get(m.id);
+      if (!entry) return;
+      entry.job.onCall(m).then(
+        (a) => {
+          if (!e.jobs.has(m.id)) return;
+          if (a.ok)
+            this.post(
+              e,
+              { type: 'answer', id: m.id, call: m.call, ok: true, bytes: a.bytes, text: a.text },
+              a.bytes ? [a.bytes.buffer as ArrayBuffer] : [],
+            );
+          else this.post(e, { type: 'answer', id: m.id, call: m.call, ok: false, text: a.error });
+        },
+        () => {},
+      );
+    }
   }
 
   private wakeWaiters(): void {

@@ -1,4 +1,7 @@
-/** Messages between the `js` runtime and its engine threads. */
+/**
+ * Messages between the `js` runtime and its engine threads. Each postMessage carries an array of
+ * them: all that one side had to say in one turn of its event loop.
+ */
 
 /** One job for an engine thread: the module's source (types already stripped) and its limits. */
 export interface JsRunMessage {
