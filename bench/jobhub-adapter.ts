@@ -308,7 +308,7 @@ class SerialWorker {
           const r = await this.http.json<{ jobs: LeasedJob[] }>(
             'POST',
             `/api/v1/workers/${w.id}/lease`,
-            next,
+            { limit: 1, waitMs: 200 },
           );
           job = r.jobs[0];
           if (!job) continue;
