@@ -9,12 +9,26 @@ export default defineConfig({
     // Time limits come from JOBHUB_TEST_TIME_SCALE (test/helpers/time.ts).
     testTimeout: scaled(10_000),
     hookTimeout: scaled(10_000),
-    // Tests start real servers and child processes; two cores are shared with them.
     // Gives the run an id, so that the CLI is built once per run (buildCli in test/helpers/worker.ts).
     globalSetup: ['./test/helpers/global-setup.ts'],
+    // Forks, not threads: tests kill, signal and count processes, and load native modules.
+    // Two files at a time by default: the suite must pass with two CPU hogs beside it on two
+    // cores, and more files at once there only add contention (a third made CLI tests time out
+    // at a load of 30). On a quiet or larger machine JOBHUB_TEST_FORKS=3 (or more) fills the time
+    // files spend waiting on leases, timeouts and child processes. Isolated (the default): the
+    // helpers register their cleanup hooks at import, once per file.
     pool: 'forks',
-    poolOptions: { forks: { maxForks: 2 } },
+    poolOptions: { forks: { maxForks: testForks() } },
     // One line at the end names the suites that were skipped and how to include them.
     reporters: ['default', './test/helpers/skipped-reporter.ts'],
   },
 });
+
+function testForks(): number {
+  const raw = process.env.JOBHUB_TEST_FORKS;
+  if (raw === undefined || raw === '') return 2;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`JOBHUB_TEST_FORKS must be a whole number ≥ 1, not ${raw}`);
+  return n;
+}

@@ -28,6 +28,7 @@ import { pgRestart, pgTerminate } from './scenarios/postgres.js';
 import { diskFull } from './scenarios/disk.js';
 import { netCut } from './scenarios/network.js';
 import { soakShort } from './scenarios/soak.js';
+import { engineLoad } from './scenarios/engines.js';
 
 const SCENARIOS: Scenario[] = [
   kill9Sqlite,
@@ -43,6 +44,7 @@ const SCENARIOS: Scenario[] = [
   netCut('sqlite'),
   netCut('postgres'),
   soakShort,
+  engineLoad,
 ];
 
 const args = process.argv.slice(2);

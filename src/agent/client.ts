@@ -145,7 +145,7 @@ export class HubClient {
    * body stream: on the lease long-poll that is the path from a job's creation to a worker
    * starting it, and a stream plus its async iteration cost more than the rest of the client.
    */
-  json<T>(method: 'GET' | 'POST', path: string, o: RequestOptions = {}): Promise<T> {
+  json<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, o: RequestOptions = {}): Promise<T> {
     const { headers, body } = this.request(o);
     const signal = o.signal;
     return new Promise<T>((resolve, reject) => {

@@ -63,6 +63,27 @@ export interface JobView {
   [k: string]: unknown;
 }
 
+export interface ScheduleView {
+  id: string;
+  name: string;
+  cron: string;
+  timezone: string;
+  overlap: 'skip' | 'allow';
+  paused: boolean;
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+  lastJobId: string | null;
+}
+
+export interface GroupView {
+  name: string;
+  concurrency: number | null;
+  perSecond: number | null;
+  paused: boolean;
+  queued: number;
+  running: number;
+}
+
 export interface BlobView {
   id: string;
   sha256: string;
@@ -127,6 +148,27 @@ export const hubApi = (c: HubClient) => ({
 
   jobCancel: (id: string) => c.json<JobView>('POST', `/api/v1/jobs/${encodeURIComponent(id)}/cancel`),
 
+  jobRetry: (id: string) => c.json<JobView>('POST', `/api/v1/jobs/${encodeURIComponent(id)}/retry`),
+
+  /** Retries or cancels every job the filter selects; how many changed. */
+  jobBulk: (body: { action: 'retry' | 'cancel'; filter: Record<string, unknown> }) =>
+    c.json<{ count: number }>('POST', '/api/v1/jobs/bulk', { json: body }),
+
+  scheduleCreate: (body: Record<string, unknown>) =>
+    c.json<ScheduleView>('POST', '/api/v1/schedules', { json: body }),
+
+  /** One page of schedules, oldest first. */
+  scheduleList: (after?: string) =>
+    c.json<{ schedules: ScheduleView[]; next: string | null }>(
+      'GET',
+      `/api/v1/schedules?limit=1000${after ? `&after=${encodeURIComponent(after)}` : ''}`,
+    ),
+
+  scheduleDelete: (id: string) => c.json<null>('DELETE', `/api/v1/schedules/${encodeURIComponent(id)}`),
+
+  schedulePause: (id: string, pause: boolean) =>
+    c.json<ScheduleView>('POST', `/api/v1/schedules/${encodeURIComponent(id)}/${pause ? 'pause' : 'resume'}`),
+
   /** Workers seen recently, with the runtimes they registered. */
   workerList: () => c.json<{ workers: { id: string; runtimes: string[] }[] }>('GET', '/api/v1/workers'),
 
@@ -142,6 +184,18 @@ export const hubApi = (c: HubClient) => ({
   /** Server-sent events of one job: state, progress, log (protocol §14). */
   jobEvents: (id: string, signal?: AbortSignal) =>
     c.stream('GET', `/api/v1/jobs/${encodeURIComponent(id)}/events`, { signal }).then((r) => r.body),
+
+  /** Job groups by name (admin), one page of at most `limit` after `after`. */
+  groupList: (after?: string, limit = 1000) =>
+    c.json<{ groups: GroupView[]; next: string | null }>(
+      'GET',
+      `/api/v1/groups?limit=${limit}${after === undefined ? '' : `&after=${encodeURIComponent(after)}`}`,
+    ),
+
+  groupSet: (
+    name: string,
+    body: { concurrency?: number | null; perSecond?: number | null; paused?: boolean },
+  ) => c.json<GroupView>('PUT', `/api/v1/groups/${encodeURIComponent(name)}`, { json: body }),
 
   jobOutput: (id: string) =>
     c.stream('GET', `/api/v1/jobs/${encodeURIComponent(id)}/output`).then((r) => r.body),

@@ -19,13 +19,17 @@ import { JobEvents } from '../jobs/job-events.js';
 import { PostgresStore } from '../store/postgres/store.js';
 import { SqliteStore } from '../store/sqlite/store.js';
 import { Portal } from '../contest/portal.js';
+import { WATCH_INTERVAL_MS as PORTAL_WATCH_MS } from '../contest/organisers.js';
 import type { BlobRecord, FunctionRecord, Store } from '../store/store.js';
 import { AuthService, type Principal } from '../auth/auth.js';
 import { createMetrics, RUNTIME_SERIES, type Clock, type HubContext } from '../jobs/context.js';
 import { topN } from '../metrics/registry.js';
 import { explainJob, type Explanation } from '../jobs/explain.js';
 import { JobService } from '../jobs/jobs.js';
+import { GroupService } from '../jobs/groups.js';
 import { LeaseService, WorkerRegistry } from '../jobs/workers.js';
+import { ScheduleService } from '../schedules/schedules.js';
+import { WebhookService } from '../webhooks/webhooks.js';
 
 /** How often the "last used" times of tokens are written (one batch each time). */
 const TOKEN_USE_FLUSH_MS = 5_000;
@@ -42,7 +46,10 @@ export class Hub {
   readonly jobs: JobService;
   readonly workers: WorkerRegistry;
   readonly leases: LeaseService;
+  readonly groups: GroupService;
   readonly auth: AuthService;
+  readonly schedules: ScheduleService;
+  readonly webhooks: WebhookService;
   /** The contest portal (benchmark jobs, teams, leaderboard). */
   readonly portal: Portal;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -55,13 +62,16 @@ export class Hub {
   ) {
     this.ctx = ctx;
     this.workers = new WorkerRegistry(ctx);
-    this.jobs = new JobService(ctx, this.workers);
     this.leases = new LeaseService(
       ctx,
       this.workers,
       (jobs) => this.jobs.announced(jobs),
       (job) => this.jobs.finished(job),
     );
+    this.jobs = new JobService(ctx, this.workers, this.leases);
+    this.schedules = new ScheduleService(ctx, this.jobs);
+    this.webhooks = new WebhookService(ctx);
+    this.groups = new GroupService(ctx);
     this.auth = new AuthService(ctx);
     this.portal = new Portal(this);
     this.registerGauges();
@@ -128,13 +138,20 @@ export class Hub {
       );
     }
     every(this.ctx.config.retentionIntervalMs, 'retention', () => this.retainOnce());
+    this.groups.start();
+    // The contest organisers' duties: benchmarker health, freeze/end notices, publication.
+    every(PORTAL_WATCH_MS, 'portal watch', () => this.portal.watch());
     // "Last used" of tokens: one batched write every few seconds, whatever the request rate.
     every(TOKEN_USE_FLUSH_MS, 'token use', () => this.auth.flushUsed());
     await this.leases.scheduleDelayed();
+    this.schedules.start();
+    this.webhooks.start();
   }
 
   /** Answers every long-poll now (lease, wait, contract) and ends event streams. */
   beginShutdown(): void {
+    this.schedules.close();
+    this.webhooks.close();
     this.leases.close();
     this.stopping.abort();
   }
@@ -161,6 +178,7 @@ export class Hub {
     this.closed = true;
     this.unsubscribe?.();
     for (const t of this.timers) clearInterval(t);
+    this.groups.close();
     this.portal.close();
     this.beginShutdown();
     await this.workers.flushSeen().catch(() => undefined);
@@ -306,7 +324,11 @@ export class Hub {
 
   async explain(jobId: string, owner?: string): Promise<Explanation> {
     const job = await this.jobs.get(jobId, owner);
-    return explainJob(job, this.workers.alive(), this.ctx.clock());
+    const group =
+      job.group && job.state === 'queued'
+        ? await this.ctx.store.groupGet({ name: job.group, now: this.ctx.clock() })
+        : null;
+    return explainJob(job, this.workers.alive(), this.ctx.clock(), group ?? undefined);
   }
 
   private registerGauges(): void {

@@ -3,7 +3,10 @@
  * functions, so that every page of the web UI is alive within a minute. Everything goes through
  * the public APIs (the staff API loads the contest, the native API creates functions and jobs);
  * two benchmark supervisors run in-process, bound to 127.0.0.2 (team alpha's own benchmarker)
- * and 127.0.0.3 (shared), running demo/fake-bench.mjs.
+ * and 127.0.0.3 (shared), running demo/fake-bench.mjs. For the organisers' pages: a pinned and a
+ * plain announcement, clarifications (one answered to everyone with the question rewritten, one
+ * answered privately, one open), and a third benchmarker (127.0.0.4) that stops polling after
+ * half a minute, so the health page (offline after 20 s here) shows it going offline.
  */
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -109,6 +112,48 @@ const WORDS = [
   'lorem ipsum dolor sit amet',
 ];
 
+/** The spare benchmarker polls this long, and counts as offline this long after. */
+const SPARE_STOPS_AFTER_MS = 30_000;
+const SPARE_OFFLINE_AFTER_S = 20;
+
+type Call = (method: string, path: string, body?: unknown, raw?: boolean, token?: string) => Promise<unknown>;
+
+/** Announcements and clarifications, through the staff and contestant APIs. */
+async function deskSamples(call: Call): Promise<void> {
+  await call('POST', '/api/portal/staff/announcements', {
+    title: 'Welcome to the jobhub demo contest',
+    body: 'Benchmarks run every few seconds. Ask the organisers from your team page (Clarifications).',
+    pinned: true,
+  });
+  await call('POST', '/api/portal/staff/announcements', {
+    title: 'Lunch',
+    body: 'Lunch is served at noon on the third floor.',
+  });
+  const session = async (team: string) =>
+    (
+      (await call('POST', '/api/portal/login', { team, password: `${team}-demo` })) as {
+        session_token: string;
+      }
+    ).session_token;
+  const ask = async (team: string, question: string) =>
+    (
+      (await call('POST', '/api/portal/clarifications', { question }, false, await session(team))) as {
+        id: number;
+      }
+    ).id;
+  const shared = await ask('bravo', 'can we cache the /api/items answer of our s1 for a minute?');
+  await call('POST', `/api/portal/staff/clarifications/${shared}/answer`, {
+    answer: 'Yes, as long as every answer stays consistent with the data.',
+    disclosed: true,
+    question: 'May we cache API answers?',
+  });
+  const own = await ask('alpha', 'Our s2 does not boot. Can you look at it?');
+  await call('POST', `/api/portal/staff/clarifications/${own}/answer`, {
+    answer: 'We restarted it; it is up again.',
+  });
+  await ask('charlie', 'Is IPv6 required for the bench target?');
+}
+
 export interface DemoOptions {
   /** The hub's base URL (reachable on loopback). */
   url: string;
@@ -117,6 +162,9 @@ export interface DemoOptions {
   benchDurationMs?: number;
   /** Keep enqueueing benchmarks and jobs now and then (default true). */
   activity?: boolean;
+  /** When the spare benchmarker stops polling, and the offline setting (tests shorten them). */
+  spareStopsAfterMs?: number;
+  spareOfflineAfterS?: number;
   log?: (line: string) => void;
 }
 
@@ -129,11 +177,11 @@ export interface Demo {
 
 export async function startDemo(o: DemoOptions): Promise<Demo> {
   const log = o.log ?? (() => undefined);
-  const call = async (method: string, path: string, body?: unknown, raw = false): Promise<unknown> => {
+  const call: Call = async (method, path, body, raw = false, token = o.token) => {
     const res = await fetch(o.url + path, {
       method,
       headers: {
-        ...(o.token ? { authorization: `Bearer ${o.token}` } : {}),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
         'content-type': raw ? 'application/octet-stream' : 'application/json',
       },
       body: body === undefined ? undefined : raw ? (body as string) : JSON.stringify(body),
@@ -151,6 +199,9 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
         { name: 'bench-shared', ip: '127.0.0.3', teams: [] },
       ]
     : [{ name: 'bench-shared', ip: '127.0.0.1', teams: [] }];
+  // A benchmarker that polls for a while and then goes silent (the health page shows it offline).
+  const spare =
+    split && (await canBind('127.0.0.4')) ? { name: 'bench-spare', ip: '127.0.0.4', teams: [] } : null;
   const now = Date.now();
   await call('POST', '/api/portal/staff/load', {
     contest: {
@@ -159,7 +210,10 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       ends_at: new Date(now + 135 * 60_000).toISOString(),
     },
     teams: DEMO_TEAMS,
-    benchmarkers,
+    benchmarkers: spare ? [...benchmarkers, spare] : benchmarkers,
+  });
+  await call('PUT', '/api/portal/staff/settings', {
+    offline_after_s: o.spareOfflineAfterS ?? SPARE_OFFLINE_AFTER_S,
   });
   const portal = o.url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://127.0.0.1:');
   const sups = benchmarkers.map((b) =>
@@ -170,6 +224,22 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       log: (line) => log(`${b.name}: ${line}`),
     }),
   );
+  let spareTimer: NodeJS.Timeout | null = null;
+  if (spare) {
+    const s = fakeBenchSupervisor({
+      portal,
+      sourceIp: spare.ip,
+      durationMs: o.benchDurationMs,
+      log: (line) => log(`${spare.name}: ${line}`),
+    });
+    sups.push(s);
+    spareTimer = setTimeout(() => {
+      log(`${spare.name}: stops polling now (the demo's benchmarker going offline)`);
+      s.supervisor.stop();
+    }, o.spareStopsAfterMs ?? SPARE_STOPS_AFTER_MS);
+    spareTimer.unref();
+  }
+  await deskSamples(call);
   const enqueue = (team: string) => call('POST', '/api/portal/staff/jobs', { team }).catch(() => undefined); // 409: busy already
   for (const t of DEMO_TEAMS) await enqueue(t.name);
 
@@ -216,10 +286,11 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
       `Web UI:       ${o.url}/ui/`,
       `Team logins:  ${DEMO_TEAMS.map((t) => `${t.name} / ${t.password}`).join(', ')}`,
       `Staff pages:  ${o.token ? `admin token ${o.token} (Settings in the UI)` : 'no token needed on this loopback hub'}`,
-      `Benchmarkers: ${benchmarkers.map((b) => `${b.name} (${b.ip}${b.teams.length ? `, team ${b.teams.join(', ')}` : ', shared'})`).join('; ')}`,
+      `Benchmarkers: ${(spare ? [...benchmarkers, spare] : benchmarkers).map((b) => `${b.name} (${b.ip}${b.teams.length ? `, team ${b.teams.join(', ')}` : ', shared'})`).join('; ')}`,
     ],
     async stop() {
       if (timer) clearInterval(timer);
+      if (spareTimer) clearTimeout(spareTimer);
       for (const s of sups) s.supervisor.abort();
       await Promise.all(sups.map((s) => s.done));
     },

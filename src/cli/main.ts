@@ -5,11 +5,13 @@
 import { Command } from 'commander';
 import { serverCommand } from './server.js';
 import { tokenCommand } from './token.js';
+import { groupsCommand } from './groups.js';
 import { workerCommand } from './worker.js';
 import { upCommand } from './up.js';
 import { runCommands } from './run.js';
 import { VERSION } from '../http/app.js';
 import { portalCommand } from './portal.js';
+import { jobsCommand, schedulesCommand } from './jobs.js';
 import { benchWorkerCommand } from './bench-worker.js';
 import { exitWith } from './exit-codes.js';
 
@@ -21,6 +23,9 @@ program.addCommand(tokenCommand());
 program.addCommand(workerCommand());
 program.addCommand(upCommand());
 for (const c of runCommands()) program.addCommand(c);
+program.addCommand(jobsCommand());
+program.addCommand(schedulesCommand());
+program.addCommand(groupsCommand());
 program.addCommand(portalCommand());
 program.addCommand(benchWorkerCommand());
 

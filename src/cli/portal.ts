@@ -1,13 +1,16 @@
 /**
  * `jobhub portal …`: contest staff commands against a running hub's staff API.
  *   portal load FILE      load (or re-load) a contest description
- *   portal enqueue        enqueue a benchmark for a team
+ *   portal enqueue        enqueue a benchmark for a team, or for all teams (--all [--at TIME])
  *   portal jobs           list every benchmark job (--json: an array)
+ * and the organisers' commands of portal-organisers.ts (clarifications, announcements, health,
+ * settings, results).
  */
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { baseUrl, urlOption } from './args.js';
 import { CliError, EXIT, inputFileError } from './exit-codes.js';
+import { addOrganiserCommands } from './portal-organisers.js';
 
 interface Common {
   hub: string;
@@ -111,11 +114,27 @@ export function portalCommand(): Command {
       );
     });
 
-  withHub(portal.command('enqueue').requiredOption('--team <name>', 'team name'))
-    .description('Enqueue a benchmark for a team (as staff: also outside the contest hours)')
-    .action(async (o: Common & { team: string }) => {
-      const job = await call<StaffJob>(o, 'POST', '/jobs', { team: o.team });
-      process.stdout.write(`${job.id}\n`);
+  withHub(portal.command('enqueue'))
+    .description(
+      'Enqueue a benchmark for a team, or for every team (as staff: also outside the contest hours)',
+    )
+    .option('--team <name>', 'team name')
+    .option('--all', 'one benchmark for every team (the final verification); prints TEAM, JOB and ERROR')
+    .option('--at <time>', 'with --all: run them at this RFC 3339 time (e.g. 2030-01-31T18:00:00Z)')
+    .action(async (o: Common & { team?: string; all?: boolean; at?: string }) => {
+      if (o.all === (o.team !== undefined))
+        throw new CliError(EXIT.USAGE, 'give --team <name> or --all (one of them)');
+      if (o.at !== undefined && !o.all) throw new CliError(EXIT.USAGE, '--at goes with --all');
+      if (o.team !== undefined) {
+        const job = await call<StaffJob>(o, 'POST', '/jobs', { team: o.team });
+        process.stdout.write(`${job.id}\n`);
+        return;
+      }
+      const { results } = await call<{
+        results: { team: { name: string }; job_id: number | null; error: string | null }[];
+      }>(o, 'POST', '/jobs/all', o.at === undefined ? {} : { run_at: o.at });
+      process.stdout.write('TEAM\tJOB\tERROR\n');
+      for (const r of results) process.stdout.write(`${r.team.name}\t${r.job_id ?? '-'}\t${r.error ?? ''}\n`);
     });
 
   withHub(portal.command('jobs'))
@@ -158,5 +177,6 @@ export function portalCommand(): Command {
         );
       }
     });
+  addOrganiserCommands(portal, withHub, call);
   return portal;
 }

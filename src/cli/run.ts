@@ -21,13 +21,13 @@ const INLINE_MAX = 64 * 1024;
 /** How long `run` waits for a worker that offers the job's runtime before giving up. */
 const WORKER_GRACE_MS = 10_000;
 
-interface Common {
+export interface Common {
   hub: string;
   token?: string;
   json?: boolean;
 }
 
-function withHub(cmd: Command): Command {
+export function withHub(cmd: Command): Command {
   return cmd
     .option(
       '--hub <url>',
@@ -39,7 +39,7 @@ function withHub(cmd: Command): Command {
 }
 
 /** Runs `fn` with a client; a mistake ends with one line on stderr (exit-codes.ts). */
-async function withApi(o: Common, fn: (api: HubApi) => Promise<number>): Promise<never> {
+export async function withApi(o: Common, fn: (api: HubApi) => Promise<number>): Promise<never> {
   let client: HubClient | null = null;
   let code: number;
   try {
@@ -86,6 +86,9 @@ interface SubmitFlags extends Common {
   tags?: string[];
   timeoutMs?: number;
   maxAttempts?: number;
+  runAt?: string;
+  delayMs?: number;
+  group?: string;
 }
 
 async function submit(
@@ -106,6 +109,9 @@ async function submit(
     ...(o.tags ? { tags: o.tags } : {}),
     ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
     ...(o.maxAttempts !== undefined ? { maxAttempts: o.maxAttempts } : {}),
+    ...(o.runAt !== undefined ? { runAt: o.runAt } : {}),
+    ...(o.delayMs !== undefined ? { delayMs: o.delayMs } : {}),
+    ...(o.group !== undefined ? { group: o.group } : {}),
   });
   if (warn) printWarnings(job.warnings);
   return job;
@@ -240,7 +246,10 @@ function addSubmitOptions(cmd: Command): Command {
     .option('--function <id>', 'an existing function instead of a code file')
     .option('--tags <list>', 'job tags, comma-separated (+x required, -x excluded)', list)
     .option('--timeout-ms <ms>', 'per-attempt timeout', int)
-    .option('--max-attempts <n>', 'attempts before the job fails for good', int);
+    .option('--max-attempts <n>', 'attempts before the job fails for good', int)
+    .option('--run-at <time>', 'do not run before this RFC 3339 time (e.g. 2030-01-31T18:00:00Z)')
+    .option('--delay-ms <ms>', 'do not run before this many ms from now', int)
+    .option('--group <name>', "the job's group (fair dispatch; the group's limits, see `jobhub groups`)");
 }
 
 export function runCommands(): Command[] {

@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 import { DURABILITIES, loadConfig, type Durability } from '../config/config.js';
 import { startHub } from '../http/app.js';
-import { int } from './args.js';
+import { int, list } from './args.js';
 
 /** `--durability`, for every command that runs a hub. */
 export function durabilityOption(): Option {
@@ -32,6 +32,11 @@ export function serverCommand(): Command {
     .option('--max-wait-ms <ms>', 'cap on any long-poll', int)
     .option('--retention-ms <ms>', 'keep finished jobs and unreferenced blobs this long', int)
     .option('--max-blob-bytes <n>', 'largest blob accepted', int)
+    .option(
+      '--webhook-allow <cidrs>',
+      'loopback, link-local or private blocks webhooks may be sent to, comma-separated (env JOBHUB_WEBHOOK_ALLOW)',
+      list,
+    )
     .addOption(
       new Option('--log-level <level>', 'log level').choices(['debug', 'info', 'warn', 'error', 'silent']),
     )
@@ -50,6 +55,7 @@ export function serverCommand(): Command {
         retentionMs: o.retentionMs as number | undefined,
         maxBlobBytes: o.maxBlobBytes as number | undefined,
         logLevel: o.logLevel as 'info' | undefined,
+        webhookAllow: o.webhookAllow as string[] | undefined,
       });
       const running = await startHub(config);
       const log = running.hub.ctx.log;

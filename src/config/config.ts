@@ -59,6 +59,13 @@ export interface HubConfig {
   trustedProxies: string[];
   /** Contest portal: most servers a team may register. */
   maxServersPerTeam: number;
+  /**
+   * Webhooks: blocks (CIDR or single IPs) a webhook may be sent to although they are loopback,
+   * link-local or private (refused otherwise).
+   */
+  webhookAllow: string[];
+  /** Webhooks: the first retry of a failed delivery comes after this; each next one after twice as long (≤ 1 h). */
+  webhookRetryBaseMs: number;
   /** A client must send its whole request head within this (then 408 and the connection closes). */
   headersTimeoutMs: number;
   /**
@@ -102,6 +109,8 @@ export const DEFAULTS: HubConfig = {
   benchTimeoutMs: 300_000,
   trustedProxies: [],
   maxServersPerTeam: 3,
+  webhookAllow: [],
+  webhookRetryBaseMs: 1_000,
   headersTimeoutMs: 60_000,
   requestTimeoutMs: 300_000,
   keepAliveTimeoutMs: 65_000,
@@ -128,6 +137,8 @@ const ENV: Partial<Record<keyof HubConfig, string>> = {
   logLevel: 'JOBHUB_LOG_LEVEL',
   benchTimeoutMs: 'JOBHUB_BENCH_TIMEOUT_MS',
   trustedProxies: 'JOBHUB_TRUSTED_PROXIES',
+  webhookAllow: 'JOBHUB_WEBHOOK_ALLOW',
+  webhookRetryBaseMs: 'JOBHUB_WEBHOOK_RETRY_BASE_MS',
   maxServersPerTeam: 'JOBHUB_MAX_SERVERS_PER_TEAM',
   headersTimeoutMs: 'JOBHUB_HEADERS_TIMEOUT_MS',
   requestTimeoutMs: 'JOBHUB_REQUEST_TIMEOUT_MS',
@@ -204,6 +215,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = {}, overrides: Partial<HubCo
   if (!Array.isArray(c.trustedProxies) || c.trustedProxies.some((x) => typeof x !== 'string')) {
     throw new ConfigError('trustedProxies must be a list of IP addresses or CIDR blocks');
   }
+  if (!Array.isArray(c.webhookAllow) || c.webhookAllow.some((x) => typeof x !== 'string')) {
+    throw new ConfigError('webhookAllow must be a list of IP addresses or CIDR blocks');
+  }
+  int('webhookRetryBaseMs', 10);
   if (!['debug', 'info', 'warn', 'error', 'silent'].includes(c.logLevel)) {
     throw new ConfigError(`logLevel must be one of debug, info, warn, error, silent, got ${c.logLevel}`);
   }

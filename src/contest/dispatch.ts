@@ -45,6 +45,8 @@ export class Dispatch {
   private dir: Directory | null = null;
   private loading: Promise<Directory> | null = null;
   private readonly registering = new Map<string, Promise<string>>();
+  /** Asked first on every dequeue: false = answer "no job" (a benchmarker out of service). */
+  gate: (b: BenchmarkerRecord) => boolean = () => true;
 
   constructor(
     private readonly ctx: HubContext,
@@ -136,6 +138,7 @@ export class Dispatch {
 
   /** Claims the next job this benchmarker may run, or null. Bindings are read now. */
   async dequeue(b: BenchmarkerRecord): Promise<JobRecord | null> {
+    if (!this.gate(b)) return null;
     const workerId = await this.workerId(b);
     const w = await this.workers.get(workerId);
     this.workers.seen(w);

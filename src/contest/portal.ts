@@ -7,6 +7,7 @@
  * current by listening to job events. Created by the Hub (`hub.portal`); knows nothing of HTTP.
  */
 import { HubError, notFound } from '../core/errors.js';
+import { firstRunAt } from '../core/run-at.js';
 import type { JobState } from '../core/states.js';
 import type { HubContext } from '../jobs/context.js';
 import type { JobService } from '../jobs/jobs.js';
@@ -16,6 +17,7 @@ import { Admin } from './admin.js';
 import { contestJson, iso, isOpen, phase } from './contest.js';
 import { Dispatch } from './dispatch.js';
 import { BlockList } from './net.js';
+import { Organisers } from './organisers.js';
 import { Scoreboard, type Rendered, type Viewer } from './scoreboard.js';
 import { Sessions } from './sessions.js';
 import {
@@ -53,6 +55,8 @@ export class Portal {
   readonly dispatch: Dispatch;
   readonly admin: Admin;
   readonly sessions: Sessions;
+  /** Clarifications, announcements, notifications, benchmarker health, results. */
+  readonly organisers: Organisers;
   /** Peers whose X-Forwarded-For is believed. */
   readonly trusted: BlockList;
   private storeRef: PortalStore | null = null;
@@ -85,6 +89,9 @@ export class Portal {
     );
     this.admin = new Admin(this);
     this.sessions = new Sessions(this);
+    this.organisers = new Organisers(this);
+    // An out-of-service benchmarker's dequeue answers "no job" (the seed's empty queue).
+    this.dispatch.gate = (b) => this.organisers.health.dequeued(b);
     this.unsubscribe = hub.ctx.events.subscribeAll((e) => {
       if (e.type === 'state' && e.job.runtime === BENCH_RUNTIME && e.job.state === 'succeeded')
         void this.record(e.job.id);
@@ -105,6 +112,18 @@ export class Portal {
   close(): void {
     this.closed = true;
     this.unsubscribe();
+    this.organisers.close();
+  }
+
+  /** The hub's periodic call (about every second): see Organisers.watch. */
+  async watch(): Promise<void> {
+    if (this.closed || !hasPortalStore(this.hub.ctx.store)) return;
+    await this.organisers.watch();
+  }
+
+  /** The final ranking is published (or withdrawn): the board is no longer frozen for anyone. */
+  published(yes: boolean): void {
+    this.board.setPublished(yes);
   }
 
   /** Loads teams, schedule and scores once (then kept current); repairs scores a crash lost. */
@@ -242,7 +261,7 @@ export class Portal {
    * a bench target; at most one waiting or running job per team (the store refuses a second one
    * atomically, 409).
    */
-  async enqueue(teamId: string, o: { staff: boolean }): Promise<JobRecord> {
+  async enqueue(teamId: string, o: { staff: boolean; runAt?: number }): Promise<JobRecord> {
     await this.ready();
     const team = await this.teamOf(teamId);
     if (!o.staff) {
@@ -266,6 +285,7 @@ export class Portal {
             team: team.id,
             maxAttempts: 1,
             timeoutMs: this.hub.ctx.config.benchTimeoutMs,
+            runAt: o.staff ? o.runAt : undefined,
           },
         ],
         null,
@@ -279,17 +299,23 @@ export class Portal {
     }
   }
 
-  /** Staff: one benchmark per team (post-contest verification); reports each team's outcome. */
-  async enqueueAll(): Promise<
-    { team: { id: number; name: string }; job_id: number | null; error: string | null }[]
-  > {
+  /**
+   * Staff: one benchmark per team (post-contest verification); reports each team's outcome. With
+   * `runAt` the runs wait until then (each team's one waiting job: it holds the team's slot).
+   */
+  async enqueueAll(
+    o: { runAt?: number } = {},
+  ): Promise<{ team: { id: number; name: string }; job_id: number | null; error: string | null }[]> {
+    // A bad time is the request's fault, said once, not a failure of every team.
+    firstRunAt({ runAt: o.runAt, now: this.now() });
     const teams = await this.store.teamList();
     // In parallel (their writes share commits), answered in team order.
     return Promise.all(
       teams.map(async (t) => {
         const team = { id: Number(t.id), name: t.name };
         try {
-          return { team, job_id: Number((await this.enqueue(t.id, { staff: true })).id), error: null };
+          const job = await this.enqueue(t.id, { staff: true, runAt: o.runAt });
+          return { team, job_id: Number(job.id), error: null };
         } catch (err) {
           if (!(err instanceof HubError)) throw err;
           return { team, job_id: null, error: err.message };

@@ -48,6 +48,8 @@ export class Scoreboard {
   private readonly history = new Map<string, ScoreRecord[]>();
   private readonly jobs = new Set<string>();
   private contest: ContestRecord = EMPTY_CONTEST;
+  /** The final ranking is published: nobody sees a frozen board any more. */
+  private published = false;
   /** Bumped on every change that can alter a board. */
   version = 0;
   /** Distinguishes this process's ETags from another's (or a previous run's). */
@@ -79,6 +81,12 @@ export class Scoreboard {
     }
     this.contest = c;
     this.memo.clear();
+    this.changed();
+  }
+
+  setPublished(yes: boolean): void {
+    if (yes === this.published) return;
+    this.published = yes;
     this.changed();
   }
 
@@ -186,7 +194,7 @@ export class Scoreboard {
 
   /** The board as `viewer` sees it at `now`, rendered once per change. */
   render(viewer: Viewer, now: number): Rendered {
-    const frozen = viewer.kind !== 'staff' && isFrozen(this.contest, now);
+    const frozen = viewer.kind !== 'staff' && !this.published && isFrozen(this.contest, now);
     const p = phase(this.contest, now);
     const key = `${viewer.kind === 'team' ? `team:${viewer.teamId}` : viewer.kind}:${frozen ? 'f' : 'l'}:${p}`;
     const hit = this.rendered.get(key);
@@ -212,6 +220,7 @@ export class Scoreboard {
         phase: p,
       },
       frozen,
+      ...(this.published ? { published: true } : {}),
     });
     // Entries are assembled from their precomputed JSON: {"rank":…, <entry>[, "own":true]}.
     const rows = entries.map(

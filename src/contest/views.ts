@@ -77,11 +77,19 @@ function progressOf(job: JobRecord): { score: number | null; message: string | n
 
 /**
  * A job for its team (never stderr) or for staff (everything). `names` maps team ids to names.
- * `full` = include the logs (single-job reads; lists leave them out).
+ * `full` = include the logs (single-job reads; lists leave them out); a contestant's stdout may
+ * be withheld after the contest (`stdout: false`, answered as `stdout_hidden: true`).
  */
 export function portalJob(
   job: JobRecord,
-  o: { staff: boolean; full: boolean; teamName?: string; benchmarker?: string | null },
+  o: {
+    staff: boolean;
+    full: boolean;
+    teamName?: string;
+    benchmarker?: string | null;
+    /** false: a contestant after the contest, when staff keep stdout to themselves. */
+    stdout?: boolean;
+  },
 ) {
   const r = outcome(job);
   return {
@@ -91,10 +99,12 @@ export function portalJob(
     score: r.score,
     is_passed: r.is_passed,
     reason: r.reason,
-    ...(o.full ? { stdout: r.stdout } : {}),
+    ...(o.full ? (o.stdout === false ? { stdout_hidden: true } : { stdout: r.stdout }) : {}),
     ...(o.full && o.staff ? { stderr: r.stderr } : {}),
     progress: progressOf(job),
     created_at: iso(job.createdAt),
+    // When a scheduled benchmark (the final verification) may start; staff only.
+    ...(o.staff ? { run_at: iso(job.runAt) } : {}),
     started_at: iso(job.startedAt),
     finished_at: iso(job.finishedAt),
     ...(o.staff ? { benchmarker: o.benchmarker ?? null, error: job.error } : {}),

@@ -1,6 +1,7 @@
 /**
  * The job state machine. `queued → running → succeeded | failed | canceled`, and
- * `running → queued` when a lease expires or an attempt fails with attempts left.
+ * `running → queued` when a lease expires or an attempt fails with attempts left; a failed or
+ * canceled job goes back to `queued` only when a requester retries it.
  * See docs/state-machine.md; every edge below has a test in test/core/states.test.ts.
  */
 import { HubError } from './errors.js';
@@ -14,7 +15,8 @@ export type TransitionCause =
   | 'complete' // the worker reported success
   | 'fail' // the worker reported failure
   | 'expire' // the lease ran out (no heartbeat, or the job's timeout passed)
-  | 'cancel'; // the requester canceled
+  | 'cancel' // the requester canceled
+  | 'retry'; // the requester put a failed or canceled job back in the queue
 
 const EDGES: Record<JobState, Partial<Record<TransitionCause, readonly JobState[]>>> = {
   queued: { lease: ['running'], cancel: ['canceled'] },
@@ -25,8 +27,8 @@ const EDGES: Record<JobState, Partial<Record<TransitionCause, readonly JobState[
     cancel: ['canceled'],
   },
   succeeded: {},
-  failed: {},
-  canceled: {},
+  failed: { retry: ['queued'] },
+  canceled: { retry: ['queued'] },
 };
 
 export function isJobState(s: string): s is JobState {

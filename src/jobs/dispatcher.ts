@@ -28,6 +28,11 @@ export interface WaiterSpec {
 export interface JobSignal {
   runtime: string;
   tags: readonly string[];
+  /**
+   * A job of a group is never handed off: only a lease transaction can check the group's
+   * limits and pause (and serve groups fairly), so its waiter is woken to claim instead.
+   */
+  group?: string | null;
 }
 
 export type WaitOutcome = 'woken' | 'timeout' | 'aborted' | { jobs: JobRecord[] };
@@ -147,6 +152,11 @@ export class Dispatcher {
    */
   handOff(jobs: readonly JobSignal[]): (Waiter | null)[] {
     if (this.count === 0) return jobs.map(() => null);
+    const ungrouped = jobs.filter((j) => !j.group);
+    if (ungrouped.length < jobs.length) {
+      const picks = this.handOff(ungrouped);
+      return jobs.map((j) => (j.group ? null : picks.shift()!));
+    }
     const { picks, room } = this.choose(jobs);
     for (const w of room.keys()) {
       w.claimed = true;
@@ -170,6 +180,19 @@ export class Dispatcher {
     this.generation++;
     if (this.count === 0) return;
     for (const w of this.choose(jobs).room.keys()) w.finish('woken');
+  }
+
+  /** Wakes the `n` longest parked waiters, whatever they accept (a group's limit eased). */
+  wakeSome(n: number): void {
+    this.generation++;
+    const some = new Set<ParkedWaiter>();
+    for (const set of this.byRuntime.values()) {
+      for (const w of set) {
+        if (some.size >= n) break;
+        some.add(w);
+      }
+    }
+    for (const w of some) w.finish('woken');
   }
 
   /** Wakes everybody (shutdown, or a due job of unknown runtime): each looks again. */

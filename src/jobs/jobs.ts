@@ -5,10 +5,13 @@
 import { HubError, notFound } from '../core/errors.js';
 import { canonicalRuntime } from '../core/runtime.js';
 import { isFinal, type JobState } from '../core/states.js';
+import { firstRunAt } from '../core/run-at.js';
 import { validateTags } from '../core/tags.js';
-import type { Waiter } from './dispatcher.js';
+import { validateGroupName } from '../core/groups.js';
+import type { Dispatcher, Waiter } from './dispatcher.js';
 import type {
   BlobRecord,
+  BulkAction,
   FunctionRecord,
   JobFilter,
   JobRecord,
@@ -17,7 +20,7 @@ import type {
 } from '../store/store.js';
 import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
-import type { WorkerRegistry } from './workers.js';
+import type { LeaseService, WorkerRegistry } from './workers.js';
 
 /** A job as a requester describes it (already shape-checked by the API face). */
 export interface JobRequest {
@@ -29,8 +32,15 @@ export interface JobRequest {
   maxAttempts?: number;
   timeoutMs?: number;
   team?: string;
+  /** The job's group: fair dispatch among groups, and the group's limits (see groups.ts). */
+  group?: string;
   idempotencyKey?: string;
-  next?: Omit<JobRequest, 'input' | 'idempotencyKey' | 'next'> & { next?: JobRequest['next'] };
+  /** When the job may first run (ms since the epoch); or `delayMs` from now; not both. */
+  runAt?: number;
+  delayMs?: number;
+  next?: Omit<JobRequest, 'input' | 'idempotencyKey' | 'next' | 'runAt' | 'delayMs'> & {
+    next?: JobRequest['next'];
+  };
 }
 
 export interface CreatedJob {
@@ -41,6 +51,17 @@ export interface CreatedJob {
 }
 
 const MAX_PIPELINE_DEPTH = 16;
+/** Jobs changed per commit by a bulk action. */
+const BULK_CHUNK = 500;
+
+/** `Dispatcher.handOff` for the jobs due now; delayed ones get no waiter. */
+function handOffDue(dispatcher: Dispatcher, jobs: NewJob[]): (Waiter | null)[] {
+  if (jobs.every((j) => j.runAt == null)) return dispatcher.handOff(jobs);
+  const due = jobs.filter((j) => j.runAt == null);
+  const picks = dispatcher.handOff(due);
+  let k = 0;
+  return jobs.map((j) => (j.runAt == null ? (picks[k++] ?? null) : null));
+}
 
 /**
  * Functions and input blobs read while resolving one create call, by id: a batch of 1,000 jobs
@@ -63,10 +84,11 @@ export class JobService {
   constructor(
     private readonly ctx: HubContext,
     private readonly workers: WorkerRegistry,
+    private readonly leases: LeaseService,
   ) {}
 
   private async template(
-    req: Omit<JobRequest, 'input' | 'idempotencyKey'>,
+    req: Omit<JobRequest, 'input' | 'idempotencyKey' | 'runAt' | 'delayMs'>,
     owner: string | null,
     depth: number,
     seen: Lookups,
@@ -105,6 +127,7 @@ export class JobService {
       timeoutMs: timeoutMs ?? config.jobTimeoutMs,
       team: req.team ?? null,
       owner,
+      group: req.group === undefined ? null : validateGroupName(req.group),
       next: req.next ? await this.template(req.next, owner, depth + 1, seen) : null,
     };
   }
@@ -126,7 +149,16 @@ export class JobService {
       }
       t.inputInline = input.bytes;
     }
-    return { ...t, idempotencyKey: req.idempotencyKey ?? null, parentId: null };
+    const runAt = firstRunAt({ runAt: req.runAt, delayMs: req.delayMs, now: this.ctx.clock() });
+    return { ...t, idempotencyKey: req.idempotencyKey ?? null, parentId: null, runAt };
+  }
+
+  /**
+   * Resolves a request as `create` would (function, runtime, input access, delay) without creating
+   * anything: schedules check their job when they are made, and make it at each tick.
+   */
+  prepare(req: JobRequest, owner: string | null, creator?: Principal): Promise<NewJob> {
+    return this.resolve(req, owner, { functions: new Map(), blobs: new Map(), creator });
   }
 
   /**
@@ -151,7 +183,8 @@ export class JobService {
     const jobs: NewJob[] = [];
     const seen: Lookups = { functions: new Map(), blobs: new Map(), creator };
     for (const r of reqs) jobs.push(await this.resolve(r, owner, seen));
-    const waiters = ctx.dispatcher.handOff(jobs);
+    // Delayed jobs are never handed to a parked worker: they wait in the store until due.
+    const waiters = handOffDue(ctx.dispatcher, jobs);
     let results: { job: JobRecord; created: boolean }[];
     try {
       results = await ctx.store.jobInsertMany({
@@ -166,15 +199,22 @@ export class JobService {
     const handed = new Map<Waiter, JobRecord[]>();
     waiters.forEach((w) => w && handed.set(w, []));
     const queued: JobRecord[] = [];
+    const delayed: JobRecord[] = [];
+    const now = ctx.clock();
     results.forEach((r, i) => {
       if (!r.created) return;
       ctx.metrics.jobsCreated.inc({ runtime: this.runtimeLabel(r.job.runtime) });
       const w = waiters[i];
       if (w && r.job.state === 'running') handed.get(w)!.push(r.job);
+      else if (r.job.runAt > now) delayed.push(r.job);
       else queued.push(r.job);
     });
     for (const [w, leased] of handed) ctx.dispatcher.deliver(w, leased);
     this.announced(queued, false);
+    for (const job of delayed) {
+      ctx.events.publish({ type: 'state', job });
+      this.leases.announceWhenDue(job);
+    }
     // The workers handed jobs are answered before the requester: their replies are on the path
     // from enqueue to work starting, the requester's is not. One loop turn lets a lease reply
     // be written first (it needs no I/O unless an input blob is inlined).
@@ -248,9 +288,50 @@ export class JobService {
     return outcome.job;
   }
 
+  /**
+   * Puts a failed or canceled job back in the queue with a fresh attempt budget (its earlier
+   * attempts stay in `errors`); a job in another state: `conflict` (409).
+   */
+  async retry(id: string, owner?: string): Promise<JobRecord> {
+    await this.get(id, owner);
+    const outcome = await this.ctx.store.jobRetry({ jobId: id, now: this.ctx.clock() });
+    if (!outcome) throw notFound('job', id);
+    if (!outcome.changed) {
+      throw new HubError(
+        'conflict',
+        `job ${id} is ${outcome.job.state}; only failed or canceled jobs can be retried`,
+      );
+    }
+    this.announced([outcome.job], false);
+    return outcome.job;
+  }
+
+  /**
+   * Retries or cancels every job matching the filter (a client's own jobs only: `owner`), in
+   * commits of BULK_CHUNK jobs, and tells watchers and workers as `retry` and `cancel` do.
+   * Returns how many jobs changed.
+   */
+  async bulk(action: BulkAction, filter: Omit<JobFilter, 'limit' | 'beforeId'>): Promise<number> {
+    let count = 0;
+    for (;;) {
+      const changed = await this.ctx.store.jobBulk({
+        action,
+        filter,
+        limit: BULK_CHUNK,
+        now: this.ctx.clock(),
+      });
+      count += changed.length;
+      if (action === 'retry') this.announced(changed, false);
+      else for (const job of changed) this.finished(job);
+      if (changed.length < BULK_CHUNK) return count;
+    }
+  }
+
   /** Publishes a job that reached a final state. */
   finished(job: JobRecord): void {
     if (isFinal(job.state)) this.ctx.metrics.jobsFinished.inc({ state: job.state });
     this.ctx.events.publish({ type: 'state', job });
+    // A grouped job that stops running frees a place under its group's concurrency.
+    if (job.group) this.ctx.dispatcher.announce([job]);
   }
 }

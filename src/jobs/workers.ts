@@ -371,9 +371,19 @@ export class LeaseService {
   settled(job: JobRecord): void {
     if (job.state !== 'queued') return this.onFinished(job);
     this.ctx.events.publish({ type: 'state', job });
-    const delay = job.runAt - this.ctx.clock();
     // Announce only: the state event is published above, and a retry is not a created job.
+    this.announceWhenDue(job);
+  }
+
+  /**
+   * Wakes a parked worker for a queued job when its `runAt` comes (a retry's backoff, a delayed
+   * job): at once when it is due already.
+   */
+  announceWhenDue(job: JobRecord): void {
+    const delay = job.runAt - this.ctx.clock();
     if (delay <= 0) return this.ctx.dispatcher.announce([job]);
+    // Its group has a free place now, though the job itself waits out its backoff.
+    if (job.group) this.ctx.dispatcher.announce([job]);
     const arm = (ms: number) => {
       const timer = setTimeout(() => {
         this.retryTimers.delete(timer);

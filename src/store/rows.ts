@@ -6,6 +6,7 @@ import type { JobState } from '../core/states.js';
 import type {
   BlobRecord,
   FunctionRecord,
+  GroupRecord,
   JobRecord,
   JobTemplate,
   TokenRecord,
@@ -43,6 +44,7 @@ export interface JobRow {
   created_at: number;
   started_at: number | null;
   finished_at: number | null;
+  group_name: string | null;
 }
 
 const idOrNull = (v: number | null): string | null => (v === null ? null : String(v));
@@ -59,6 +61,7 @@ export function jobFromRow(r: JobRow): JobRecord {
     priority: r.priority,
     team: r.team,
     owner: r.owner,
+    group: r.group_name ?? null,
     state: r.state,
     attempts: r.attempts,
     maxAttempts: r.max_attempts,
@@ -90,6 +93,27 @@ export function templateToJson(t: JobTemplate | null): string | null {
     key === 'inputInline' && value !== null && typeof value === 'object' ? null : value,
   );
 }
+
+export interface GroupRow {
+  name: string;
+  concurrency: number | null;
+  per_second: number | null;
+  paused: boolean | number;
+  created_at: number;
+  updated_at: number;
+  queued: number;
+  running: number;
+}
+export const groupFromRow = (r: GroupRow): GroupRecord => ({
+  name: r.name,
+  concurrency: r.concurrency === null ? null : Number(r.concurrency),
+  perSecond: r.per_second === null ? null : Number(r.per_second),
+  paused: Boolean(r.paused),
+  queued: Number(r.queued),
+  running: Number(r.running),
+  createdAt: Number(r.created_at),
+  updatedAt: Number(r.updated_at),
+});
 
 export interface BlobRow {
   id: number;

@@ -4,6 +4,7 @@
  * durably committed, so a caller may acknowledge it to a client. Methods are named noun-first and
  * take one params object. The conformance suite (test/store/conformance.ts) defines the contract.
  */
+import type { GroupSettings, GroupUsage } from '../core/groups.js';
 import type { JobState } from '../core/states.js';
 import type { JobsAvailable } from './postgres/notify.js';
 
@@ -37,6 +38,8 @@ export interface JobTemplate {
   timeoutMs: number;
   team: string | null;
   owner: string | null;
+  /** The job's group (fair dispatch, concurrency and rate limits); absent or null: none. */
+  group?: string | null;
   /** Created atomically when this job succeeds, its input = this job's output. */
   next: JobTemplate | null;
 }
@@ -44,6 +47,8 @@ export interface JobTemplate {
 export interface NewJob extends JobTemplate {
   idempotencyKey: string | null;
   parentId: string | null;
+  /** When the job may first run (a delayed job); absent or null: at once. */
+  runAt?: number | null;
 }
 
 export interface AttemptError {
@@ -63,6 +68,7 @@ export interface JobRecord {
   priority: number;
   team: string | null;
   owner: string | null;
+  group: string | null;
   state: JobState;
   attempts: number;
   maxAttempts: number;
@@ -107,10 +113,16 @@ export interface JobFilter {
   owner?: string;
   team?: string;
   tag?: string;
+  /** Only jobs created before this time (ms). */
+  createdBefore?: number;
+  group?: string;
   /** Return jobs with an id below this (pages go from newest to oldest). */
   beforeId?: string;
   limit: number;
 }
+
+/** What a bulk action does to each job it selects (see Store.jobBulk). */
+export type BulkAction = 'retry' | 'cancel';
 
 export interface LeaseRequest {
   workerId: string;
@@ -181,6 +193,15 @@ export interface QueueStat {
   oldestCreatedAt: number | null;
 }
 
+/** A group's settings and what it has queued and running now. */
+export interface GroupRecord extends GroupSettings {
+  name: string;
+  queued: number;
+  running: number;
+  createdAt: number;
+  updatedAt: number;
+}
+
 export interface TokenRecord {
   id: string;
   role: 'admin' | 'client' | 'worker';
@@ -190,6 +211,58 @@ export interface TokenRecord {
   expiresAt: number | null;
   /** Last request made with it, recorded in batches (a minute or so late at most). */
   lastUsedAt: number | null;
+}
+
+/** A cron schedule: a job created at each tick (see src/schedules/). */
+export interface ScheduleRecord {
+  id: string;
+  name: string;
+  cron: string;
+  timezone: string;
+  /** The job to create at each tick, as the job service takes it (JSON). */
+  job: unknown;
+  overlap: 'skip' | 'allow';
+  owner: string | null;
+  paused: boolean;
+  /** The next tick not yet run (ms). */
+  nextRunAt: number;
+  lastRunAt: number | null;
+  lastJobId: string | null;
+  createdAt: number;
+}
+
+/** The outcome of running one tick of a schedule. */
+export type ScheduleFireOutcome =
+  /** Another hub ran this tick (or the schedule was paused, changed or deleted): nothing done. */
+  | { claimed: false }
+  /** This call ran the tick: `job` is the job it created, null when the tick was skipped. */
+  | { claimed: true; job: JobRecord | null };
+
+/** Where to tell about job outcomes (see src/webhooks/). */
+export interface WebhookRecord {
+  id: string;
+  url: string;
+  /** `job.succeeded`, `job.failed`, `job.canceled`. */
+  events: string[];
+  secret: string;
+  /** Jobs of this owner only; null: every job (made by an admin, or with auth off). */
+  owner: string | null;
+  createdAt: number;
+}
+
+/** One event of one job for one webhook, in the outbox until delivered or given up. */
+export interface DeliveryRecord {
+  id: string;
+  webhookId: string;
+  event: string;
+  jobId: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  nextAttemptAt: number;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: number;
+  finishedAt: number | null;
 }
 
 export interface Store {
@@ -252,6 +325,24 @@ export interface Store {
   jobFail(p: FailParams): Promise<LeaseCheck>;
   /** Cancels a queued or running job; a final job is returned unchanged (`changed: false`). */
   jobCancel(p: { jobId: string; now: number }): Promise<{ job: JobRecord; changed: boolean } | null>;
+  /**
+   * Puts a failed or canceled job back in the queue, due now, with a fresh attempt budget
+   * (attempts 0); its earlier attempts stay in `errors`. A job in another state is returned
+   * unchanged (`changed: false`); a team job whose team has an active job: `conflict`.
+   */
+  jobRetry(p: { jobId: string; now: number }): Promise<{ job: JobRecord; changed: boolean } | null>;
+  /**
+   * Applies `action` to up to `limit` jobs matching the filter, oldest first, in one commit, and
+   * returns those it changed: `retry` takes failed and canceled jobs without a team (as
+   * jobRetry), `cancel` queued and running ones (as jobCancel). The filter's states, if any,
+   * narrow these further.
+   */
+  jobBulk(p: {
+    action: BulkAction;
+    filter: Omit<JobFilter, 'limit' | 'beforeId'>;
+    limit: number;
+    now: number;
+  }): Promise<JobRecord[]>;
   /** Re-queues or fails running jobs whose lease ended before `now`. */
   leaseReapExpired(p: {
     now: number;
@@ -264,6 +355,79 @@ export interface Store {
   queueStats(): Promise<QueueStat[]>;
   /** Deletes up to `limit` final jobs finished before `before`; returns how many. */
   jobDeleteFinished(p: { before: number; limit: number }): Promise<number>;
+
+  /** Creates a schedule; a name its owner uses already: `conflict`. */
+  scheduleInsert(
+    p: Omit<ScheduleRecord, 'id' | 'lastRunAt' | 'lastJobId' | 'paused'>,
+  ): Promise<ScheduleRecord>;
+  scheduleGet(p: { id: string }): Promise<ScheduleRecord | null>;
+  /** Schedules by id (oldest first), of one owner when given. */
+  scheduleList(p: { owner?: string; afterId?: string; limit: number }): Promise<ScheduleRecord[]>;
+  scheduleDelete(p: { id: string }): Promise<boolean>;
+  /** Pauses or resumes; resuming sets the next tick (`nextRunAt`). Null when there is no such schedule. */
+  scheduleSetPaused(p: { id: string; paused: boolean; nextRunAt?: number }): Promise<ScheduleRecord | null>;
+  /** Unpaused schedules whose next tick is at or before `now`, most overdue first. */
+  scheduleListDue(p: { now: number; limit: number }): Promise<ScheduleRecord[]>;
+  /** The earliest next tick of an unpaused schedule, if any. */
+  scheduleNextRunAt(): Promise<number | null>;
+  /**
+   * Runs tick `tick` of a schedule in one commit: moves its next tick from `tick` to `nextRunAt`
+   * only if it is still `tick` (so one caller wins, however many hubs try) and, having won,
+   * creates `job` — unless `job` is null, or `skipIfActive` and the schedule's last job is still
+   * queued or running (the tick is then used up without a job).
+   */
+  scheduleFire(p: {
+    id: string;
+    tick: number;
+    nextRunAt: number;
+    job: NewJob | null;
+    skipIfActive: boolean;
+    now: number;
+  }): Promise<ScheduleFireOutcome>;
+
+  webhookInsert(p: Omit<WebhookRecord, 'id'>): Promise<WebhookRecord>;
+  webhookGet(p: { id: string }): Promise<WebhookRecord | null>;
+  /** Webhooks, oldest first; of one owner when given. */
+  webhookList(p: { owner?: string; limit: number }): Promise<WebhookRecord[]>;
+  /** Deletes a webhook and its deliveries; false when there was none. */
+  webhookDelete(p: { id: string }): Promise<boolean>;
+  /**
+   * Adds the pending deliveries owed for final jobs: for every webhook whose events include the
+   * job's outcome (`job.<state>`) and whose owner is null or the job's owner, for jobs finished at
+   * or after max(`since`, the webhook's creation), only `jobIds` when given. A delivery that
+   * exists already is not added again (any hub may call this for any job). Returns how many it added.
+   */
+  deliveryEnqueue(p: { since: number; jobIds?: string[]; now: number }): Promise<number>;
+  /**
+   * Takes up to `limit` due pending deliveries for sending: counts the attempt and moves their
+   * next attempt `claimMs` on, so another hub takes one only if this one did not record an
+   * outcome in time (at least once). On PostgreSQL rows locked by another hub are skipped.
+   */
+  deliveryClaim(p: {
+    now: number;
+    limit: number;
+    claimMs: number;
+  }): Promise<(DeliveryRecord & { url: string; secret: string })[]>;
+  /** Records an attempt's outcome: delivered, failed for good, or pending until `nextAttemptAt`. */
+  deliveryRecord(p: {
+    id: string;
+    state: DeliveryRecord['state'];
+    status: number | null;
+    error: string | null;
+    nextAttemptAt: number;
+    now: number;
+  }): Promise<void>;
+  /** A webhook's deliveries, newest first. */
+  deliveryList(p: { webhookId: string; beforeId?: string; limit: number }): Promise<DeliveryRecord[]>;
+  /**
+   * Creates or changes a group's settings; fields left out keep their value (a new group: no
+   * limits, not paused). Jobs name groups freely: a group also exists once a job names it.
+   */
+  groupUpsert(p: { name: string; settings: Partial<GroupSettings>; now: number }): Promise<GroupRecord>;
+  /** Groups by name, from `after` (exclusive), with their queued and running counts. */
+  groupList(p: { after?: string; limit: number }): Promise<GroupRecord[]>;
+  /** One group with its usage as the lease sees it at `now` (for explain); null if unknown. */
+  groupGet(p: { name: string; now: number }): Promise<(GroupRecord & { usage: GroupUsage }) | null>;
 
   workerInsert(p: Omit<WorkerRecord, 'id' | 'owner'> & { owner?: string | null }): Promise<WorkerRecord>;
   /** Whether a worker registered by token `worker` holds an unexpired lease on a job of `jobOwner`. */

@@ -15,19 +15,21 @@ const freePort = () =>
   });
 
 describe('agent', () => {
+  // 12 jobs on 4 slots: three rounds of concurrent runs of one function, which is what the test is
+  // about; more jobs would show nothing more (many more run in `npm run chaos`: engine-load).
   it('runs many jobs of one function concurrently, downloading its code once', async () => {
     const { url } = await testHub();
     const { agent } = await startAgent(url, ['dlabLua54'], { concurrency: 4 });
     const f = await fn(url, 'dlabLua54', 'return function(x) return "<" .. x .. ">" end');
     const r = await api(url, 'POST', '/api/v1/jobs/batch', {
-      jobs: Array.from({ length: 50 }, (_, i) => ({ function: f, input: { text: String(i) } })),
+      jobs: Array.from({ length: 12 }, (_, i) => ({ function: f, input: { text: String(i) } })),
     });
     expect(r.status).toBe(201);
     const jobs = await Promise.all((r.body.jobs as { id: string }[]).map((j) => final(url, j.id)));
     expect(jobs.filter((j) => j.state !== 'succeeded').map((j) => `${j.id}: ${j.error}`)).toEqual([]);
     expect((await output(url, jobs[7]!.id)).toString()).toBe('<7>');
     expect(agent.codeDownloads).toBe(1);
-    expect(agent.stats.succeeded).toBe(50);
+    expect(agent.stats.succeeded).toBe(12);
   });
 
   it('leases the next jobs with its completions, not with a lease request per job', async () => {

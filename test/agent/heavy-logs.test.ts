@@ -16,15 +16,21 @@ while os.clock() - t < ${spinS} do end
 io.write("done")
 `;
 
+/** Longer than the tests' 5 s lease, so that only accepted heartbeats keep the job alive. */
+const SPIN_S = 7;
+
 describe('heavy stderr', () => {
   it('a job writing 20 MB of stderr, then running on for several leases, succeeds', async () => {
-    // 5 s leases and 12 s of running after the flood: the lease lives only if heartbeats are
-    // accepted. Before, each carried 1000 lines (16 MB, over the hub's 8 MiB limit), was refused,
+    // 5 s leases and 7 s of running after the flood: the job outlives its first lease, so it
+    // succeeds only if heartbeats are accepted. Before, each carried 1000 lines (16 MB, over the hub's 8 MiB limit), was refused,
     // and was sent again unchanged until the lease expired. (The lease is long enough for a busy
     // machine to get the flood through before the first heartbeat.)
     const { url } = await testHub({ leaseMs: 5_000 });
     await startAgent(url, ['dlabLua54'], { concurrency: 1 });
-    const job = await runOnce(url, 'dlabLua54', noisy(1_280, 12), '', { timeoutMs: 90_000, maxAttempts: 1 });
+    const job = await runOnce(url, 'dlabLua54', noisy(1_280, SPIN_S), '', {
+      timeoutMs: 90_000,
+      maxAttempts: 1,
+    });
     expect(job.error, JSON.stringify(job)).toBe(null);
     expect(job.state).toBe('succeeded');
     expect(job.attempts).toBe(1);
@@ -34,7 +40,10 @@ describe('heavy stderr', () => {
     // 64 KiB: four 16 kB lines already exceed it; each heartbeat carries what fits.
     const { url } = await testHub({ leaseMs: 5_000, maxJsonBytes: 64 * 1024 });
     await startAgent(url, ['dlabLua54'], { concurrency: 1 });
-    const job = await runOnce(url, 'dlabLua54', noisy(200, 12), '', { timeoutMs: 90_000, maxAttempts: 1 });
+    const job = await runOnce(url, 'dlabLua54', noisy(200, SPIN_S), '', {
+      timeoutMs: 90_000,
+      maxAttempts: 1,
+    });
     expect(job.error, JSON.stringify(job)).toBe(null);
     expect(job.state).toBe('succeeded');
   }, 120_000);

@@ -1,12 +1,13 @@
 /**
  * Test helpers for the agent: an in-process agent with chosen runtimes against a real test hub,
- * stopped after each test; and requester shortcuts (function from code, job, wait, output).
+ * stopped after each test (or, `sharedAgent`, after the file); and requester shortcuts (function
+ * from code, job, wait, output).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { Agent, type AgentOptions } from '../../src/agent/agent.js';
 import { createRuntimes } from '../../src/agent/runtimes/index.js';
 import type { Runtime } from '../../src/agent/runtimes/runtime.js';
@@ -14,24 +15,73 @@ import { api } from '../helpers/hub.js';
 import { scaled } from '../helpers/time.js';
 import { uploadBlob } from '../helpers/worker.js';
 
-const started: { agent: Agent; runtimes: Runtime[]; dir: string }[] = [];
+interface StartedAgent {
+  agent: Agent;
+  runtimes: Runtime[];
+  dir: string;
+}
+
+const started: StartedAgent[] = [];
+
+async function stopAgent(s: StartedAgent): Promise<void> {
+  await s.agent.drain(0);
+  await Promise.all(s.runtimes.map((r) => r.close()));
+  rmSync(s.dir, { recursive: true, force: true });
+}
 
 afterEach(async () => {
-  for (const s of started.splice(0)) {
-    await s.agent.drain(0);
-    await Promise.all(s.runtimes.map((r) => r.close()));
-    rmSync(s.dir, { recursive: true, force: true });
-  }
+  for (const s of started.splice(0)) await stopAgent(s);
 });
 
 export const quiet = pino({ level: process.env.AGENT_TEST_LOG ?? 'silent' });
 
+type AgentChoice = string[] | ((workDir: string) => Runtime[]);
+type AgentExtra = Partial<AgentOptions> & { memoryBytes?: number; outputBytes?: number };
+
 /** Starts an agent against `hub` with runtimes by name (or given runtime objects). */
 export async function startAgent(
   hub: string,
-  runtimes: string[] | ((workDir: string) => Runtime[]),
-  o: Partial<AgentOptions> & { memoryBytes?: number; outputBytes?: number } = {},
+  runtimes: AgentChoice,
+  o: AgentExtra = {},
 ): Promise<{ agent: Agent; runtimes: Runtime[]; workDir: string }> {
+  const s = await launchAgent(hub, runtimes, o);
+  started.push(s);
+  return { agent: s.agent, runtimes: s.runtimes, workDir: s.dir };
+}
+
+/**
+ * One agent for all the tests of a file (or `describe`), against `hub()` (read when it starts:
+ * a `sharedHub` url): started before the first test, stopped after the last. Engine threads and
+ * hosts take long to start; tests that only run jobs and look at their outcome share them. Tests
+ * read `runtimes`/`agent` inside, and compare counters with their value at the test's start.
+ */
+export function sharedAgent(
+  hub: () => string,
+  runtimes: AgentChoice,
+  o: AgentExtra = {},
+): { readonly agent: Agent; readonly runtimes: Runtime[] } {
+  let s: StartedAgent | undefined;
+  beforeAll(async () => {
+    s = await launchAgent(hub(), runtimes, o);
+  });
+  afterAll(async () => {
+    if (s) await stopAgent(s);
+  });
+  const get = () => {
+    if (!s) throw new Error('sharedAgent() is read inside tests (it starts in beforeAll)');
+    return s;
+  };
+  return {
+    get agent() {
+      return get().agent;
+    },
+    get runtimes() {
+      return get().runtimes;
+    },
+  };
+}
+
+async function launchAgent(hub: string, runtimes: AgentChoice, o: AgentExtra): Promise<StartedAgent> {
   const dir = mkdtempSync(join(tmpdir(), 'jobhub-agent-test-'));
   const concurrency = o.concurrency ?? 2;
   const memoryBytes = o.memoryBytes ?? 256 * 1024 ** 2;
@@ -51,9 +101,14 @@ export async function startAgent(
     log: quiet,
     ...o,
   });
-  started.push({ agent, runtimes: rts, dir });
-  await agent.start();
-  return { agent, runtimes: rts, workDir: dir };
+  const s = { agent, runtimes: rts, dir };
+  try {
+    await agent.start();
+  } catch (err) {
+    await stopAgent(s);
+    throw err;
+  }
+  return s;
 }
 
 /** Uploads `code` and makes a function of it; returns the function id. */

@@ -5,9 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { JsRuntime } from '../../src/agent/runtimes/js/runtime.js';
-import { api, testHub } from '../helpers/hub.js';
+import { api, sharedHub, testHub } from '../helpers/hub.js';
 import { until } from '../helpers/worker.js';
-import { final, fn, output, runOnce, startAgent, submit } from './helpers.js';
+import { final, fn, output, runOnce, sharedAgent, startAgent, submit } from './helpers.js';
+
+// Tests on a worker with the default limits share a hub and an agent (engine threads take long
+// to start); those that set limits, or kill a thread, have their own.
+const shared = sharedHub();
+const sharedJs = sharedAgent(() => shared.url, ['js']);
 
 const js = (body: string) => `export default async function fetch(input) {\n${body}\n}\n`;
 
@@ -81,8 +86,7 @@ describe('js: hostile functions', () => {
   }, 90_000);
 
   it('has no Node APIs, files, environment or host objects to reach', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['js']);
+    const { url } = shared;
     const probes = [
       'typeof process',
       'typeof require',
@@ -157,9 +161,8 @@ describe('js: hostile functions', () => {
   });
 
   it('a canceled job is dropped from its engine at once', async () => {
-    const { url } = await testHub();
-    const { runtimes } = await startAgent(url, ['js']);
-    const engine = runtimes[0] as JsRuntime;
+    const { url } = shared;
+    const engine = sharedJs.runtimes[0] as JsRuntime;
     const id = await submit(url, {
       function: await fn(url, 'js', js('await sleep(60000);')),
       timeoutMs: 120_000,
@@ -173,14 +176,16 @@ describe('js: hostile functions', () => {
 });
 
 describe('js: cooperative scheduling', () => {
+  // 30 jobs, at least 15 parked at once on at most 2 threads: more jobs would show nothing more
+  // (100 run in `npm run chaos`: engine-load).
   it('runs many jobs awaiting sleep at once on two engine threads', async () => {
     const { url } = await testHub({ leaseMs: 15_000 });
-    const { runtimes } = await startAgent(url, ['js'], { concurrency: 100 });
+    const { runtimes } = await startAgent(url, ['js'], { concurrency: 30 });
     const engine = runtimes[0] as JsRuntime;
     expect(engine.engines.threads().length).toBeLessThanOrEqual(2);
     const f = await fn(url, 'js', js('await sleep(2000); return "slept";'));
     const r = await api(url, 'POST', '/api/v1/jobs/batch', {
-      jobs: Array.from({ length: 100 }, () => ({ function: f, maxAttempts: 1, timeoutMs: 120_000 })),
+      jobs: Array.from({ length: 30 }, () => ({ function: f, maxAttempts: 1, timeoutMs: 120_000 })),
     });
     expect(r.status, JSON.stringify(r.body)).toBe(201);
     const ids = (r.body.jobs as { id: string }[]).map((j) => j.id);
@@ -191,12 +196,12 @@ describe('js: cooperative scheduling', () => {
         most,
         engine.engines.threads().reduce((n, t) => n + t.jobs, 0),
       );
-      return most >= 50 || undefined;
+      return most >= 15 || undefined;
     }, 60_000);
     for (const id of ids) {
       const job = await final(url, id, 60_000);
       expect(job.state, job.error ?? '').toBe('succeeded');
     }
-    expect(most).toBeGreaterThanOrEqual(50);
+    expect(most).toBeGreaterThanOrEqual(15);
   }, 90_000);
 });

@@ -7,9 +7,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRuntimes } from '../../src/agent/runtimes/index.js';
-import { testHub } from '../helpers/hub.js';
+import { sharedHub, testHub } from '../helpers/hub.js';
 import { openEvents, uploadBlob, type SseEvent } from '../helpers/worker.js';
-import { final, fn, output, runOnce, startAgent, submit } from './helpers.js';
+import { final, fn, output, runOnce, sharedAgent, startAgent, submit } from './helpers.js';
+
+// Tests that only run jobs share a hub and an agent (engine threads take long to start); those
+// that configure the worker differently, or start it late, have their own.
+const shared = sharedHub();
+sharedAgent(() => shared.url, ['js']);
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -36,8 +41,7 @@ const js = (body: string) => `async function fetch(input) {\n${body}\n}\nexport 
 
 describe('js: the contract', () => {
   it('calls the default export with the input as a Uint8Array; a string result is the output in UTF-8', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['js']);
+    const { url } = shared;
     const code = js(`
       if (!(input instanceof Uint8Array)) throw new Error('not a Uint8Array');
       return new TextDecoder().decode(input).toUpperCase() + ' · ' + input.length;`);
@@ -47,8 +51,7 @@ describe('js: the contract', () => {
   });
 
   it('turns a Uint8Array or ByteData into its bytes, other values into toString(), null/undefined into nothing', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['js']);
+    const { url } = shared;
     const bytes = Buffer.from([0, 1, 2, 255, 254, 10, 0]);
     const reversed = await runOnce(url, 'js', js('return input.slice().reverse();'), bytes);
     expect([...(await output(url, reversed.id))]).toEqual([...bytes].reverse());
@@ -72,8 +75,7 @@ describe('js: the contract', () => {
   });
 
   it('fails a job whose function throws, with the message and the stack', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['js']);
+    const { url } = shared;
     const code = `function inner() {\n  throw new TypeError('boom: ' + 6 * 7);\n}\nexport default async function fetch(input) {\n  inner();\n}\n`;
     const job = await runOnce(url, 'js', code);
     expect(job.state).toBe('failed');
@@ -84,8 +86,7 @@ describe('js: the contract', () => {
   });
 
   it('refuses a module that does not parse (bad_code, with the line) or has no default export', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['js']);
+    const { url } = shared;
     const syntax = await runOnce(url, 'js', 'export default async function fetch(input) {\n  return (;\n}');
     expect(syntax.state).toBe('failed');
     expect(syntax.error).toMatch(/^bad_code: the JavaScript module does not parse: .*\(line 2/);
@@ -94,8 +95,7 @@ describe('js: the contract', () => {
   });
 
   it('accepts TypeScript: types are stripped before the module runs', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['js']);
+    const { url } = shared;
     const code = `
       interface Greeting { text: string; times: number }
       type Bytes = Uint8Array;
@@ -132,8 +132,7 @@ describe('js: the contract', () => {
   });
 
   it('TextEncoder/TextDecoder, ByteData conversions, sleep, yieldNow and blockingSleep', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['js']);
+    const { url } = shared;
     const code = js(`
       const enc = new TextEncoder().encode('日本');
       const bd = ByteData.fromIntU8Array(enc);
@@ -155,8 +154,7 @@ describe('js: the contract', () => {
   });
 
   it('pleiades module: blob.get returns ByteData, blob.post returns the new id, both through the hub', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['js']);
+    const { url } = shared;
     const stored = await uploadBlob(url, Buffer.from('stored bytes'));
     const code = `
       import { blob } from "pleiades";
@@ -184,8 +182,7 @@ describe('js: the contract', () => {
   });
 
   it('pleiades module: ai.infer fails clearly; other modules are not available', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['js']);
+    const { url } = shared;
     const ai = await runOnce(
       url,
       'js',

@@ -1,15 +1,21 @@
-/** dlabLua54 end to end: a real hub, an in-process agent, Lua engine threads. */
+/**
+ * dlabLua54 end to end: a real hub, an in-process agent, Lua engine threads. Tests on a worker
+ * with the default limits share one hub and agent (engine threads take long to start); those
+ * that set limits, or kill a thread, have their own.
+ */
 import { describe, expect, it } from 'vitest';
 import type { LuaRuntime } from '../../src/agent/runtimes/lua/runtime.js';
-import { testHub } from '../helpers/hub.js';
+import { sharedHub, testHub } from '../helpers/hub.js';
 import { scaled } from '../helpers/time.js';
 import { openEvents, until, uploadBlob, type SseEvent } from '../helpers/worker.js';
-import { final, fn, output, runOnce, startAgent, submit } from './helpers.js';
+import { final, fn, output, runOnce, sharedAgent, startAgent, submit } from './helpers.js';
+
+const shared = sharedHub();
+sharedAgent(() => shared.url, ['dlabLua54']);
 
 describe('dlabLua54', () => {
   it('runs a script that reads with io.read and writes with io.write/print', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['dlabLua54']);
+    const { url } = shared;
     const job = await runOnce(
       url,
       'dlabLua54',
@@ -21,8 +27,7 @@ describe('dlabLua54', () => {
   });
 
   it('calls a returned function with the input; its return value is the output (binary safe)', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['dlabLua54']);
+    const { url } = shared;
     const input = Buffer.from([0, 1, 2, 255, 254, 10, 0]);
     const job = await runOnce(url, 'dlabLua54', 'return function(x) return x:reverse() end', input);
     expect(job.state).toBe('succeeded');
@@ -30,8 +35,7 @@ describe('dlabLua54', () => {
   });
 
   it('fails a job with the Lua error message and line', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['dlabLua54']);
+    const { url } = shared;
     const job = await runOnce(url, 'dlabLua54', 'local x = 1\n\nerror("boom")');
     expect(job.state).toBe('failed');
     expect(job.error).toMatch(/script:3: boom/);
@@ -41,6 +45,8 @@ describe('dlabLua54', () => {
   });
 
   it('refuses os.execute, io.open, io.popen, os.getenv and C modules cleanly; the agent keeps running', async () => {
+    // Its own agent: it counts the agent's failures, and a shared agent counts the previous
+    // test's last one only after the hub has it as final.
     const { url } = await testHub();
     const { agent } = await startAgent(url, ['dlabLua54']);
     for (const [code, what] of [
@@ -63,8 +69,7 @@ describe('dlabLua54', () => {
   });
 
   it('stops a hanging script at the job timeout', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['dlabLua54']);
+    const { url } = shared;
     const t0 = Date.now();
     const job = await runOnce(url, 'dlabLua54', 'while true do end', '', { timeoutMs: 500 });
     expect(job.state).toBe('failed');
@@ -196,8 +201,7 @@ describe('dlabLua54', () => {
   );
 
   it('+pcli: the script gets and puts blobs through the hub', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['dlabLua54']);
+    const { url } = shared;
     const blob = await uploadBlob(url, Buffer.from('stored bytes'));
     const code = `
       local p = require('pleiades')

@@ -1,8 +1,12 @@
-/** wasi end to end with hand-assembled modules (test/agent/fixtures/wasm.ts). */
+/**
+ * wasi end to end with hand-assembled modules (test/agent/fixtures/wasm.ts). Tests that only run
+ * jobs share one hub and one agent (its engine host takes long to start); those that need other
+ * limits, or kill the host, start their own.
+ */
 import { describe, expect, it } from 'vitest';
 import { checkModule, limitMemory, MODULE_CAPS, WASM_PAGE } from '../../src/agent/runtimes/wasi/limits.js';
 import { WasiRuntime } from '../../src/agent/runtimes/wasi/runtime.js';
-import { testHub } from '../helpers/hub.js';
+import { sharedHub, testHub } from '../helpers/hub.js';
 import { until } from '../helpers/worker.js';
 import {
   bareModule,
@@ -18,12 +22,14 @@ import {
   tables,
   trapModule,
 } from './fixtures/wasm.js';
-import { final, fn, output, runOnce, startAgent, submit } from './helpers.js';
+import { final, fn, output, runOnce, sharedAgent, startAgent, submit } from './helpers.js';
+
+const shared = sharedHub();
+const sharedWasi = sharedAgent(() => shared.url, ['wasi']);
 
 describe('wasi', () => {
   it('runs a module: stdin is the input, stdout the output', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['wasi']);
+    const { url } = shared;
     const input = Buffer.alloc(200_000, 'abc');
     const job = await runOnce(url, 'wasi', echoModule(), input);
     expect(job.state).toBe('succeeded');
@@ -31,8 +37,7 @@ describe('wasi', () => {
   });
 
   it('fails on a non-zero exit status (with the exit status) and on a trap', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['wasi']);
+    const { url } = shared;
     const exit = await runOnce(url, 'wasi', exitModule(3));
     expect(exit.state).toBe('failed');
     expect(exit.exitStatus).toBe(3);
@@ -43,8 +48,7 @@ describe('wasi', () => {
   });
 
   it('refuses a code blob that is not a wasm module, without retrying', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['wasi']);
+    const { url } = shared;
     const job = await runOnce(url, 'wasi', 'not wasm', '', { maxAttempts: 3 });
     expect(job.state).toBe('failed');
     expect(job.attempts).toBe(1);
@@ -52,8 +56,7 @@ describe('wasi', () => {
   });
 
   it('stops a hanging module at the job timeout', async () => {
-    const { url } = await testHub();
-    await startAgent(url, ['wasi']);
+    const { url } = shared;
     const job = await runOnce(url, 'wasi', hangModule(), '', { timeoutMs: 400 });
     expect(job.state).toBe('failed');
     expect(job.error).toMatch(/timeout: time limit of 400 ms exceeded/);
@@ -92,8 +95,8 @@ describe('wasi', () => {
 
 describe('wasi: hostile modules', () => {
   it('refuses the 59-byte module declaring a 10M-entry table at once, without retrying; the next job runs', async () => {
-    const { url } = await testHub();
-    const { runtimes } = await startAgent(url, ['wasi']);
+    const { url } = shared;
+    const { runtimes } = sharedWasi;
     const wasi = runtimes[0] as WasiRuntime;
     const generation = wasi.pool.generation;
     const job = await runOnce(url, 'wasi', hugeTableModule(), '', { maxAttempts: 3 });
@@ -108,8 +111,8 @@ describe('wasi: hostile modules', () => {
   });
 
   it('stops table.grow without end and unbounded recursion; the host lives on', async () => {
-    const { url } = await testHub();
-    const { runtimes } = await startAgent(url, ['wasi']);
+    const { url } = shared;
+    const { runtimes } = sharedWasi;
     const wasi = runtimes[0] as WasiRuntime;
     const generation = wasi.pool.generation;
     // The table's maximum was written in: growth is refused (-1) and the module traps.

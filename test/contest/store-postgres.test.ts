@@ -6,7 +6,8 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { describe, it } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/store.js';
-import { portalStoreConformance } from './store-conformance.js';
+import { organiserStoreConformance } from './organiser-store-conformance.js';
+import { portalStoreConformance, type OpenPortalStore } from './store-conformance.js';
 
 const url = process.env.JOBHUB_TEST_PG;
 
@@ -15,7 +16,7 @@ if (!url) {
     it.skip('needs JOBHUB_TEST_PG=postgres://… to run', () => {});
   });
 } else {
-  portalStoreConformance('postgres', async () => {
+  const open: OpenPortalStore = async () => {
     const schema = `jobhub_portal_${randomBytes(6).toString('hex')}`;
     const core = await PostgresStore.open({ connectionString: url, schema, maxConnections: 8 });
     return {
@@ -29,5 +30,7 @@ if (!url) {
         await client.end();
       },
     };
-  });
+  };
+  portalStoreConformance('postgres', open);
+  organiserStoreConformance('postgres', open);
 }

@@ -3,9 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SqliteStore } from '../../src/store/sqlite/store.js';
-import { portalStoreConformance } from './store-conformance.js';
+import { organiserStoreConformance } from './organiser-store-conformance.js';
+import { portalStoreConformance, type OpenPortalStore } from './store-conformance.js';
 
-portalStoreConformance('sqlite', async () => {
+const open: OpenPortalStore = async () => {
   const dir = mkdtempSync(join(tmpdir(), 'jobhub-portal-'));
   const core = SqliteStore.open({ path: join(dir, 'hub.db') });
   return {
@@ -16,4 +17,7 @@ portalStoreConformance('sqlite', async () => {
       rmSync(dir, { recursive: true, force: true });
     },
   };
-});
+};
+
+portalStoreConformance('sqlite', open);
+organiserStoreConformance('sqlite', open);

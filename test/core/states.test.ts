@@ -13,7 +13,7 @@ import {
   type TransitionCause,
 } from '../../src/core/states.js';
 
-const CAUSES: TransitionCause[] = ['lease', 'complete', 'fail', 'expire', 'cancel'];
+const CAUSES: TransitionCause[] = ['lease', 'complete', 'fail', 'expire', 'cancel', 'retry'];
 
 /** The machine as DESIGN.md states it; everything not listed here must be refused. */
 const ALLOWED = new Set([
@@ -25,6 +25,8 @@ const ALLOWED = new Set([
   'running expire queued',
   'running expire failed',
   'running cancel canceled',
+  'failed retry queued',
+  'canceled retry queued',
 ]);
 
 const combos: [JobState, TransitionCause, JobState][] = [];
@@ -37,7 +39,7 @@ describe('job state machine', () => {
   });
 
   it('covers all 125 (from, cause, to) combinations', () => {
-    expect(combos).toHaveLength(125);
+    expect(combos).toHaveLength(150);
   });
 
   it.each(combos)('%s --%s--> %s', (from, cause, to) => {
@@ -58,10 +60,14 @@ describe('job state machine', () => {
     }
   });
 
-  it('final states have no outgoing edge at all', () => {
+  it("final states have no outgoing edge but a requester's retry (succeeded: none at all)", () => {
     for (const from of JOB_STATES.filter(isFinal)) {
-      for (const cause of CAUSES)
-        for (const to of JOB_STATES) expect(canTransition(from, cause, to)).toBe(false);
+      for (const cause of CAUSES) {
+        for (const to of JOB_STATES) {
+          const retry = cause === 'retry' && to === 'queued' && from !== 'succeeded';
+          expect(canTransition(from, cause, to)).toBe(retry);
+        }
+      }
     }
   });
 

@@ -5,6 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -196,23 +197,54 @@ export async function openEvents(url: string, headers: Headers = {}) {
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /**
- * Makes bin/jobhub.js run the current sources: `npm run build` once per test run, by the first
- * test file that asks (the others find its stamp and reuse the build). Test files run in parallel
- * processes; flock(1) keeps two builds from writing dist/ at the same time and makes the others
- * wait for the one under way.
+ * Makes bin/jobhub.js run the current sources: `npm run build` at most once per test run, by the
+ * first test file that asks (the others find its stamp and reuse the build), and not at all when
+ * dist/ was built by an earlier run from the same build inputs (their content hash is in the
+ * stamp): a build is the longest single step of a run. Test files run in parallel processes;
+ * flock(1) keeps two builds from writing dist/ at the same time and makes the others wait for
+ * the one under way.
  */
 export async function buildCli(): Promise<void> {
   const key = createHash('sha256').update(ROOT).digest('hex').slice(0, 12);
   const lock = join(tmpdir(), `jobhub-test-build-${key}.lock`);
   const stamp = join(tmpdir(), `jobhub-test-build-${key}.stamp`);
   const runId = inject('testRunId') ?? `${process.pid}`;
-  const script = `[ "$(cat '${stamp}' 2>/dev/null)" = '${runId}' ] || { npm run build --silent && echo '${runId}' > '${stamp}'; }`;
+  const inputs = buildInputsHash();
+  // The stamp is "<inputs hash> <run id>" of the last build; dist/ must still be there.
+  const script =
+    `s=$(cat '${stamp}' 2>/dev/null); ` +
+    `case "$s" in *' ${runId}') exit 0;; '${inputs} '*) [ -f dist/cli/main.js ] && exit 0;; esac; ` +
+    `npm run build --silent && echo '${inputs} ${runId}' > '${stamp}'`;
   const hasFlock = spawnSync('sh', ['-c', 'command -v flock'], { stdio: 'ignore' }).status === 0;
   const [cmd, args] = hasFlock ? ['flock', [lock, 'sh', '-c', script]] : ['sh', ['-c', script]];
   // Not spawnSync: a build takes long on a busy machine, and a blocked event loop makes vitest's
   // own messages to this test process time out ("Timeout calling onTaskUpdate").
   const r = await runProcess(cmd as string, args as string[], ROOT, scaled(60_000));
   if (r.status !== 0) throw new Error(`npm run build failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+}
+
+/** What `npm run build` reads: the sources, the web UI, the build's configs and scripts. */
+const BUILD_INPUTS = [
+  'src',
+  'web',
+  'scripts',
+  'package.json',
+  'package-lock.json',
+  'tsconfig.json',
+  'tsconfig.build.json',
+];
+
+/** A hash of the build inputs' paths and contents (a few hundred small files: milliseconds). */
+function buildInputsHash(): string {
+  const hash = createHash('sha256');
+  const visit = (rel: string) => {
+    const path = join(ROOT, rel);
+    if (statSync(path).isDirectory()) {
+      for (const name of readdirSync(path).sort()) if (name !== 'node_modules') visit(join(rel, name));
+    } else hash.update(`${rel}\0`).update(readFileSync(path)).update('\0');
+  };
+  for (const input of BUILD_INPUTS) if (existsSync(join(ROOT, input))) visit(input);
+  return hash.digest('hex').slice(0, 32);
 }
 
 /** Runs a command to its end without blocking the event loop; kills it after `timeoutMs`. */

@@ -287,4 +287,26 @@ describe('Dispatcher', () => {
       expect(d.handOff([job(), job()])).toEqual([null, null]);
     });
   });
+
+  describe('groups', () => {
+    it('never hands off a job of a group: it stays for a lease, and others still go', async () => {
+      const w = park(d, spec({ limit: 2 }));
+      await settle();
+      const picks = d.handOff([job({ group: 'g' }), job()]);
+      expect(picks[0]).toBeNull();
+      expect(picks[1]).not.toBeNull();
+      d.deliver(picks[1]!, []);
+      await settle();
+      expect(w.outcome).toBe('woken');
+    });
+
+    it('wakes as many waiters as asked, the longest parked first', async () => {
+      const [a, b, c] = [park(d, spec()), park(d, spec()), park(d, spec())];
+      await settle();
+      d.wakeSome(2);
+      await settle();
+      expect([a.outcome, b.outcome, c.outcome]).toEqual(['woken', 'woken', undefined]);
+      expect(d.parked).toBe(1);
+    });
+  });
 });

@@ -80,4 +80,61 @@ describe.runIf(url)('several hubs on one PostgreSQL database', () => {
     expect(seen).toHaveLength(total);
     expect(new Set(seen).size).toBe(total);
   });
+
+  it("never runs more of a group's jobs than its concurrency, across three hubs", async () => {
+    const database = await sharedDatabase();
+    const hubs = [await testHub({ database }), await testHub({ database }), await testHub({ database })];
+    const limit = 3;
+    expect((await api(hubs[1]!.url, 'PUT', '/api/v1/groups/shared', { concurrency: limit })).status).toBe(
+      200,
+    );
+    const workers = await Promise.all(
+      hubs.flatMap((h) =>
+        [1, 2].map(async () => ({
+          hub: h,
+          id: (await api(h.url, 'POST', '/api/v1/workers', { runtimes: ['grouped'] })).body.id,
+        })),
+      ),
+    );
+    // The database's own count of the group's running jobs, sampled throughout.
+    const schema = new URL(database).searchParams.get('schema')!;
+    const probe = new pg.Client({ connectionString: url });
+    await probe.connect();
+    let sampling = true;
+    let maxRunning = 0;
+    const sampler = (async () => {
+      while (sampling) {
+        const { rows } = await probe.query(
+          `SELECT count(*)::int AS n FROM "${schema}".jobs WHERE group_name = 'shared' AND state = 'running'`,
+        );
+        maxRunning = Math.max(maxRunning, rows[0].n as number);
+      }
+    })();
+    const total = 60;
+    const seen: string[] = [];
+    const loops = workers.map(async (w) => {
+      while (seen.length < total) {
+        const r = await api(w.hub.url, 'POST', `/api/v1/workers/${w.id}/lease`, { limit: 4, waitMs: 300 });
+        for (const job of r.body.jobs as { id: string; token: string }[]) {
+          seen.push(job.id);
+          await new Promise((res) => setTimeout(res, 15));
+          const c = await api(w.hub.url, 'POST', `/api/v1/jobs/${job.id}/complete`, { token: job.token });
+          expect(c.status).toBe(200);
+        }
+      }
+    });
+    for (let i = 0; i < total; i += 20) {
+      const r = await api(hubs[(i / 20) % 3]!.url, 'POST', '/api/v1/jobs/batch', {
+        jobs: Array.from({ length: 20 }, () => ({ runtime: 'grouped', group: 'shared' })),
+      });
+      expect(r.status).toBe(201);
+    }
+    await Promise.all(loops);
+    sampling = false;
+    await sampler;
+    await probe.end();
+    expect(new Set(seen).size).toBe(total);
+    expect(maxRunning).toBeLessThanOrEqual(limit);
+    expect(maxRunning).toBeGreaterThan(0);
+  });
 });

@@ -49,6 +49,9 @@ const PUBLIC_PORTAL = new Set([
   'GET /api/portal/contest',
   'GET /api/portal/leaderboard',
   'GET /api/portal/leaderboard/history',
+  'GET /api/portal/announcements',
+  'GET /api/portal/events',
+  'GET /api/portal/results',
 ]);
 
 const key = (r: RouteInfo) => `${r.method} ${r.pattern}`;

@@ -511,7 +511,7 @@ describe('js runtime', () => {
         [
           'object bomb',
           'const keep = []; for (let i = 0; ; i++) keep.push({ i, a: [i, i, i] });',
-          scaled(10_000),
+          scaled(20_000),
           memory,
         ],
         [

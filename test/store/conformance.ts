@@ -234,6 +234,7 @@ export function storeConformance(name: string, open: OpenStore): void {
           priority: 5,
           team: 't1',
           owner: 'alice',
+          group: null,
           state: 'queued',
           attempts: 0,
           maxAttempts: 3,

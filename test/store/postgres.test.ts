@@ -11,7 +11,9 @@ import { PostgresStore } from '../../src/store/postgres/store.js';
 import { stopHub, testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
+import { storeSchedulingConformance } from './conformance-scheduling.js';
 import { storeTeamConformance } from './conformance-teams.js';
+import { storeGroupConformance } from './conformance-groups.js';
 
 const url = process.env.JOBHUB_TEST_PG;
 
@@ -54,6 +56,8 @@ if (!url) {
   storeConformance('postgres', openPostgres);
   storeTeamConformance('postgres', openPostgres);
   storeOwnerConformance('postgres', openPostgres);
+  storeSchedulingConformance('postgres', openPostgres);
+  storeGroupConformance('postgres', openPostgres);
 
   describe('PostgresStore specifics', () => {
     it('waits for the WAL flush by default, and not with relaxed durability', async () => {

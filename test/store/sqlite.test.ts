@@ -7,7 +7,9 @@ import { SqliteStore } from '../../src/store/sqlite/store.js';
 import { testHub } from '../helpers/hub.js';
 import { newJob, storeConformance } from './conformance.js';
 import { storeOwnerConformance } from './conformance-owners.js';
+import { storeSchedulingConformance } from './conformance-scheduling.js';
 import { storeTeamConformance } from './conformance-teams.js';
+import { storeGroupConformance } from './conformance-groups.js';
 
 const dirs: string[] = [];
 function freshPath(): string {
@@ -33,6 +35,8 @@ const openSqlite = async () => {
 storeConformance('sqlite', openSqlite);
 storeTeamConformance('sqlite', openSqlite);
 storeOwnerConformance('sqlite', openSqlite);
+storeSchedulingConformance('sqlite', openSqlite);
+storeGroupConformance('sqlite', openSqlite);
 
 describe('SqliteStore specifics', () => {
   const T0 = 1_000_000;

@@ -6,18 +6,25 @@ import { render, type ComponentType } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { getToken, setToken } from './api.js';
 import { Link, match, navigate, useRoute } from './router.js';
+import { Announcements, DeskProvider, UnreadBadge } from './desk.js';
 import { Board } from './pages/board.js';
 import { ConsoleFunctions } from './pages/console-functions.js';
+import { ConsoleGroups } from './pages/console-groups.js';
 import { ConsoleJob } from './pages/console-job.js';
 import { ConsoleJobs } from './pages/console-jobs.js';
 import { ConsoleOverview } from './pages/console.js';
 import { ConsoleSubmit } from './pages/console-submit.js';
+import { ConsoleWebhooks } from './pages/console-webhooks.js';
 import { Home } from './pages/home.js';
+import { Results, StaffResults } from './pages/results.js';
 import { StaffBenchmarkers } from './pages/staff-bench.js';
+import { StaffAnnouncements, StaffClarifications } from './pages/staff-desk.js';
+import { StaffHealth, StaffSettings } from './pages/staff-health.js';
 import { StaffContest } from './pages/staff-contest.js';
 import { StaffJob } from './pages/staff-job.js';
 import { StaffJobs } from './pages/staff.js';
 import { StaffTeams } from './pages/staff-teams.js';
+import { TeamClarifications } from './pages/team-clarifications.js';
 import { TeamJob } from './pages/team-job.js';
 import { Team } from './pages/team.js';
 import './styles/base.css';
@@ -37,6 +44,8 @@ const ROUTES: [string, Page][] = [
   ['/board', Board],
   ['/team', Team],
   ['/team/jobs/:id', TeamJob],
+  ['/team/clarifications', TeamClarifications],
+  ['/results', Results],
   ['/staff', redirect('/staff/jobs')],
   ['/staff/jobs', StaffJobs],
   ['/staff/jobs/:id', StaffJob],
@@ -44,11 +53,18 @@ const ROUTES: [string, Page][] = [
   ['/staff/teams/:id', StaffTeams],
   ['/staff/benchmarkers', StaffBenchmarkers],
   ['/staff/contest', StaffContest],
+  ['/staff/clarifications', StaffClarifications],
+  ['/staff/announcements', StaffAnnouncements],
+  ['/staff/health', StaffHealth],
+  ['/staff/results', StaffResults],
+  ['/staff/settings', StaffSettings],
   ['/console', ConsoleOverview],
   ['/console/jobs', ConsoleJobs],
   ['/console/jobs/:id', ConsoleJob],
   ['/console/functions', ConsoleFunctions],
+  ['/console/groups', ConsoleGroups],
   ['/console/submit', ConsoleSubmit],
+  ['/console/webhooks', ConsoleWebhooks],
 ];
 
 function NotFound() {
@@ -131,8 +147,10 @@ function App() {
     window.scrollTo(0, 0);
     document.querySelector<HTMLElement>('main h1')?.focus({ preventScroll: true });
   }, [path]);
+  // Contestant and audience pages show the announcements and keep the unread badge live.
+  const contestPage = !path.startsWith('/staff') && !path.startsWith('/console');
   return (
-    <>
+    <DeskProvider enabled={contestPage}>
       <a class="skip" href="#main">
         Skip to content
       </a>
@@ -142,7 +160,9 @@ function App() {
         </Link>
         <nav aria-label="Main">
           <Link to="/board">Leaderboard</Link>
-          <Link to="/team">My team</Link>
+          <Link to="/team">
+            My team <UnreadBadge />
+          </Link>
           <Link to="/staff">Staff</Link>
           <Link to="/console">Jobs console</Link>
         </nav>
@@ -150,9 +170,12 @@ function App() {
           Settings
         </button>
       </header>
-      <main id="main">{page ? <page.C key={path} params={page.params} query={query} /> : <NotFound />}</main>
+      <main id="main">
+        {contestPage && <Announcements />}
+        {page ? <page.C key={path} params={page.params} query={query} /> : <NotFound />}
+      </main>
       {settings && <Settings onClose={() => setSettings(false)} />}
-    </>
+    </DeskProvider>
   );
 }
 

@@ -17,6 +17,7 @@ export interface Job {
   tags: string[];
   priority: number;
   team: string | null;
+  group: string | null;
   attempts: number;
   maxAttempts: number;
   timeoutMs: number;
@@ -34,6 +35,17 @@ export interface Job {
   runAt: string | null;
   startedAt: string | null;
   finishedAt: string | null;
+}
+
+export interface Group {
+  name: string;
+  concurrency: number | null;
+  perSecond: number | null;
+  paused: boolean;
+  queued: number;
+  running: number;
+  createdAt: string;
+  updatedAt: string;
 }
 
 export interface Fn {

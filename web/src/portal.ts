@@ -74,6 +74,8 @@ export interface BoardRow {
 export interface Board {
   contest: Contest;
   frozen: boolean;
+  /** The final ranking is published (then nobody sees a frozen board). */
+  published?: boolean;
   teams: BoardRow[];
 }
 

@@ -29,6 +29,8 @@ import {
   type SessionRow,
   type TeamRow,
 } from './rows.js';
+import type { OrganiserStore } from './organisers.js';
+import { SqlOrganiserStore } from './organisers-sql.js';
 import type { BenchmarkerRecord, PortalStore, ServerFields, ServerRecord } from './store.js';
 
 type Q = Pick<PoolClient, 'query'>;
@@ -55,6 +57,7 @@ function mapUnique(err: unknown): never {
 }
 
 export class PostgresPortalStore implements PortalStore {
+  private organiserStore: OrganiserStore | null = null;
   constructor(
     private readonly pool: pg.Pool,
     private readonly isClosed: () => boolean,
@@ -444,5 +447,17 @@ export class PostgresPortalStore implements PortalStore {
         p.limit,
       ])
     ).map(scoreFromRow);
+  }
+
+  organisers(): OrganiserStore {
+    // `?` placeholders become $1, $2, … (the shared SQL has no `?` inside literals).
+    const numbered = (sql: string) => {
+      let n = 0;
+      return sql.replace(/\?/g, () => `$${++n}`);
+    };
+    return (this.organiserStore ??= new SqlOrganiserStore({
+      read: (sql, args = []) => this.rows(numbered(sql), args),
+      write: (sql, args = []) => this.rows(numbered(sql), args),
+    }));
   }
 }

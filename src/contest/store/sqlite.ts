@@ -28,6 +28,8 @@ import {
   type SessionRow,
   type TeamRow,
 } from './rows.js';
+import type { OrganiserStore } from './organisers.js';
+import { SqlOrganiserStore } from './organisers-sql.js';
 import type { BenchmarkerRecord, PortalStore, ServerFields, ServerRecord, TeamRecord } from './store.js';
 
 type Run = <T>(fn: () => T) => Promise<T>;
@@ -62,6 +64,7 @@ function assignments(
 
 export class SqlitePortalStore implements PortalStore {
   private readonly s: Record<string, Statement>;
+  private organiserStore: OrganiserStore | null = null;
 
   constructor(
     private readonly db: Database,
@@ -412,5 +415,19 @@ export class SqlitePortalStore implements PortalStore {
   }
   scoreList(p: P<'scoreList'>) {
     return this.read(() => (this.s.scoreList!.all(p.afterSeq, p.limit) as ScoreRow[]).map(scoreFromRow));
+  }
+
+  organisers(): OrganiserStore {
+    const cache = new Map<string, Statement>();
+    const run = (sql: string, args: unknown[]) => {
+      let st = cache.get(sql);
+      if (!st) cache.set(sql, (st = this.db.prepare(sql)));
+      const bound = args.map((a) => (typeof a === 'boolean' ? Number(a) : a));
+      return st.reader ? (st.all(...bound) as never[]) : (st.run(...bound), []);
+    };
+    return (this.organiserStore ??= new SqlOrganiserStore({
+      read: (sql, args = []) => this.read(() => run(sql, args)),
+      write: (sql, args = []) => this.write(() => run(sql, args)),
+    }));
   }
 }

@@ -10,6 +10,7 @@
  * Uniqueness and limits are enforced by the store atomically and refused with HubError
  * `conflict` (duplicate name, duplicate address, server limit reached).
  */
+import type { OrganiserStore } from './organisers.js';
 
 export interface ContestRecord {
   startsAt: number | null;
@@ -197,6 +198,9 @@ export interface PortalStore {
   scoreRecordJob(p: { jobId: string; runtime: string }): Promise<ScoreRecord | null>;
   /** Scores with `seq` above `afterSeq`, in `seq` order. */
   scoreList(p: { afterSeq: number; limit: number }): Promise<ScoreRecord[]>;
+
+  /** The organisers' tables (clarifications, announcements, health, results) on this database. */
+  organisers(): OrganiserStore;
 }
 
 /** A store that can hand out the portal's half (both hub stores do). */

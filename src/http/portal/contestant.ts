@@ -135,7 +135,11 @@ export function contestantRoutes(r: Router): void {
   r.on('GET', '/api/portal/jobs/:id', async (c) => {
     const s = await session(c);
     const job = await c.hub.portal.job(c.params.id!, s.teamId);
-    sendTagged(c, portalJob(job, { staff: false, full: true, teamName: c.hub.portal.teamName(s.teamId) }));
+    const stdout = await c.hub.portal.organisers.contestantSeesStdout();
+    sendTagged(
+      c,
+      portalJob(job, { staff: false, full: true, stdout, teamName: c.hub.portal.teamName(s.teamId) }),
+    );
   });
 
   r.on('GET', '/api/portal/dashboard', async (c) => {

@@ -7,12 +7,16 @@ import { Router } from '../router.js';
 import type { Face } from '../server.js';
 import { sendError } from '../v1/api.js';
 import { contestantRoutes } from './contestant.js';
+import { deskRoutes } from './desk.js';
 import { liveRoutes } from './live.js';
+import { organiserRoutes } from './organisers.js';
 import { staffRoutes } from './staff.js';
 
 export function portalFace(): Face {
   const router = new Router();
   staffRoutes(router);
+  organiserRoutes(router);
+  deskRoutes(router);
   contestantRoutes(router);
   liveRoutes(router);
   return { name: 'portal', router, sendError };

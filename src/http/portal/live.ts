@@ -25,10 +25,11 @@ export function liveRoutes(r: Router): void {
     const portal = c.hub.portal;
     const first = await portal.job(c.params.id!, s.teamId);
     const name = portal.teamName(s.teamId);
+    const stdout = await portal.organisers.contestantSeesStdout();
     const send = (event: string, data: unknown) =>
       c.res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
     const view = (job: typeof first) =>
-      portalJob(job, { staff: false, full: FINAL.has(job.state), teamName: name });
+      portalJob(job, { staff: false, full: FINAL.has(job.state), stdout, teamName: name });
     const pending: (() => void)[] = [];
     let ready = false;
     const unsubscribe = c.hub.ctx.events.subscribe(first.id, (e) => {

@@ -4,6 +4,7 @@
  * logs, cancel, re-enqueue, enqueue for all teams, the unfrozen leaderboard, and contest loading.
  */
 import { HubError } from '../../core/errors.js';
+import { parseRfc3339 } from '../../core/run-at.js';
 import type { BenchmarkerRecord, ContestRecord } from '../../contest/store/store.js';
 import { iso } from '../../contest/contest.js';
 import { loadContest, type ContestDescription } from '../../contest/load.js';
@@ -172,8 +173,14 @@ export function staffRoutes(r: Router): void {
     sendJson(c.res, 201, await jobOut(c, await c.hub.portal.enqueue(teamId, { staff: true }), false));
   });
   on('POST', '/jobs/all', async (c) => {
-    c.req.resume();
-    sendJson(c.res, 200, { results: await c.hub.portal.enqueueAll() });
+    // Optional {run_at}: an RFC 3339 time for the runs (the contest's final verification).
+    const runAt = (await jsonBody(c)).run_at;
+    if (runAt !== undefined && typeof runAt !== 'string')
+      throw new HubError('validation_failed', 'run_at must be an RFC 3339 time');
+    const results = await c.hub.portal.enqueueAll({
+      runAt: runAt === undefined ? undefined : parseRfc3339(runAt, 'run_at'),
+    });
+    sendJson(c.res, 200, { results });
   });
   on('GET', '/jobs/:id', async (c) =>
     sendJson(c.res, 200, await jobOut(c, await c.hub.portal.job(c.params.id!), true)),

@@ -6,8 +6,9 @@ import { readJson } from '../body.js';
 import { sendBlob } from '../blob-transfer.js';
 import type { RequestContext } from '../router.js';
 import { sendJson, type Api } from './api.js';
-import { jobRequestFrom } from './convert.js';
-import { JobBatchCreate, JobCreate } from './schemas.js';
+import { bulkFilterFrom, jobRequestFrom } from './convert.js';
+import { JobBatchCreate, JobBulk, JobCreate } from './schemas.js';
+import { intParam } from './params.js';
 import { jobJson } from './serialize.js';
 import type { Principal } from '../../auth/auth.js';
 import { createAndWait, smallOutput } from '../../jobs/create-wait.js';
@@ -23,16 +24,6 @@ function statesParam(raw: string | null, fallback: JobState[]): JobState[] {
       throw new HubError('validation_failed', `unknown state ${s}; states are ${JOB_STATES.join(', ')}`);
   }
   return states as JobState[];
-}
-
-function intParam(c: RequestContext, name: string, fallback: number, min: number, max: number): number {
-  const raw = c.query.get(name);
-  if (raw === null || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new HubError('validation_failed', `query ${name} must be an integer in [${min}, ${max}]`);
-  }
-  return n;
 }
 
 function idParam(c: RequestContext, name = 'id'): string {
@@ -169,6 +160,7 @@ export function jobRoutes(api: Api): void {
         runtime: 'runtime',
         function: 'function id',
         tag: 'a tag',
+        group: 'a group',
         before: 'page: ids below this',
         limit: '1-1000, default 100',
       },
@@ -188,6 +180,7 @@ export function jobRoutes(api: Api): void {
         runtime: c.query.get('runtime') ?? undefined,
         functionId: fn ?? undefined,
         tag: c.query.get('tag') ?? undefined,
+        group: c.query.get('group') ?? undefined,
         owner,
         beforeId: before ?? undefined,
         limit,
@@ -239,6 +232,36 @@ export function jobRoutes(api: Api): void {
     async (c) => {
       const { owner, staff } = await scope(c, 'client');
       sendJson(c.res, 200, jobJson(await c.hub.jobs.cancel(idParam(c), owner), staff));
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/jobs/{id}/retry',
+      tag: 'jobs',
+      summary: 'Put a failed or canceled job back in the queue with a fresh attempt budget',
+      responses: { 200: 'the job, queued', 409: 'conflict: the job is not failed or canceled' },
+    },
+    async (c) => {
+      const { owner, staff } = await scope(c, 'client');
+      c.req.resume();
+      sendJson(c.res, 200, jobJson(await c.hub.jobs.retry(idParam(c), owner), staff));
+    },
+  );
+  api.route(
+    {
+      method: 'POST',
+      path: '/api/v1/jobs/bulk',
+      tag: 'jobs',
+      summary: 'Retry or cancel every job matching a filter (a client: its own jobs)',
+      body: JobBulk,
+      responses: { 200: '{count}: how many jobs changed' },
+    },
+    async (c) => {
+      const { owner } = await scope(c, 'client');
+      const body = await readJson(c.req, JobBulk, c.hub.ctx.config.maxJsonBytes);
+      const count = await c.hub.jobs.bulk(body.action, { ...bulkFilterFrom(body.filter), owner });
+      sendJson(c.res, 200, { count });
     },
   );
   api.route(

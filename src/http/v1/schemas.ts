@@ -29,6 +29,13 @@ const JobCore = {
   priority: Type.Optional(Type.Integer({ minimum: -1000, maximum: 1000 })),
   maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   timeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 7 * 24 * 3600_000 })),
+  group: Type.Optional(
+    Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: "A group: fair dispatch among groups, and the group's concurrency, rate and pause",
+    }),
+  ),
 };
 
 export const NextJob = Type.Recursive((Self) =>
@@ -40,6 +47,16 @@ export const JobCreate = Type.Object(
     ...JobCore,
     input: Type.Optional(Input),
     idempotencyKey: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    runAt: Type.Optional(
+      Type.String({
+        maxLength: 64,
+        description:
+          'RFC 3339 time before which the job does not run (at most a day past, 366 days ahead); not with delayMs',
+      }),
+    ),
+    delayMs: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'Run no sooner than this many ms from now; not with runAt' }),
+    ),
     next: Type.Optional(NextJob),
   },
   { additionalProperties: false },
@@ -48,6 +65,72 @@ export type JobCreate = Static<typeof JobCreate>;
 
 export const JobBatchCreate = Type.Object(
   { jobs: Type.Array(JobCreate, { minItems: 1, maxItems: 10_000 }) },
+  { additionalProperties: false },
+);
+
+const JobStateName = Type.Union(
+  ['queued', 'running', 'succeeded', 'failed', 'canceled'].map((s) => Type.Literal(s)),
+);
+
+export const JobBulk = Type.Object(
+  {
+    action: Type.Union([Type.Literal('retry'), Type.Literal('cancel')], {
+      description: 'retry: failed and canceled jobs (not contest jobs); cancel: queued and running jobs',
+    }),
+    filter: Type.Object(
+      {
+        state: Type.Optional(
+          Type.Union([JobStateName, Type.Array(JobStateName, { minItems: 1, maxItems: 5 })]),
+        ),
+        function: Type.Optional(Id),
+        runtime: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+        tag: Type.Optional(Tag),
+        group: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+        createdBefore: Type.Optional(Type.String({ maxLength: 64, description: 'RFC 3339 time' })),
+      },
+      { additionalProperties: false, description: 'Every field narrows the selection; {} = all your jobs' },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type JobBulk = Static<typeof JobBulk>;
+
+export const ScheduleCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    cron: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: '5 fields (minute hour day month weekday), or 6 with seconds first',
+    }),
+    timezone: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 100, description: 'IANA time zone; default UTC' }),
+    ),
+    job: JobCreate,
+    overlap: Type.Optional(
+      Type.Union([Type.Literal('skip'), Type.Literal('allow')], {
+        description:
+          "skip: no job at a tick while the schedule's previous job is queued or running; default allow",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type ScheduleCreate = Static<typeof ScheduleCreate>;
+
+export const WebhookCreate = Type.Object(
+  {
+    url: Type.String({ minLength: 1, maxLength: 2000, description: 'http(s) URL the hub POSTs to' }),
+    events: Type.Array(
+      Type.Union([Type.Literal('job.succeeded'), Type.Literal('job.failed'), Type.Literal('job.canceled')]),
+      { minItems: 1, maxItems: 3 },
+    ),
+    secret: Type.String({
+      minLength: 8,
+      maxLength: 200,
+      description: 'key of the HMAC-SHA256 signature (Jobhub-Signature); never shown again',
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -130,6 +213,23 @@ export const Fail = Type.Object(
     retryable: Type.Optional(Type.Boolean()),
     exitStatus: Type.Optional(ExitStatus),
     result: Type.Optional(Type.Unknown()),
+  },
+  { additionalProperties: false },
+);
+
+export const GroupUpdate = Type.Object(
+  {
+    concurrency: Type.Optional(
+      Type.Union([Type.Integer({ minimum: 1, maximum: 1_000_000 }), Type.Null()], {
+        description: 'Most jobs of the group running at once, across all hubs; null: no limit',
+      }),
+    ),
+    perSecond: Type.Optional(
+      Type.Union([Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000 }), Type.Null()], {
+        description: 'Most jobs of the group started per second, across all hubs; null: no limit',
+      }),
+    ),
+    paused: Type.Optional(Type.Boolean({ description: 'A paused group starts none of its jobs' })),
   },
   { additionalProperties: false },
 );

@@ -1,5 +1,16 @@
 /** How native API replies show records: ISO times, ids as strings, small bytes as base64. */
-import type { BlobRecord, FunctionRecord, JobRecord, WorkerRecord } from '../../store/store.js';
+import type { JobRequest } from '../../jobs/jobs.js';
+import { fromStored } from '../../schedules/schedules.js';
+import type {
+  BlobRecord,
+  DeliveryRecord,
+  GroupRecord,
+  FunctionRecord,
+  JobRecord,
+  ScheduleRecord,
+  WebhookRecord,
+  WorkerRecord,
+} from '../../store/store.js';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -31,6 +42,7 @@ export function jobJson(job: JobRecord, staff = false) {
     tags: job.tags,
     priority: job.priority,
     team: job.team,
+    group: job.group,
     attempts: job.attempts,
     maxAttempts: job.maxAttempts,
     timeoutMs: job.timeoutMs,
@@ -52,6 +64,17 @@ export function jobJson(job: JobRecord, staff = false) {
     finishedAt: iso(job.finishedAt),
   };
 }
+
+export const groupJson = (g: GroupRecord) => ({
+  name: g.name,
+  concurrency: g.concurrency,
+  perSecond: g.perSecond,
+  paused: g.paused,
+  queued: g.queued,
+  running: g.running,
+  createdAt: iso(g.createdAt),
+  updatedAt: iso(g.updatedAt),
+});
 
 export const blobJson = (b: BlobRecord) => ({
   id: b.id,
@@ -81,6 +104,62 @@ export const workerJson = (w: WorkerRecord, extra: { parked?: number; lastSeen?:
   createdAt: iso(w.createdAt),
   lastSeenAt: iso(extra.lastSeen ?? w.lastSeenAt),
   parked: extra.parked ?? 0,
+});
+
+/** A job request as the native API spells it (JobCreate). */
+function jobRequestJson(r: JobRequest | NonNullable<JobRequest['next']>): Record<string, unknown> {
+  const input = 'input' in r ? r.input : undefined;
+  return {
+    function: r.functionId,
+    runtime: r.runtime,
+    tags: r.tags,
+    priority: r.priority,
+    maxAttempts: r.maxAttempts,
+    timeoutMs: r.timeoutMs,
+    input:
+      input === undefined
+        ? undefined
+        : 'blobId' in input
+          ? input
+          : { base64: input.bytes.toString('base64') },
+    next: r.next ? jobRequestJson(r.next) : undefined,
+  };
+}
+
+export const scheduleJson = (s: ScheduleRecord) => ({
+  id: s.id,
+  name: s.name,
+  cron: s.cron,
+  timezone: s.timezone,
+  overlap: s.overlap,
+  paused: s.paused,
+  job: jobRequestJson(fromStored(s.job)),
+  nextRunAt: s.paused ? null : iso(s.nextRunAt),
+  lastRunAt: iso(s.lastRunAt),
+  lastJobId: s.lastJobId,
+  createdAt: iso(s.createdAt),
+});
+
+/** A webhook as the API shows it: never its secret. */
+export const webhookJson = (w: WebhookRecord) => ({
+  id: w.id,
+  url: w.url,
+  events: w.events,
+  createdAt: iso(w.createdAt),
+});
+
+export const deliveryJson = (d: DeliveryRecord) => ({
+  id: d.id,
+  webhookId: d.webhookId,
+  event: d.event,
+  jobId: d.jobId,
+  state: d.state,
+  attempts: d.attempts,
+  nextAttemptAt: d.state === 'pending' ? iso(d.nextAttemptAt) : null,
+  lastStatus: d.lastStatus,
+  lastError: d.lastError,
+  createdAt: iso(d.createdAt),
+  finishedAt: iso(d.finishedAt),
 });
 
 export { iso };

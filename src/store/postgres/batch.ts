@@ -37,12 +37,13 @@ export async function insertPlain(
   const { rows } = await q.query<JobRow>(
     `INSERT INTO jobs (function_id, runtime, input_blob_id, input_inline, tags, priority, owner, state,
        max_attempts, timeout_ms, run_at, next, parent_id, created_at,
-       attempts, lease_token, lease_worker_id, lease_expires_at, started_at)
+       attempts, lease_token, lease_worker_id, lease_expires_at, started_at, group_name)
      SELECT f, r, ib, ii, t::jsonb, pr, ow, CASE WHEN tok IS NULL THEN 'queued' ELSE 'running' END,
-       ma, tmo, $1, nx::jsonb, pa, $1, CASE WHEN tok IS NULL THEN 0 ELSE 1 END, tok, wk, ex, CASE WHEN tok IS NULL THEN NULL ELSE $1::bigint END
+       ma, tmo, coalesce(ra, $1), nx::jsonb, pa, $1, CASE WHEN tok IS NULL THEN 0 ELSE 1 END, tok, wk, ex, CASE WHEN tok IS NULL THEN NULL ELSE $1::bigint END, gr
      FROM unnest($2::bigint[], $3::text[], $4::bigint[], $5::bytea[], $6::text[], $7::int[], $8::text[],
-                 $9::int[], $10::bigint[], $11::text[], $12::bigint[], $13::text[], $14::bigint[], $15::bigint[])
-          WITH ORDINALITY AS u(f, r, ib, ii, t, pr, ow, ma, tmo, nx, pa, tok, wk, ex, ord)
+                 $9::int[], $10::bigint[], $11::text[], $12::bigint[], $13::text[], $14::bigint[], $15::bigint[], $16::text[],
+                 $17::bigint[])
+          WITH ORDINALITY AS u(f, r, ib, ii, t, pr, ow, ma, tmo, nx, pa, tok, wk, ex, gr, ra, ord)
      ORDER BY ord
      RETURNING *`,
     [
@@ -61,6 +62,8 @@ export async function insertPlain(
       lease.map((l) => l[0]),
       lease.map((l) => l[1]),
       lease.map((l) => l[2]),
+      jobs.map((j) => j.group ?? null),
+      jobs.map((j) => j.runAt ?? null),
     ],
   );
   return rows.sort((a, b) => a.id - b.id).map(jobFromRow);

@@ -10,8 +10,11 @@ import { afterFailedAttempt } from '../../core/states.js';
 import { preferenceScore } from '../../core/tags.js';
 import { jobFromRow, templateToJson, type JobRow } from '../rows.js';
 import { claimMany, completeMany, directLease, insertPlain } from './batch.js';
+import type { JobState } from '../../core/states.js';
+import { ensureGroups } from './groups.js';
 import type {
   AttemptError,
+  BulkAction,
   CompleteOutcome,
   CompleteParams,
   DirectLease,
@@ -26,13 +29,16 @@ import type {
 
 type Q = Pick<PoolClient, 'query'>;
 
-/** A job handed to a parked worker is inserted already leased to it ($15–$18; NULLs when queued). */
+/**
+ * A job handed to a parked worker is inserted already leased to it ($15–$18; NULLs when queued).
+ * $19: when a delayed job may first run (NULL: at once, $11).
+ */
 const INSERT = `INSERT INTO jobs (function_id, runtime, input_blob_id, input_inline, tags, priority, team, owner,
     state, max_attempts, timeout_ms, run_at, idempotency_key, next, parent_id, created_at,
-    attempts, lease_token, lease_worker_id, lease_expires_at, started_at)
+    attempts, lease_token, lease_worker_id, lease_expires_at, started_at, group_name)
   VALUES ($1, $2, $3, $4, $5, $6, $7, $8, CASE WHEN $15::text IS NULL THEN 'queued' ELSE 'running' END,
-    $9, $10, $11, $12, $13, $14, $11,
-    CASE WHEN $15::text IS NULL THEN 0 ELSE 1 END, $15, $16, $17, $18)
+    $9, $10, coalesce($20::bigint, $11), $12, $13, $14, $11,
+    CASE WHEN $15::text IS NULL THEN 0 ELSE 1 END, $15, $16, $17, $18, $19)
   ON CONFLICT (coalesce(owner, ''), idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
   RETURNING *`;
 
@@ -57,6 +63,11 @@ export async function insertMany(
   now: number,
   leases?: (DirectLease | null)[],
 ): Promise<{ job: JobRecord; created: boolean }[]> {
+  await ensureGroups(
+    q,
+    jobs.flatMap((j) => (j.group ? [j.group] : [])),
+    now,
+  );
   if (jobs.length > 1 && jobs.every((j) => j.idempotencyKey === null && j.team === null)) {
     const inserted = await insertPlain(q, jobs, now, leases);
     return inserted.map((job) => ({ job, created: true }));
@@ -79,6 +90,8 @@ export async function insertMany(
       templateToJson(j.next),
       id(j.parentId),
       ...directLease(leases?.[i], j.timeoutMs, now),
+      j.group ?? null,
+      j.runAt ?? null,
     ]);
     if (rows[0] === undefined) {
       const existing = await q.query<JobRow>(
@@ -109,23 +122,85 @@ export async function get(q: Q, jobId: string): Promise<JobRecord | null> {
   return rows[0] ? jobFromRow(rows[0]) : null;
 }
 
-export async function list(q: Q, f: JobFilter): Promise<JobRecord[]> {
+/** WHERE terms of a job filter, numbered from $`first`; `add` appends more. */
+function filterSql(f: Omit<JobFilter, 'limit'>, first = 1) {
   const where: string[] = [];
   const args: unknown[] = [];
   const add = (sql: string, v: unknown) => {
     args.push(v);
-    where.push(sql.replace('?', `$${args.length}`));
+    where.push(sql.replace('?', `$${args.length + first - 1}`));
   };
   if (f.states?.length) add('state = ANY(?::text[])', f.states);
   if (f.runtime !== undefined) add('runtime = ?', f.runtime);
   if (f.functionId !== undefined) add('function_id = ?', Number(f.functionId));
   if (f.owner !== undefined) add('owner = ?', f.owner);
   if (f.team !== undefined) add('team = ?', f.team);
+  if (f.group !== undefined) add('group_name = ?', f.group);
   if (f.tag !== undefined) add('tags @> jsonb_build_array(?::text)', f.tag);
+  if (f.createdBefore !== undefined) add('created_at < ?', f.createdBefore);
   if (f.beforeId !== undefined) add('id < ?', Number(f.beforeId));
+  return { where, args, add };
+}
+
+export async function list(q: Q, f: JobFilter): Promise<JobRecord[]> {
+  const { where, args } = filterSql(f);
   args.push(f.limit);
   const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT $${args.length}`;
   return (await q.query<JobRow>(sql, args)).rows.map(jobFromRow);
+}
+
+/** A retried job: queued, due at $1, a fresh attempt budget; `errors` keeps the history. */
+const RETRY_SET = `state = 'queued', run_at = $1, attempts = 0, lease_token = NULL, lease_worker_id = NULL,
+  lease_expires_at = NULL, started_at = NULL, finished_at = NULL, error = NULL, exit_status = NULL,
+  result = NULL, output_blob_id = NULL, output_inline = NULL, progress = NULL`;
+
+export async function retry(
+  q: Q,
+  jobId: string,
+  now: number,
+): Promise<{ job: JobRecord; changed: boolean } | null> {
+  const { rows } = await q.query<JobRow>('SELECT * FROM jobs WHERE id = $1 FOR UPDATE', [Number(jobId)]);
+  if (!rows[0]) return null;
+  const job = jobFromRow(rows[0]);
+  if (job.state !== 'failed' && job.state !== 'canceled') return { job, changed: false };
+  try {
+    const updated = await q.query<JobRow>(`UPDATE jobs SET ${RETRY_SET} WHERE id = $2 RETURNING *`, [
+      now,
+      Number(jobId),
+    ]);
+    return { job: jobFromRow(updated.rows[0]!), changed: true };
+  } catch (err) {
+    if ((err as { constraint?: string }).constraint === 'jobs_team_active') throw teamBusy(job.team);
+    throw err;
+  }
+}
+
+const BULK_STATES: Record<BulkAction, JobState[]> = {
+  retry: ['failed', 'canceled'],
+  cancel: ['queued', 'running'],
+};
+
+/** Runs inside a transaction: see Store.jobBulk. */
+export async function bulk(
+  q: Q,
+  p: { action: BulkAction; filter: Omit<JobFilter, 'limit' | 'beforeId'>; limit: number; now: number },
+): Promise<JobRecord[]> {
+  const allowed = BULK_STATES[p.action];
+  const states = p.filter.states?.length ? p.filter.states.filter((s) => allowed.includes(s)) : allowed;
+  if (states.length === 0) return [];
+  // $1 is now (run_at or finished_at), $2 the limit; the filter's arguments follow.
+  const { where, args } = filterSql({ ...p.filter, states }, 3);
+  if (p.action === 'retry') where.push('team IS NULL');
+  const set =
+    p.action === 'retry'
+      ? RETRY_SET
+      : "state = 'canceled', finished_at = $1, lease_expires_at = NULL, error = 'canceled by the requester'";
+  const { rows } = await q.query<JobRow>(
+    `UPDATE jobs SET ${set} WHERE id IN (SELECT id FROM jobs WHERE ${where.join(' AND ')}
+       ORDER BY id LIMIT $2 FOR UPDATE) RETURNING *`,
+    [p.now, p.limit, ...args],
+  );
+  return rows.sort((a, b) => a.id - b.id).map(jobFromRow);
 }
 
 /** Rows read past the `limit`-th candidate when the worker has tags: a later job may match more preferences. */
@@ -145,7 +220,7 @@ export async function leaseNext(q: Q, p: LeaseRequest): Promise<JobRecord[]> {
   const leased: JobRecord[] = [];
   for (let round = 0; round < 8 && leased.length < p.limit; round++) {
     const { rows } = await q.query<JobRow>(
-      `SELECT * FROM jobs WHERE state = 'queued' AND ${runtimeMatch(p.runtimes)} AND run_at <= $2 AND ${ELIGIBLE}
+      `SELECT * FROM jobs WHERE state = 'queued' AND group_name IS NULL AND ${runtimeMatch(p.runtimes)} AND run_at <= $2 AND ${ELIGIBLE}
          AND NOT (id = ANY($5::bigint[]))
          AND ($6::text[] IS NULL OR team = ANY($6::text[]))
          AND ($7::text[] IS NULL OR team IS NULL OR NOT (team = ANY($7::text[])))
@@ -182,7 +257,7 @@ export async function leaseNext(q: Q, p: LeaseRequest): Promise<JobRecord[]> {
 export async function leaseInOrder(q: Q, p: LeaseRequest): Promise<JobRecord[]> {
   const { rows } = await q.query<JobRow>(
     `WITH c AS (
-       SELECT id FROM jobs WHERE state = 'queued' AND ${runtimeMatch(p.runtimes)} AND run_at <= $2 AND ${ELIGIBLE}
+       SELECT id FROM jobs WHERE state = 'queued' AND group_name IS NULL AND ${runtimeMatch(p.runtimes)} AND run_at <= $2 AND ${ELIGIBLE}
          AND ($6::text[] IS NULL OR team = ANY($6::text[]))
          AND ($7::text[] IS NULL OR team IS NULL OR NOT (team = ANY($7::text[])))
        ORDER BY priority DESC, id LIMIT $4 FOR UPDATE SKIP LOCKED)

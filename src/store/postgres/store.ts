@@ -36,6 +36,9 @@ import type {
   WorkerRecord,
 } from '../store.js';
 import * as jobs from './jobs.js';
+import * as schedules from './schedules.js';
+import * as webhooks from './webhooks.js';
+import { getGroup, GroupPresence, leaseFair, listGroups, upsertGroup } from './groups.js';
 import { migrate } from './migrate.js';
 import { createPool } from './connection.js';
 import { PostgresPortalStore } from '../../contest/store/postgres.js';
@@ -69,6 +72,11 @@ export class PostgresStore implements Store {
     resolve: (o: CompleteOutcome) => void;
     reject: (e: unknown) => void;
   }[] = [];
+
+  /** Whether leases must look at groups (see groups.ts). */
+  private readonly groupPresence = new GroupPresence();
+  /** When a lease of this process last took an ungrouped job: that lane's turn among groups. */
+  private readonly plainLane = { servedAt: 0 };
 
   /** Transactions, single statements and reads, with the retries each allows. */
   private readonly db: Runner;
@@ -222,6 +230,7 @@ export class PostgresStore implements Store {
   }
 
   jobInsertMany(p: { jobs: NewJob[]; now: number; leases?: (DirectLease | null)[] }) {
+    if (p.jobs.some((j) => j.group)) this.groupPresence.saw();
     // One job handed straight to a parked worker: a single INSERT, nothing to notify, so no
     // transaction around it (BEGIN and COMMIT would be two more round trips on the latency path).
     const only = p.jobs.length === 1 ? p.jobs[0]! : null;
@@ -257,7 +266,16 @@ export class PostgresStore implements Store {
   jobList(p: JobFilter): Promise<JobRecord[]> {
     return jobs.list(this.reader, p);
   }
-  jobLeaseNext(p: LeaseRequest): Promise<JobRecord[]> {
+  async jobLeaseNext(p: LeaseRequest): Promise<JobRecord[]> {
+    // Once groups exist, a transaction that serves them fairly (and falls back to the plain
+    // path inside it when no group has work for this worker).
+    if (await this.groupPresence.active(this.reader)) {
+      return this.db.tx(
+        async (c) =>
+          (await leaseFair(c, p, this.plainLane)) ??
+          (p.tags.length === 0 ? jobs.leaseInOrder(c, p) : jobs.leaseNext(c, p)),
+      );
+    }
     // Without worker tags the claim is one statement; with them, a ranked window in a transaction.
     if (p.tags.length === 0) return jobs.leaseInOrder(this.reader, p);
     return this.db.tx((c) => jobs.leaseNext(c, p));
@@ -307,6 +325,72 @@ export class PostgresStore implements Store {
   jobCancel(p: { jobId: string; now: number }) {
     return this.db.tx((c) => jobs.cancel(c, p.jobId, p.now));
   }
+  scheduleInsert(p: Parameters<Store['scheduleInsert']>[0]) {
+    return this.db.tx((c) => schedules.insert(c, p));
+  }
+  scheduleGet(p: { id: string }) {
+    return schedules.get(this.reader, p.id);
+  }
+  scheduleList(p: { owner?: string; afterId?: string; limit: number }) {
+    return schedules.list(this.reader, p);
+  }
+  scheduleDelete(p: { id: string }) {
+    return this.db.tx((c) => schedules.remove(c, p.id));
+  }
+  scheduleSetPaused(p: { id: string; paused: boolean; nextRunAt?: number }) {
+    return this.db.tx((c) => schedules.setPaused(c, p));
+  }
+  scheduleListDue(p: { now: number; limit: number }) {
+    return schedules.due(this.reader, p.now, p.limit);
+  }
+  scheduleNextRunAt() {
+    return schedules.nextRunAt(this.reader);
+  }
+  scheduleFire(p: Parameters<Store['scheduleFire']>[0]) {
+    return this.db.tx(async (c) => {
+      const outcome = await schedules.fire(c, p);
+      if (outcome.claimed && outcome.job) await notifyQueued(c, this.channel, this.origin, [outcome.job]);
+      return outcome;
+    });
+  }
+  webhookInsert(p: Parameters<Store['webhookInsert']>[0]) {
+    return this.db.tx((c) => webhooks.insert(c, p));
+  }
+  webhookGet(p: { id: string }) {
+    return webhooks.get(this.reader, p.id);
+  }
+  webhookList(p: { owner?: string; limit: number }) {
+    return webhooks.list(this.reader, p);
+  }
+  webhookDelete(p: { id: string }) {
+    return this.db.tx((c) => webhooks.remove(c, p.id));
+  }
+  deliveryEnqueue(p: { since: number; jobIds?: string[]; now: number }) {
+    return this.db.tx((c) => webhooks.enqueue(c, p));
+  }
+  deliveryClaim(p: { now: number; limit: number; claimMs: number }) {
+    return this.db.tx((c) => webhooks.claim(c, p));
+  }
+  deliveryRecord(p: Parameters<Store['deliveryRecord']>[0]) {
+    return this.db.tx((c) => webhooks.record(c, p));
+  }
+  deliveryList(p: { webhookId: string; beforeId?: string; limit: number }) {
+    return webhooks.deliveries(this.reader, p);
+  }
+  jobRetry(p: { jobId: string; now: number }) {
+    return this.db.tx(async (c) => {
+      const outcome = await jobs.retry(c, p.jobId, p.now);
+      if (outcome?.changed) await notifyQueued(c, this.channel, this.origin, [outcome.job]);
+      return outcome;
+    });
+  }
+  jobBulk(p: Parameters<Store['jobBulk']>[0]) {
+    return this.db.tx(async (c) => {
+      const changed = await jobs.bulk(c, p);
+      if (p.action === 'retry') await notifyQueued(c, this.channel, this.origin, changed);
+      return changed;
+    });
+  }
   leaseReapExpired(p: { now: number; limit: number; retryDelayMs: (attempt: number) => number }) {
     return this.db.tx(async (c) => {
       const reaped = await jobs.reapExpired(c, p);
@@ -322,6 +406,17 @@ export class PostgresStore implements Store {
   }
   jobDeleteFinished(p: { before: number; limit: number }) {
     return this.db.tx((c) => jobs.deleteFinished(c, p.before, p.limit));
+  }
+
+  groupUpsert(p: Parameters<Store['groupUpsert']>[0]) {
+    this.groupPresence.saw();
+    return this.db.tx((c) => upsertGroup(c, p.name, p.settings, p.now));
+  }
+  groupList(p: { after?: string; limit: number }) {
+    return listGroups(this.reader, p.after, p.limit);
+  }
+  groupGet(p: { name: string; now: number }) {
+    return getGroup(this.reader, p.name, p.now);
   }
 
   async workerInsert(p: Omit<WorkerRecord, 'id' | 'owner'> & { owner?: string | null }) {

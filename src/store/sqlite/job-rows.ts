@@ -13,6 +13,7 @@ const COLUMNS = [
   'state', 'attempts', 'max_attempts', 'timeout_ms', 'run_at', 'lease_token', 'lease_worker_id',
   'lease_expires_at', 'progress', 'output_blob_id', 'output_inline', 'exit_status', 'error', 'result',
   'errors', 'idempotency_key', 'next', 'parent_id', 'created_at', 'started_at', 'finished_at',
+  'group_name',
 ] as const; // prettier-ignore
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- a row array of the columns above */
@@ -24,6 +25,7 @@ export function rowFromArray(a: any[]): JobRow {
     lease_expires_at: a[16], progress: a[17], output_blob_id: a[18], output_inline: a[19],
     exit_status: a[20], error: a[21], result: a[22], errors: a[23], idempotency_key: a[24],
     next: a[25], parent_id: a[26], created_at: a[27], started_at: a[28], finished_at: a[29],
+    group_name: a[30],
   }; // prettier-ignore
 }
 /* eslint-enable @typescript-eslint/no-explicit-any */

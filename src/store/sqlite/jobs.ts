@@ -9,8 +9,10 @@ import { teamBusy } from '../../core/errors.js';
 import { afterFailedAttempt } from '../../core/states.js';
 import { expiryReason, leaseExpiry } from '../../core/lease.js';
 import { preferenceScore, tagsAllow } from '../../core/tags.js';
+import type { JobState } from '../../core/states.js';
 import type {
   AttemptError,
+  BulkAction,
   CompleteOutcome,
   CompleteParams,
   DirectLease,
@@ -24,6 +26,8 @@ import type {
 } from '../store.js';
 import { jobFromRow, templateToJson, type JobRow } from '../rows.js';
 import { checkJobColumns, rowFromArray } from './job-rows.js';
+import { SqliteGroups } from './groups.js';
+import { pickFair, type Lane } from '../../core/groups.js';
 
 /** Stop scanning a runtime's queue after this many rows the worker's tags refuse. */
 const LEASE_SCAN_LIMIT = 4096;
@@ -32,9 +36,13 @@ const PREFERENCE_LOOKAHEAD = 128;
 
 export class SqliteJobs {
   private readonly s: Record<string, Statement>;
+  readonly groups: SqliteGroups;
+  /** When a lease last took an ungrouped job: that lane's turn among the groups (see pickFair). */
+  private plainServedAt = 0;
 
   constructor(private readonly db: Database) {
     checkJobColumns(db);
+    this.groups = new SqliteGroups(db);
     // Statements that return job rows return them as arrays (see job-rows.ts).
     const p = (sql: string) => {
       const st = db.prepare(sql);
@@ -43,15 +51,17 @@ export class SqliteJobs {
     this.s = {
       // No RETURNING: the new row is known without reading it back.
       insert: p(`INSERT INTO jobs (function_id, runtime, input_blob_id, input_inline, tags, priority, team,
-          owner, state, max_attempts, timeout_ms, run_at, idempotency_key, next, parent_id, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?)`),
+          owner, state, max_attempts, timeout_ms, run_at, idempotency_key, next, parent_id, created_at, group_name)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)`),
       byIdempotency: p(
         "SELECT * FROM jobs WHERE coalesce(owner, '') = coalesce(?, '') AND idempotency_key = ?",
       ),
       get: p('SELECT * FROM jobs WHERE id = ?'),
-      // One runtime's queue in order, read lazily (iterate) so the walk stops when it has enough.
-      // Team rules (contest benchmarkers) are JSON arrays, or NULL for no rule.
-      queueScan: p(`SELECT * FROM jobs WHERE state = 'queued' AND runtime = @runtime AND run_at <= @now
+      // One runtime's queue of ungrouped jobs in order, read lazily (iterate) so the walk stops
+      // when it has enough (grouped jobs: groups.ts). Team rules (contest benchmarkers) are JSON
+      // arrays, or NULL for no rule.
+      queueScan:
+        p(`SELECT * FROM jobs WHERE state = 'queued' AND group_name IS NULL AND runtime = @runtime AND run_at <= @now
           AND (@only IS NULL OR team IN (SELECT value FROM json_each(@only)))
           AND (@exclude IS NULL OR team IS NULL OR team NOT IN (SELECT value FROM json_each(@exclude)))
         ORDER BY priority DESC, id LIMIT @limit`),
@@ -71,6 +81,7 @@ export class SqliteJobs {
       fail: p(`UPDATE jobs SET state = 'failed', finished_at = ?, lease_expires_at = NULL, error = ?, errors = ?,
           exit_status = ?, result = ?
         WHERE id = ? RETURNING *`),
+      retry: p(`UPDATE jobs SET ${RETRY_SET} WHERE id = ? AND state IN ('failed', 'canceled') RETURNING *`),
       cancel: p(`UPDATE jobs SET state = 'canceled', finished_at = ?, lease_expires_at = NULL,
           error = 'canceled by the requester'
         WHERE id = ? AND state IN ('queued', 'running') RETURNING *`),
@@ -90,6 +101,8 @@ export class SqliteJobs {
     now: number,
     leases?: (DirectLease | null)[],
   ): { job: JobRecord; created: boolean }[] {
+    const groups = jobs.flatMap((j) => (j.group ? [j.group] : []));
+    if (groups.length > 0) this.groups.ensure(new Set(groups), now);
     return jobs.map((j, i) => {
       if (j.idempotencyKey !== null) {
         const existing = this.one(this.s.byIdempotency!, j.owner, j.idempotencyKey);
@@ -131,7 +144,7 @@ export class SqliteJobs {
     };
   }
 
-  private insertOne(j: NewJob, now: number): JobRecord {
+  insertOne(j: NewJob, now: number): JobRecord {
     try {
       return this.insertRow(j, now);
     } catch (err) {
@@ -157,7 +170,7 @@ export class SqliteJobs {
       attempts: 0,
       max_attempts: j.maxAttempts,
       timeout_ms: j.timeoutMs,
-      run_at: now,
+      run_at: j.runAt ?? now,
       lease_token: null,
       lease_worker_id: null,
       lease_expires_at: null,
@@ -174,6 +187,7 @@ export class SqliteJobs {
       created_at: now,
       started_at: null,
       finished_at: null,
+      group_name: j.group ?? null,
     };
     const info = this.s.insert!.run(
       row.function_id,
@@ -186,11 +200,12 @@ export class SqliteJobs {
       row.owner,
       row.max_attempts,
       row.timeout_ms,
-      now,
+      row.run_at,
       row.idempotency_key,
       row.next,
       row.parent_id,
       now,
+      row.group_name,
     );
     row.id = Number(info.lastInsertRowid);
     return jobFromRow(row);
@@ -202,32 +217,47 @@ export class SqliteJobs {
   }
 
   list(f: JobFilter): JobRecord[] {
-    const where: string[] = [];
-    const args: unknown[] = [];
-    if (f.states?.length) {
-      where.push(`state IN (${f.states.map(() => '?').join(',')})`);
-      args.push(...f.states);
-    }
-    const eq = (col: string, v: string | undefined) => {
-      if (v !== undefined) {
-        where.push(`${col} = ?`);
-        args.push(v);
-      }
-    };
-    eq('runtime', f.runtime);
-    eq('function_id', f.functionId);
-    eq('owner', f.owner);
-    eq('team', f.team);
-    if (f.tag !== undefined) {
-      where.push('EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)');
-      args.push(f.tag);
-    }
+    const { where, args } = filterSql(f);
     if (f.beforeId !== undefined) {
       where.push('id < ?');
       args.push(Number(f.beforeId));
     }
     const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
     return this.many(this.db.prepare(sql).raw(true), ...args, f.limit).map(jobFromRow);
+  }
+
+  retry(jobId: string, now: number): { job: JobRecord; changed: boolean } | null {
+    let row: JobRow | undefined;
+    try {
+      row = this.one(this.s.retry!, now, Number(jobId));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && /jobs\.team/.test(String(err)))
+        throw teamBusy(this.get(jobId)!.team);
+      throw err;
+    }
+    if (row) return { job: jobFromRow(row), changed: true };
+    const job = this.get(jobId);
+    return job ? { job, changed: false } : null;
+  }
+
+  bulk(p: {
+    action: BulkAction;
+    filter: Omit<JobFilter, 'limit' | 'beforeId'>;
+    limit: number;
+    now: number;
+  }): JobRecord[] {
+    const allowed = BULK_STATES[p.action];
+    const states = p.filter.states?.length ? p.filter.states.filter((s) => allowed.includes(s)) : allowed;
+    if (states.length === 0) return [];
+    const { where, args } = filterSql({ ...p.filter, states });
+    if (p.action === 'retry') where.push('team IS NULL');
+    const set =
+      p.action === 'retry'
+        ? RETRY_SET
+        : "state = 'canceled', finished_at = ?, lease_expires_at = NULL, error = 'canceled by the requester'";
+    const sql = `UPDATE jobs SET ${set} WHERE id IN (SELECT id FROM jobs WHERE ${where.join(' AND ')}
+      ORDER BY id LIMIT ?) RETURNING *`;
+    return this.many(this.db.prepare(sql).raw(true), p.now, ...args, p.limit).map(jobFromRow);
   }
 
   leaseNext(p: LeaseRequest): JobRecord[] {
@@ -262,12 +292,48 @@ export class SqliteJobs {
       }
     }
     eligible.sort((a, b) => b.row.priority - a.row.priority || b.pref - a.pref || a.row.id - b.row.id);
+    const chosen = this.groups.active
+      ? this.fairAmongGroups(
+          p,
+          workerTags,
+          eligible.map((e) => e.row),
+        )
+      : eligible.slice(0, p.limit).map((e) => e.row);
     const leased: JobRecord[] = [];
-    for (const { row } of eligible.slice(0, p.limit)) {
+    for (const row of chosen) {
       const claimed = this.claim(jobFromRow(row), p.workerId, p.leaseMs, p.now);
       if (claimed) leased.push(claimed);
     }
     return leased;
+  }
+
+  /**
+   * With groups: the ungrouped jobs (already ranked) are one lane, each group with work and room
+   * under its limits another; the lease takes from them round-robin (core/groups.ts pickFair)
+   * and records which lanes it served.
+   */
+  private fairAmongGroups(p: LeaseRequest, workerTags: Set<string>, plain: JobRow[]): JobRow[] {
+    const groupLanes = this.groups.lanes(p, (row) => tagsAllow(JSON.parse(row.tags) as string[], workerTags));
+    if (groupLanes.length === 0) return plain.slice(0, p.limit);
+    type Lanes = Lane<JobRow> & { name: string | null };
+    const lanes: Lanes[] = [
+      { name: null, jobs: plain, servedAt: this.plainServedAt, allowance: Infinity },
+      ...groupLanes.map((g) => ({
+        name: g.name,
+        jobs: g.rows,
+        servedAt: g.servedAt,
+        allowance: g.allowance,
+      })),
+    ];
+    const before = lanes.map((l) => l.servedAt);
+    const base = Math.max(p.now * 1000, ...before);
+    const chosen = pickFair(lanes, p.limit, base);
+    lanes.forEach((l, i) => {
+      if (l.servedAt === before[i]) return;
+      if (l.name === null) this.plainServedAt = l.servedAt;
+      else this.groups.served(l.name, l.servedAt);
+    });
+    return chosen;
   }
 
   /** Classifies a token that did not match a running job's lease. */
@@ -426,4 +492,45 @@ export class SqliteJobs {
   deleteFinished(before: number, limit: number): number {
     return this.s.deleteFinished!.run(before, limit).changes;
   }
+}
+
+/** The states each bulk action applies to. */
+export const BULK_STATES: Record<BulkAction, JobState[]> = {
+  retry: ['failed', 'canceled'],
+  cancel: ['queued', 'running'],
+};
+
+/** A retried job: queued, due at ? (now), a fresh attempt budget; `errors` keeps the history. */
+export const RETRY_SET = `state = 'queued', run_at = ?, attempts = 0, lease_token = NULL,
+  lease_worker_id = NULL, lease_expires_at = NULL, started_at = NULL, finished_at = NULL, error = NULL,
+  exit_status = NULL, result = NULL, output_blob_id = NULL, output_inline = NULL, progress = NULL`;
+
+/** WHERE terms of a job filter (without paging), with their `?` arguments in order. */
+function filterSql(f: Omit<JobFilter, 'limit'>): { where: string[]; args: unknown[] } {
+  const where: string[] = [];
+  const args: unknown[] = [];
+  if (f.states?.length) {
+    where.push(`state IN (${f.states.map(() => '?').join(',')})`);
+    args.push(...f.states);
+  }
+  const eq = (col: string, v: string | undefined) => {
+    if (v !== undefined) {
+      where.push(`${col} = ?`);
+      args.push(v);
+    }
+  };
+  eq('runtime', f.runtime);
+  eq('function_id', f.functionId);
+  eq('owner', f.owner);
+  eq('team', f.team);
+  eq('group_name', f.group);
+  if (f.tag !== undefined) {
+    where.push('EXISTS (SELECT 1 FROM json_each(jobs.tags) WHERE value = ?)');
+    args.push(f.tag);
+  }
+  if (f.createdBefore !== undefined) {
+    where.push('created_at < ?');
+    args.push(f.createdBefore);
+  }
+  return { where, args };
 }

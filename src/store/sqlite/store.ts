@@ -21,6 +21,8 @@ import type {
 } from '../store.js';
 import { GroupCommit } from './group-commit.js';
 import { SqliteJobs } from './jobs.js';
+import { SqliteSchedules } from './schedules.js';
+import { SqliteWebhooks } from './webhooks.js';
 import { migrate } from './migrate.js';
 import { SqlitePortalStore } from '../../contest/store/sqlite.js';
 import type { PortalStore } from '../../contest/store/store.js';
@@ -47,6 +49,8 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writes: GroupCommit;
   private readonly jobs: SqliteJobs;
+  private readonly schedules: SqliteSchedules;
+  private readonly webhooks: SqliteWebhooks;
   private readonly s: Record<string, Statement>;
   private closed = false;
   private portalStore: SqlitePortalStore | null = null;
@@ -55,6 +59,8 @@ export class SqliteStore implements Store {
     this.db = db;
     this.writes = new GroupCommit(db);
     this.jobs = new SqliteJobs(db);
+    this.schedules = new SqliteSchedules(db, (job, now) => this.jobs.insertOne(job, now));
+    this.webhooks = new SqliteWebhooks(db);
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       blobUpsert: p(`INSERT INTO blobs (sha256, size, created_at, touched_at) VALUES (?, ?, ?, ?)
@@ -247,6 +253,60 @@ export class SqliteStore implements Store {
   jobCancel(p: { jobId: string; now: number }) {
     return this.write(() => this.jobs.cancel(p.jobId, p.now));
   }
+  scheduleInsert(p: Parameters<Store['scheduleInsert']>[0]) {
+    return this.write(() => this.schedules.insert(p));
+  }
+  scheduleGet(p: { id: string }) {
+    return this.read(() => this.schedules.get(p.id));
+  }
+  scheduleList(p: { owner?: string; afterId?: string; limit: number }) {
+    return this.read(() => this.schedules.list(p));
+  }
+  scheduleDelete(p: { id: string }) {
+    return this.write(() => this.schedules.delete(p.id));
+  }
+  scheduleSetPaused(p: { id: string; paused: boolean; nextRunAt?: number }) {
+    return this.write(() => this.schedules.setPaused(p));
+  }
+  scheduleListDue(p: { now: number; limit: number }) {
+    return this.read(() => this.schedules.due(p.now, p.limit));
+  }
+  scheduleNextRunAt() {
+    return this.read(() => this.schedules.nextRunAt());
+  }
+  scheduleFire(p: Parameters<Store['scheduleFire']>[0]) {
+    return this.write(() => this.schedules.fire(p));
+  }
+  webhookInsert(p: Parameters<Store['webhookInsert']>[0]) {
+    return this.write(() => this.webhooks.insert(p));
+  }
+  webhookGet(p: { id: string }) {
+    return this.read(() => this.webhooks.get(p.id));
+  }
+  webhookList(p: { owner?: string; limit: number }) {
+    return this.read(() => this.webhooks.list(p));
+  }
+  webhookDelete(p: { id: string }) {
+    return this.write(() => this.webhooks.delete(p.id));
+  }
+  deliveryEnqueue(p: { since: number; jobIds?: string[]; now: number }) {
+    return this.write(() => this.webhooks.enqueue(p));
+  }
+  deliveryClaim(p: { now: number; limit: number; claimMs: number }) {
+    return this.write(() => this.webhooks.claim(p));
+  }
+  deliveryRecord(p: Parameters<Store['deliveryRecord']>[0]) {
+    return this.write(() => this.webhooks.record(p));
+  }
+  deliveryList(p: { webhookId: string; beforeId?: string; limit: number }) {
+    return this.read(() => this.webhooks.deliveries(p));
+  }
+  jobRetry(p: { jobId: string; now: number }) {
+    return this.write(() => this.jobs.retry(p.jobId, p.now));
+  }
+  jobBulk(p: Parameters<Store['jobBulk']>[0]) {
+    return this.write(() => this.jobs.bulk(p));
+  }
   leaseReapExpired(p: { now: number; limit: number; retryDelayMs: (attempt: number) => number }) {
     return this.write(() => this.jobs.reapExpired(p));
   }
@@ -258,6 +318,16 @@ export class SqliteStore implements Store {
   }
   jobDeleteFinished(p: { before: number; limit: number }) {
     return this.write(() => this.jobs.deleteFinished(p.before, p.limit));
+  }
+
+  groupUpsert(p: Parameters<Store['groupUpsert']>[0]) {
+    return this.write(() => this.jobs.groups.upsert(p.name, p.settings, p.now));
+  }
+  groupList(p: { after?: string; limit: number }) {
+    return this.read(() => this.jobs.groups.list(p.after, p.limit));
+  }
+  groupGet(p: { name: string; now: number }) {
+    return this.read(() => this.jobs.groups.get(p.name, p.now));
   }
 
   workerInsert(p: Omit<WorkerRecord, 'id' | 'owner'> & { owner?: string | null }): Promise<WorkerRecord> {

@@ -13,6 +13,7 @@ import {
   type BoardRow,
   type Contest,
 } from '../portal.js';
+import { Link } from '../router.js';
 import { Badge, Banner, clock, Empty, fmt, Load, Section, TableWrap, Time } from '../ui.js';
 
 export function FreezeBanner({ contest, frozen, own }: { contest: Contest; frozen: boolean; own: boolean }) {
@@ -114,6 +115,11 @@ export function Board() {
               {b.contest.ends_at && <span>· End {clock(b.contest.ends_at)}</span>}
             </p>
             <FreezeBanner contest={b.contest} frozen={b.frozen} own={b.teams.some((t) => t.own)} />
+            {b.published && (
+              <Banner kind="ok">
+                The final results are published: <Link to="/results">see the final ranking</Link>.
+              </Banner>
+            )}
             <Section title="Top teams over time" id="chart">
               <Load r={history} what="Loading the score history">
                 {(h) => (

@@ -199,6 +199,14 @@ export function ConsoleJob({ params }: { params: Record<string, string> }) {
               <dd class="mono">{job.runtime}</dd>
               <dt>Tags</dt>
               <dd>{job.tags.length ? job.tags.join(' ') : '—'}</dd>
+              <dt>Group</dt>
+              <dd data-testid="job-group">
+                {job.group ? (
+                  <Link to={`/console/jobs?group=${encodeURIComponent(job.group)}`}>{job.group}</Link>
+                ) : (
+                  '—'
+                )}
+              </dd>
               <dt>Priority</dt>
               <dd>{job.priority}</dd>
               <dt>Attempts</dt>

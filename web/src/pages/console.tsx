@@ -17,7 +17,9 @@ export function ConsoleTabs() {
         { to: '/console', label: 'Overview' },
         { to: '/console/jobs', label: 'Jobs' },
         { to: '/console/functions', label: 'Functions' },
+        { to: '/console/groups', label: 'Groups' },
         { to: '/console/submit', label: 'Submit a job' },
+        { to: '/console/webhooks', label: 'Webhooks' },
       ]}
     />
   );

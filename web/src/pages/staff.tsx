@@ -19,6 +19,11 @@ export function StaffTabs() {
         { to: '/staff/teams', label: 'Teams' },
         { to: '/staff/benchmarkers', label: 'Benchmarkers' },
         { to: '/staff/contest', label: 'Contest' },
+        { to: '/staff/clarifications', label: 'Clarifications' },
+        { to: '/staff/announcements', label: 'Announcements' },
+        { to: '/staff/health', label: 'Health' },
+        { to: '/staff/results', label: 'Results' },
+        { to: '/staff/settings', label: 'Settings' },
       ]}
     />
   );

@@ -21,6 +21,7 @@ import {
   Section,
   useAction,
 } from '../ui.js';
+import { UnreadBadge, useDesk } from '../desk.js';
 import { LiveJob } from './team-live.js';
 import { JobHistory, Servers } from './team-parts.js';
 
@@ -147,6 +148,9 @@ function TeamHome({ me, onLogout, onChanged }: { me: Me; onLogout: () => void; o
                 />
                 {d.contest.ends_at && <span>Ends {clock(d.contest.ends_at)}</span>}
                 <Link to="/board">Leaderboard</Link>
+                <Link to="/team/clarifications">
+                  Clarifications <UnreadBadge />
+                </Link>
               </p>
               {d.contest.phase === 'frozen' && (
                 <Banner kind="warn">
@@ -206,7 +210,12 @@ function TeamHome({ me, onLogout, onChanged }: { me: Me; onLogout: () => void; o
 export function Team() {
   const [tick, setTick] = useState(0);
   const me = useResource<Me>(`${P}/me?_=${tick}`);
-  const again = () => setTick((n) => n + 1);
+  const desk = useDesk();
+  // Logged in or out: the session changed, so the event stream is opened again for it.
+  const again = () => {
+    setTick((n) => n + 1);
+    desk.reconnect();
+  };
   if (me.error instanceof ApiError && me.error.status === 401) {
     return (
       <>

@@ -12,6 +12,7 @@
  */
 import type { Worker } from 'node:worker_threads';
 import { startThread } from '../thread.js';
+import { Outbox } from './outbox.js';
 import type { JsFromThread, JsRunMessage, JsToThread } from './protocol.js';
 
 export type JsDone = Extract<JsFromThread, { type: 'done' }>;
@@ -35,8 +36,7 @@ export interface EngineJob {
 interface Engine {
   worker: Worker;
   /** Messages for the thread not yet posted: all of one turn of the event loop go as one. */
-  outbox: JsToThread[];
-  outboxTransfer: ArrayBuffer[];
+  outbox: Outbox<JsToThread>;
   ready: Promise<void>;
   up: boolean;
   retiring: boolean;
@@ -86,6 +86,7 @@ export class Engines {
         if (e.jobs.has(id)) {
           e.lastError = `job ${id} ran past its time limit`;
           finish({ type: 'killed' });
+          this.retire(e);
           void e.worker.terminate();
         }
       }, job.killAfterMs);
@@ -119,21 +120,7 @@ export class Engines {
   }
 
   private post(e: Engine, m: JsToThread, transfer: ArrayBuffer[] = []): void {
-    if (e.outbox.push(m) === 1)
-      setImmediate(() => {
-        const batch = e.outbox;
-        const t = e.outboxTransfer;
-        e.outbox = [];
-        e.outboxTransfer = [];
-        try {
-          e.worker.postMessage(batch, t);
-        } catch (err) {
-          // Not deliverable (cannot happen with our messages): the thread's jobs fail, it is replaced.
-          e.lastError = `a message could not be sent to the thread: ${String(err)}`;
-          void e.worker.terminate();
-        }
-      });
-    for (const b of transfer) e.outboxTransfer.push(b);
+    e.outbox.post(m, transfer);
   }
 
   private spawn(): void {
@@ -149,8 +136,15 @@ export class Engines {
     let markReady!: () => void;
     const e: Engine = {
       worker,
-      outbox: [],
-      outboxTransfer: [],
+      outbox: new Outbox((batch, transfer) => {
+        try {
+          worker.postMessage(batch, transfer);
+        } catch (err) {
+          // Not deliverable (cannot happen with our messages): the thread's jobs fail, it is replaced.
+          e.lastError = `a message could not be sent to the thread: ${String(err)}`;
+          void worker.terminate();
+        }
+      }),
       ready: new Promise((r) => (markReady = r)),
       up: false,
       retiring: false,
@@ -179,10 +173,8 @@ export class Engines {
       e.up = true;
       markReady();
       this.wakeWaiters();
-    } else if (m.type === 'retiring') {
-      e.retiring = true;
-      if (!this.closed) this.spawn();
-    } else if (m.type === 'done') e.jobs.get(m.id)?.finish({ type: 'reply', reply: m });
+    } else if (m.type === 'retiring') this.retire(e);
+    else if (m.type === 'done') e.jobs.get(m.id)?.finish({ type: 'reply', reply: m });
     else if (m.type === 'log') e.jobs.get(m.id)?.job.onLog(m.line);
     else if (m.type === 'call') {
       const entry = e.jobs.get(m.id);
@@ -201,6 +193,13 @@ export class Engines {
         () => {},
       );
     }
+  }
+
+  /** No new job goes to `e` (it is going away), and its replacement starts now. */
+  private retire(e: Engine): void {
+    if (e.retiring) return;
+    e.retiring = true;
+    if (!this.closed) this.spawn();
   }
 
   private wakeWaiters(): void {

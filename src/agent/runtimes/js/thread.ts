@@ -4,7 +4,7 @@
  * in short slices: its start, and each time something it awaits settles (a timer, a blob, an HTTP
  * answer). Between slices it holds no thread, so hundreds of jobs awaiting `sleep` share one.
  *
- * Limits: memory through the runtime's allocator limit; CPU time through the interrupt handler,
+ * Limits: memory by measuring the job's heap and by the wasm memory's maximum; CPU time through the interrupt handler,
  * which stops a slice once the job's CPU budget (time spent in its slices) or its wall deadline
  * is used up; the wall deadline through a timer that drops a job parked on an await. A job that
  * awaits something that can never settle fails at once. If the engine itself breaks (a wasm trap,
@@ -19,12 +19,13 @@ import {
   type QuickJSContext,
   type QuickJSDeferredPromise,
   type QuickJSHandle,
-  type QuickJSRuntime,
-  type VmCallResult,
 } from 'quickjs-emscripten-core';
-import { JS_LIBS, JS_PRELUDE, PLEIADES_MODULE } from './prelude.js';
-import { copyBytes, dumpError, tidyStack } from './handles.js';
-import type { JsFailureKind, JsFromThread, JsHostOp, JsRunMessage, JsToThread } from './protocol.js';
+import { copyBytes, dumpError } from './handles.js';
+import { installPrelude } from './host.js';
+import { done, memoryFailure, type Job } from './job.js';
+import { Outbox } from './outbox.js';
+import { PLEIADES_MODULE } from './prelude.js';
+import type { JsFromThread, JsHostOp, JsRunMessage, JsToThread } from './protocol.js';
 
 /** Wasm memory never shrinks: past this, the thread is replaced once its jobs are done. */
 const RECYCLE_HEAP_BYTES = 512 * 1024 ** 2;
@@ -64,32 +65,6 @@ const QJS = await newQuickJSWASMModuleFromVariant(
  */
 const MEASURE_EVERY_MS = 5;
 const MEASURE_GAP_FACTOR = 10;
-const utf8 = new TextDecoder('utf-8');
-const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
-
-interface Job {
-  msg: JsRunMessage;
-  rt: QuickJSRuntime;
-  ctx: QuickJSContext;
-  start: QuickJSHandle | null;
-  /** Host calls not yet settled, by call number. */
-  pending: Map<number, QuickJSDeferredPromise>;
-  timers: Set<ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate>>;
-  nextCall: number;
-  cpuLeftMs: number;
-  wallDeadline: number;
-  interrupted: boolean;
-  /** Over its memory limit (measured): ends as a memory failure. */
-  oom: boolean;
-  /** Asked for memory beyond the engine's maximum: ends as a memory failure. */
-  heapFull: boolean;
-  measuredAt: number;
-  /** How long the last heap walk took (ms). */
-  measureMs: number;
-  /** Set by the prelude's done/fail (inside a slice). */
-  result: JsFromThread | null;
-  contextUs: number;
-}
 
 const jobs = new Map<number, Job>();
 let retiring = false;
@@ -102,32 +77,13 @@ let broken = false;
  * loop (the replies of a batch of jobs, their log lines) is one postMessage, whose fixed cost was
  * a tenth of a no-op job's.
  */
-let outbox: JsFromThread[] = [];
-let outboxTransfer: ArrayBuffer[] = [];
-function post(m: JsFromThread, transfer: ArrayBuffer[] = []): void {
-  if (outbox.push(m) === 1) setImmediate(flush);
-  for (const t of transfer) outboxTransfer.push(t);
-}
-function flush(): void {
-  if (outbox.length === 0) return;
-  port.postMessage(outbox, outboxTransfer);
-  outbox = [];
-  outboxTransfer = [];
-}
+const outbox = new Outbox<JsFromThread>((batch, transfer) => port.postMessage(batch, transfer));
+const post = (m: JsFromThread, transfer?: ArrayBuffer[]) => outbox.post(m, transfer);
 /** Leaves the thread with everything posted so far delivered. */
 function exit(code: number): never {
-  flush();
+  outbox.flush();
   process.exit(code);
 }
-const done = (job: Job, ok: false, kind: JsFailureKind, message: string): JsFromThread => ({
-  type: 'done',
-  id: job.msg.id,
-  ok,
-  kind,
-  message,
-  contextUs: job.contextUs,
-});
-
 /**
  * A fresh runtime and context with the sandbox prelude in place, not yet bound to a job. One is
  * made ahead, while the thread is idle, so that a job does not wait for it.
@@ -170,7 +126,11 @@ function freshJob(): Job {
     };
   });
   job.ctx = rt.newContext();
-  job.start = installPrelude(job);
+  job.start = installPrelude(job, {
+    post,
+    call: hostCall,
+    sliceLeftMs: () => sliceDeadline - performance.now(),
+  });
   job.contextUs = Math.round((performance.now() - t0) * 1000);
   return job;
 }
@@ -252,85 +212,6 @@ function warmUp(): void {
 }
 
 const timeoutText = (msg: JsRunMessage) => `time limit of ${msg.timeoutMs} ms exceeded`;
-
-/** Evaluates the prelude with the host functions; returns its `start` function. */
-function installPrelude(job: Job): QuickJSHandle {
-  const { ctx } = job;
-  const host = ctx.newObject();
-  const fns: Record<
-    string,
-    (...args: QuickJSHandle[]) => QuickJSHandle | VmCallResult<QuickJSHandle> | undefined
-  > = {
-    log: (level, text) => {
-      const lines = ctx.getString(text!).split('\n');
-      const tag = ctx.getString(level!);
-      for (const line of lines)
-        post({ type: 'log', id: job.msg.id, line: tag === 'info' ? line : `[${tag}] ${line}` });
-      return undefined;
-    },
-    encode: (text) => {
-      const b = Buffer.from(ctx.getString(text!), 'utf8');
-      return ctx.newArrayBuffer(b.buffer.slice(b.byteOffset, b.byteOffset + b.length));
-    },
-    decode: (buf, fatal) => {
-      const bytes = copyBytes(ctx, buf!);
-      try {
-        return ctx.newString((ctx.dump(fatal!) ? utf8Fatal : utf8).decode(bytes));
-      } catch {
-        throw new TypeError('TextDecoder: the data is not valid UTF-8');
-      }
-    },
-    blockingSleep: (ms) => {
-      // Holds this thread on purpose (that is what it is for), but never past the slice's end.
-      const want = ctx.getNumber(ms!);
-      const left = Math.max(0, Math.min(want, sliceDeadline - performance.now()));
-      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, left);
-      return undefined;
-    },
-    call: (op, arg, bytes) => hostCall(job, ctx.getString(op!), ctx.getString(arg!), bytes),
-    lib: (name) => {
-      const source = JS_LIBS[ctx.getString(name!)];
-      if (source === undefined) throw new TypeError('no such sandbox library');
-      return ctx.evalCode(source, 'jobhub:prelude', { strict: true });
-    },
-    done: (kind, value) => {
-      const k = ctx.getNumber(kind!);
-      let out: Uint8Array;
-      if (k === 0) out = new Uint8Array();
-      else if (k === 1) out = copyBytes(ctx, value!);
-      else out = Buffer.from(ctx.getString(value!), 'utf8');
-      job.result =
-        out.length > job.msg.outputBytes
-          ? done(
-              job,
-              false,
-              'output_limit',
-              `output of ${out.length} bytes exceeds the limit of ${job.msg.outputBytes} bytes`,
-            )
-          : { type: 'done', id: job.msg.id, ok: true, output: out, contextUs: job.contextUs };
-      return undefined;
-    },
-    fail: (message, stack, oom) => {
-      if (ctx.dump(oom!)) job.result = memoryFailure(job);
-      else {
-        const m = ctx.getString(message!);
-        const s = tidyStack(ctx.getString(stack!));
-        job.result = done(job, false, 'error', s ? `${m}\n${s}` : m);
-      }
-      return undefined;
-    },
-  };
-  for (const [name, fn] of Object.entries(fns)) {
-    const h = ctx.newFunction(name, fn);
-    ctx.setProp(host, name, h);
-    h.dispose();
-  }
-  const factory = ctx.unwrapResult(ctx.evalCode(JS_PRELUDE, 'jobhub:prelude', { strict: true }));
-  const r = ctx.callFunction(factory, ctx.undefined, host);
-  factory.dispose();
-  host.dispose();
-  return ctx.unwrapResult(r);
-}
 
 /** A host call: timers here; blobs and HTTP through the main thread. Returns the promise handle. */
 function hostCall(job: Job, op: string, arg: string, bytes: QuickJSHandle | undefined): QuickJSHandle {
@@ -502,9 +383,6 @@ function overLimit(job: Job, now: number): boolean {
   return job.oom;
 }
 
-const memoryFailure = (job: Job): JsFromThread =>
-  done(job, false, 'memory', `memory limit of ${job.msg.memoryBytes} bytes exceeded (out of memory)`);
-
 port.on('message', (batch: JsToThread[]) => {
   for (const m of batch) {
     if (broken) return;
@@ -546,4 +424,4 @@ function receive(m: JsToThread): void {
 warmUp();
 spare = freshJob();
 post({ type: 'ready' });
-flush();
+outbox.flush();
