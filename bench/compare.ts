@@ -416,7 +416,9 @@ export async function payloads(o: { sizes: PayloadSize[]; rounds: number; ids: s
  * time from creating a job to one of them holding it.
  */
 async function parkedOnce(store: 'sqlite' | 'pg', workers: number, windowMs: number): Promise<Metrics> {
-  const q = new JobhubQueue({ store });
+  // Long-polls that outlast the parking of all workers: on a loaded machine parking 10,000 took
+  // more than the default 30 s cap, and the first ones ended before the last ones parked.
+  const q = new JobhubQueue({ store, maxWaitMs: 600_000 });
   await q.setup();
   const pool = new Pool(q.url, {
     connections: workers + 16,
@@ -468,7 +470,7 @@ async function parkedOnce(store: 'sqlite' | 'pg', workers: number, windowMs: num
         }
       }
     });
-    await q.waitParked(workers, 120_000);
+    await q.waitParked(workers, 600_000);
     const parkSeconds = (performance.now() - t0) / 1000;
     await sleep(1000);
     const cpu0 = cpuSeconds(q.hub!.pid);

@@ -100,6 +100,8 @@ export interface JobhubOptions {
   agent?: boolean;
   /** The hub's `--durability` (default full). */
   durability?: Durability;
+  /** The hub's `--max-wait-ms` (default the hub's, 30 s). */
+  maxWaitMs?: number;
 }
 
 /** Hubs and agents alive now: killed if the benchmark exits early (Ctrl-C, a failed scenario). */
@@ -284,7 +286,10 @@ class SimWorker {
   }
 }
 
-/** One simulated worker with exactly one job in flight: lease 1, run, complete, repeat. */
+/**
+ * One simulated worker with exactly one job in flight: lease 1, run, then complete it and lease
+ * the next in one request (`POST /api/v1/complete` with `next`), repeat.
+ */
 class SerialWorker {
   private stopped = false;
   private loop: Promise<void> | null = null;
@@ -295,17 +300,27 @@ class SerialWorker {
   ) {}
   async start(): Promise<void> {
     const w = await this.http.json('POST', '/api/v1/workers', { runtimes: ['noop'], capacity: 1 });
+    const next = { workerId: w.id as string, limit: 1, waitMs: 200 };
     this.loop = (async () => {
+      let job: LeasedJob | undefined;
       while (!this.stopped) {
-        const r = await this.http.json<{ jobs: LeasedJob[] }>('POST', `/api/v1/workers/${w.id}/lease`, {
-          limit: 1,
-          waitMs: 200,
-        });
-        const job = r.jobs[0];
-        if (!job) continue;
+        if (!job) {
+          const r = await this.http.json<{ jobs: LeasedJob[] }>(
+            'POST',
+            `/api/v1/workers/${w.id}/lease`,
+            { limit: 1, waitMs: 200 },
+          );
+          job = r.jobs[0];
+          if (!job) continue;
+        }
         await this.handler(job.input?.base64 !== undefined ? Buffer.from(job.input.base64, 'base64') : null);
-        await this.http.json('POST', `/api/v1/jobs/${job.id}/complete`, { token: job.token });
-        this.onDone(1);
+        const r = await this.http.json<{ results: { ok: boolean }[]; next: { jobs: LeasedJob[] } }>(
+          'POST',
+          '/api/v1/complete',
+          { completions: [{ jobId: job.id, token: job.token }], ...(this.stopped ? {} : { next }) },
+        );
+        if (r.results[0]?.ok) this.onDone(1);
+        job = r.next?.jobs[0];
       }
     })();
   }
@@ -328,6 +343,8 @@ export class JobhubQueue implements QueueUnderTest {
   private workerHttp: Http | null = null;
   private schema = '';
   private done = 0;
+  /** Outputs that came inline with a create-and-wait reply (payload scenario). */
+  private readonly outputs = new Map<string, Buffer>();
   private sims: (SimWorker | SerialWorker)[] = [];
   private agents: ChildProcess[] = [];
   private functionId: string | null = null;
@@ -346,7 +363,7 @@ export class JobhubQueue implements QueueUnderTest {
 
   settings(mode: WorkerMode): string {
     if (mode === 'serial')
-      return 'one simulated worker: lease `limit` 1, run, `POST /jobs/{id}/complete`, repeat';
+      return 'one simulated worker: lease `limit` 1, run, then `POST /api/v1/complete` with `next` (complete it and lease the next in one request), repeat';
     if (mode === 'latency')
       return `${this.workers} simulated workers parked on a lease long-poll (\`waitMs\` 30 s)`;
     if (this.useAgent)
@@ -365,6 +382,7 @@ export class JobhubQueue implements QueueUnderTest {
       args.push('--database', `${PG_URL}?schema=${this.schema}`);
     }
     if (this.o.durability === 'relaxed') args.push('--durability', 'relaxed');
+    if (this.o.maxWaitMs !== undefined) args.push('--max-wait-ms', String(this.o.maxWaitMs));
     this.hub = await startHub(args);
     const hubChild = this.hub.child;
     live.add(hubChild);
@@ -417,15 +435,20 @@ export class JobhubQueue implements QueueUnderTest {
         input ? { ...this.jobSpec(), input: await this.inputField(input(i)) } : this.jobSpec(),
       ),
     );
-    const r = await this.http!.json<{ jobs: { id: string }[] }>(
+    // Jobs with small inputs (the payload scenario) are created and waited for in one request:
+    // the reply carries each output inline, so reading them back is no further request.
+    const wait = input !== undefined && !this.useAgent;
+    const r = await this.http!.json<{ jobs: { id: string; output?: { base64?: string } | null }[] }>(
       'POST',
-      '/api/v1/jobs/batch',
+      `/api/v1/jobs/batch${wait ? '?waitMs=60000' : ''}`,
       { jobs },
       undefined,
       {
         prefer: 'return=minimal',
       },
     );
+    for (const j of r.jobs)
+      if (j.output?.base64 !== undefined) this.outputs.set(j.id, Buffer.from(j.output.base64, 'base64'));
     return r.jobs.map((j) => j.id);
   }
 
@@ -542,6 +565,11 @@ export class JobhubQueue implements QueueUnderTest {
   }
 
   output(id: string): Promise<Buffer | null> {
+    const known = this.outputs.get(id);
+    if (known) {
+      this.outputs.delete(id);
+      return Promise.resolve(known);
+    }
     return this.http!.bytes(`/api/v1/jobs/${id}/output`);
   }
 

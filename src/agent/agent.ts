@@ -16,7 +16,7 @@ import {
   sleep,
   type RetryOptions,
 } from './client.js';
-import { hubApi, type HubApi, type LeasedJob, type Registration } from './hub-api.js';
+import { hubApi, type HubApi, type LeasedJob, type NextLease, type Registration } from './hub-api.js';
 import { JobRun, type AgentLog, type JobEnd, type JobLimits } from './job-run.js';
 import { Reporter } from './reporter.js';
 import type { Runtime } from './runtimes/runtime.js';
@@ -88,6 +88,10 @@ export class Agent {
   /** Moving average of how long jobs run (ms): short jobs are leased ahead (prefetch). */
   private avgRunMs = Infinity;
   private readonly stopLeasing = new AbortController();
+  /** A lease request of the lease loop is in flight (completions then lease nothing). */
+  private leaseInFlight = false;
+  /** Slots asked for by completions in flight (`next`), not yet answered. */
+  private reserved = 0;
   private slotFreed: () => void = NOOP;
   private loop: Promise<void> | null = null;
   private draining: Promise<void> | null = null;
@@ -102,6 +106,39 @@ export class Agent {
     this.reporter = new Reporter(this.api, () => this.retryOptions(o.reportRetryMs ?? 600_000));
     this.cache = new CodeCache(this.api, o.codeCacheBytes);
     this.slots = new Slots(o.concurrency);
+    this.reporter.leaseWith = {
+      take: () => this.leaseWithReports(),
+      leased: (jobs, asked) => {
+        this.reserved -= asked.limit;
+        for (const job of jobs) this.startJob(job);
+        this.slotFreed();
+      },
+      failed: (asked) => {
+        this.reserved -= asked.limit;
+        this.slotFreed();
+      },
+    };
+  }
+
+  /** Free slots to lease with a completion request, when the lease loop is not leasing already. */
+  private free(): number {
+    const c = this.o.concurrency;
+    // Jobs that run for milliseconds are leased one batch ahead, so that a lease request
+    // carries many jobs (each request is a commit in the hub) and slots never wait for one.
+    // Long jobs are not: a prefetched job would wait for a slot while its timeout runs.
+    const target = this.avgRunMs < PREFETCH_BELOW_MS ? 2 * c : c;
+    // A job's slot frees when its runtime is done; its report goes on in the background, but
+    // the reports pending are bounded too.
+    return Math.min(target - this.pending, 3 * c - this.running.size) - this.reserved;
+  }
+
+  private leaseWithReports(): NextLease | null {
+    if (this.leaseInFlight || this.stopLeasing.signal.aborted || !this.registration) return null;
+    const free = Math.min(1000, this.free());
+    if (free <= 0) return null;
+    this.reserved += free;
+    // No waiting: the completions' reply must not be held back; the lease loop long-polls.
+    return { workerId: this.registration.id, limit: free, waitMs: 0 };
   }
 
   /** The names registered: each runtime as `base+feature...`. */
@@ -152,7 +189,10 @@ export class Agent {
     this.stopLeasing.abort();
     this.slotFreed();
     await this.loop?.catch(() => {});
-    const all = () => Promise.all([...this.running.values()].map((r) => r.done));
+    // Until none runs: jobs leased by a completion in flight may still arrive.
+    const all = async () => {
+      while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
+    };
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(), timeoutMs);
     await Promise.race([all(), new Promise((r) => deadline.signal.addEventListener('abort', r))]);
@@ -193,32 +233,44 @@ export class Agent {
     const signal = this.stopLeasing.signal;
     const c = this.o.concurrency;
     let coalesceUntil = 0;
+    let yielded = false;
     while (!signal.aborted) {
-      // Jobs that run for milliseconds are leased one batch ahead, so that a lease request
-      // carries many jobs (each request is a commit in the hub) and slots never wait for one.
-      // Long jobs are not: a prefetched job would wait for a slot while its timeout runs.
       const target = this.avgRunMs < PREFETCH_BELOW_MS ? 2 * c : c;
-      // A job's slot frees when its runtime is done; its report goes on in the background, but
-      // the reports pending are bounded too.
-      const free = Math.min(target - this.pending, 3 * c - this.running.size);
+      const free = this.free();
       // Short jobs end close together: when few are free and jobs still run, wait a moment for
       // more, so that one lease request carries several jobs.
       const now = performance.now();
       if (free > 0 && free < target / 2 && this.pending > 0) coalesceUntil ||= now + COALESCE_MS;
       else coalesceUntil = 0;
+      if (free > 0 && !(coalesceUntil && now < coalesceUntil) && this.running.size > 0) {
+        // A slot freed by a job that is about to report: let this turn's completions queue, and
+        // when some wait to be sent, let their request lease for the free slots (protocol §9,
+        // `next`): one request and one commit in the hub instead of two.
+        if (!yielded) {
+          yielded = true;
+          await new Promise<void>((r) => setImmediate(r));
+          continue;
+        }
+        if (this.reporter.waiting > 0) coalesceUntil = Infinity;
+      }
+      yielded = false;
       if (free <= 0 || (coalesceUntil && now < coalesceUntil)) {
         await new Promise<void>((r) => {
           this.slotFreed = r;
-          if (free > 0) setTimeout(r, coalesceUntil - now);
+          if (free > 0 && coalesceUntil !== Infinity) setTimeout(r, coalesceUntil - now);
         });
         this.slotFreed = NOOP;
+        if (coalesceUntil === Infinity) coalesceUntil = 0;
         continue;
       }
       coalesceUntil = 0;
       let jobs: LeasedJob[];
       try {
         const waitMs = Math.min(this.o.leaseWaitMs ?? 20_000, this.registration!.maxWaitMs);
-        jobs = await this.api.lease(this.registration!.id, { limit: free, waitMs }, signal);
+        this.leaseInFlight = true;
+        jobs = await this.api
+          .lease(this.registration!.id, { limit: Math.min(free, 1000), waitMs }, signal)
+          .finally(() => (this.leaseInFlight = false));
         if (failures > 0) this.o.log.info('hub reachable again');
         failures = 0;
       } catch (err) {

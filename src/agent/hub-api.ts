@@ -37,6 +37,13 @@ export interface Completion {
   exitStatus?: number;
 }
 
+/** A lease made with a batch completion (protocol §9). */
+export interface NextLease {
+  workerId: string;
+  limit: number;
+  waitMs: number;
+}
+
 export interface BatchResult {
   jobId: string;
   ok: boolean;
@@ -101,6 +108,12 @@ export const hubApi = (c: HubClient) => ({
     c
       .json<{ results: BatchResult[] }>('POST', '/api/v1/complete', { json: { completions } })
       .then((r) => r.results),
+
+  /** Completes and, in the same request, leases up to `next.limit` jobs for the worker. */
+  completeAndLease: (completions: Completion[], next: NextLease) =>
+    c.json<{ results: BatchResult[]; next?: { jobs: LeasedJob[] } }>('POST', '/api/v1/complete', {
+      json: { completions, next },
+    }),
 
   fail: (jobId: string, body: { token: string; error: string; retryable: boolean; exitStatus?: number }) =>
     c.json<JobView>('POST', `/api/v1/jobs/${jobId}/fail`, { json: body }),

@@ -6,7 +6,7 @@
  * another attempt owns the job, and the report is dropped (protocol §11).
  */
 import { isStale, retry, type RetryOptions } from './client.js';
-import type { Completion, HubApi } from './hub-api.js';
+import type { BatchResult, Completion, HubApi, LeasedJob, NextLease } from './hub-api.js';
 
 export type ReportResult = 'ok' | 'stale';
 
@@ -19,10 +19,23 @@ interface Pending {
 /** Most items in one batch (the hub's limit is 1000). */
 const BATCH = 500;
 
+/**
+ * Leasing with completions: asked at each flush whether the agent has free slots that no lease
+ * request is in flight for; the jobs leased come back through `leased`.
+ */
+export interface LeaseWithReports {
+  take(): NextLease | null;
+  leased(jobs: LeasedJob[], asked: NextLease): void;
+  /** The request failed: the slots asked for are free again. */
+  failed(asked: NextLease): void;
+}
+
 export class Reporter {
   private queue: Pending[] = [];
   private flushing = false;
   private idleWaiters: (() => void)[] = [];
+  /** Set by the agent: completions also lease for its free slots. */
+  leaseWith: LeaseWithReports | null = null;
 
   constructor(
     private readonly api: HubApi,
@@ -55,20 +68,37 @@ export class Reporter {
     }
   }
 
+  /** Completions queued and not yet in a request. */
+  get waiting(): number {
+    return this.queue.length;
+  }
+
   /** Resolves when no completion is queued or in flight. */
   idle(): Promise<void> {
     if (!this.flushing && this.queue.length === 0) return Promise.resolve();
     return new Promise((r) => this.idleWaiters.push(r));
   }
 
+  /** One completion request; the first try of a batch also leases for the agent's free slots. */
+  private async send(items: Completion[]): Promise<BatchResult[]> {
+    const next = this.leaseWith?.take() ?? null;
+    if (!next) return this.api.completeBatch(items);
+    try {
+      const r = await this.api.completeAndLease(items, next);
+      this.leaseWith!.leased(r.next?.jobs ?? [], next);
+      return r.results;
+    } catch (err) {
+      this.leaseWith!.failed(next);
+      throw err;
+    }
+  }
+
   private async flush(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, BATCH);
       try {
-        const results = await retry(
-          () => this.api.completeBatch(batch.map((p) => p.item)),
-          this.retryOptions(),
-        );
+        const items = batch.map((p) => p.item);
+        const results = await retry(() => this.send(items), this.retryOptions());
         batch.forEach((p, i) => {
           const r = results[i];
           if (r?.ok) p.resolve('ok');

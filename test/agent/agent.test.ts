@@ -32,6 +32,34 @@ describe('agent', () => {
     expect(agent.stats.succeeded).toBe(12);
   });
 
+  it('leases the next jobs with its completions, not with a lease request per job', async () => {
+    const { url } = await testHub();
+    const { agent } = await startAgent(url, ['dlabLua54'], { concurrency: 1 });
+    let leaseCalls = 0;
+    let viaCompletions = 0;
+    const { lease, completeAndLease } = agent.api;
+    Object.assign(agent.api, {
+      lease: (...a: Parameters<typeof lease>) => (leaseCalls++, lease(...a)),
+      completeAndLease: async (...a: Parameters<typeof completeAndLease>) => {
+        const r = await completeAndLease(...a);
+        viaCompletions += r.next?.jobs.length ?? 0;
+        return r;
+      },
+    });
+    const f = await fn(url, 'dlabLua54', 'return function(x) return x end');
+    const r = await api(url, 'POST', '/api/v1/jobs/batch', {
+      jobs: Array.from({ length: 30 }, (_, i) => ({ function: f, input: { text: String(i) } })),
+    });
+    const jobs = await Promise.all((r.body.jobs as { id: string }[]).map((j) => final(url, j.id)));
+    expect(jobs.every((j) => j.state === 'succeeded')).toBe(true);
+    // The hub records a completion before its reply reaches the agent.
+    await until(async () => agent.stats.succeeded === 30);
+    // Jobs came with the completions of earlier ones, so fewer lease requests than jobs were
+    // made (how many of each depends on timing: the loop leases when no completion is waiting).
+    expect(viaCompletions).toBeGreaterThan(0);
+    expect(leaseCalls).toBeLessThan(30);
+  });
+
   it('stops a job when the hub says cancel, and does not report it', async () => {
     const { url } = await testHub();
     const { agent } = await startAgent(url, ['dlabLua54']);

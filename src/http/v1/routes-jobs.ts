@@ -10,6 +10,9 @@ import { bulkFilterFrom, jobRequestFrom } from './convert.js';
 import { JobBatchCreate, JobBulk, JobCreate } from './schemas.js';
 import { intParam } from './params.js';
 import { jobJson } from './serialize.js';
+import type { Principal } from '../../auth/auth.js';
+import { createAndWait, smallOutput } from '../../jobs/create-wait.js';
+import type { CreatedJob, JobRequest } from '../../jobs/jobs.js';
 
 const FINAL: JobState[] = ['succeeded', 'failed', 'canceled'];
 
@@ -40,14 +43,49 @@ async function scope(
   return { owner: c.hub.auth.ownerScope(p), staff: p.role === 'admin' };
 }
 
+const WAIT_DOC =
+  'wait up to this many ms (capped by the server) for the jobs to be final; outputs up to `inlineBytes` come inline';
+/** Bytes of outputs one create-and-wait reply carries inline; the rest are referenced by blob id. */
+const REPLY_INLINE_BYTES = 8 * 1024 ** 2;
+
+/** Creates jobs; with the `waitMs` query parameter, waits for them to be final (create-and-wait). */
+function createJobs(c: RequestContext, p: Principal, reqs: JobRequest[]): Promise<CreatedJob[]> {
+  if (c.query.get('waitMs') === null) return c.hub.jobs.create(reqs, p.tokenId, p);
+  const waitMs = intParam(c, 'waitMs', 0, 0, 3_600_000);
+  return createAndWait(c.hub.ctx, c.hub.jobs, reqs, p.tokenId, p, { waitMs, signal: c.signal });
+}
+
+/** For create-and-wait: each final job's small output (null where none or too large), else undefined. */
+async function outputsOf(c: RequestContext, results: CreatedJob[]): Promise<(Buffer | null)[] | undefined> {
+  if (c.query.get('waitMs') === null) return undefined;
+  let budget = REPLY_INLINE_BYTES;
+  const out: (Buffer | null)[] = [];
+  for (const r of results) {
+    const bytes = await smallOutput(c.hub.ctx, r.job, Math.min(budget, c.hub.ctx.config.inlineBytes));
+    if (bytes) budget -= bytes.length;
+    out.push(bytes);
+  }
+  return out;
+}
+
+/** The job's JSON with its output's bytes inline (`{blobId?, size, base64}`) when they are known. */
+function withOutput<T extends { output: unknown }>(json: T, bytes: Buffer | null | undefined): T {
+  if (!bytes) return json;
+  return {
+    ...json,
+    output: { ...(json.output as object), size: bytes.length, base64: bytes.toString('base64') },
+  };
+}
+
 export function jobRoutes(api: Api): void {
   api.route(
     {
       method: 'POST',
       path: '/api/v1/jobs',
       tag: 'jobs',
-      summary: 'Create a job',
+      summary: 'Create a job; with `waitMs`, answer once it is final, its small output inline',
       body: JobCreate,
+      query: { waitMs: WAIT_DOC },
       responses: { 201: 'created', 200: 'an existing job with the same idempotency key' },
     },
     async (c) => {
@@ -55,13 +93,12 @@ export function jobRoutes(api: Api): void {
       c.hub.auth.require(p, 'client');
       const body = await readJson(c.req, JobCreate, c.hub.ctx.config.maxJsonBytes);
       const header = c.req.headers['idempotency-key'];
-      const [r] = await c.hub.jobs.create(
-        [jobRequestFrom(body, typeof header === 'string' ? header : undefined)],
-        p.tokenId,
-        p,
-      );
+      const [r] = await createJobs(c, p, [
+        jobRequestFrom(body, typeof header === 'string' ? header : undefined),
+      ]);
+      const outputs = await outputsOf(c, [r!]);
       sendJson(c.res, r!.created ? 201 : 200, {
-        ...jobJson(r!.job, p.role === 'admin'),
+        ...withOutput(jobJson(r!.job, p.role === 'admin'), outputs?.[0]),
         warnings: r!.warnings,
       });
     },
@@ -71,8 +108,9 @@ export function jobRoutes(api: Api): void {
       method: 'POST',
       path: '/api/v1/jobs/batch',
       tag: 'jobs',
-      summary: 'Create many jobs in one commit',
+      summary: 'Create many jobs in one commit; with `waitMs`, answer once all are final',
       body: JobBatchCreate,
+      query: { waitMs: WAIT_DOC },
       responses: {
         201: 'created; with `Prefer: return=minimal` each job is only {id, state, created, warnings}',
       },
@@ -81,28 +119,30 @@ export function jobRoutes(api: Api): void {
       const p = await c.principal();
       c.hub.auth.require(p, 'client');
       const body = await readJson(c.req, JobBatchCreate, c.hub.ctx.config.maxJsonBytes);
-      const results = await c.hub.jobs.create(
-        body.jobs.map((j) => jobRequestFrom(j)),
-        p.tokenId,
+      const results = await createJobs(
+        c,
         p,
+        body.jobs.map((j) => jobRequestFrom(j)),
       );
+      const outputs = await outputsOf(c, results);
       // RFC 7240: a bulk producer that keeps only the ids asks for the short form, which saves
       // the hub serialising (and the client parsing) every job in full.
       if (prefersMinimal(c.req.headers.prefer)) {
         c.res.setHeader('preference-applied', 'return=minimal');
         sendJson(c.res, 201, {
-          jobs: results.map((r) => ({
-            id: r.job.id,
-            state: r.job.state,
-            created: r.created,
-            warnings: r.warnings,
-          })),
+          jobs: results.map((r, i) => {
+            const short = { id: r.job.id, state: r.job.state, created: r.created, warnings: r.warnings };
+            // Waited for: what the requester waited for, the output and the error, ride along.
+            if (!outputs) return short;
+            const full = withOutput(jobJson(r.job), outputs[i]);
+            return { ...short, output: full.output, error: full.error };
+          }),
         });
         return;
       }
       sendJson(c.res, 201, {
-        jobs: results.map((r) => ({
-          ...jobJson(r.job, p.role === 'admin'),
+        jobs: results.map((r, i) => ({
+          ...withOutput(jobJson(r.job, p.role === 'admin'), outputs?.[i]),
           created: r.created,
           warnings: r.warnings,
         })),

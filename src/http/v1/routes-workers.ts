@@ -5,6 +5,7 @@ import type { HubServices } from '../services.js';
 import type { LeasedJob } from '../../jobs/leased.js';
 import { readJson } from '../body.js';
 import type { RequestContext } from '../router.js';
+import { completeAndLease } from '../../jobs/complete-next.js';
 import { sendJson, type Api } from './api.js';
 import { inputFrom } from './convert.js';
 import { Complete, CompleteBatch, Fail, Heartbeat, LeaseRequest, WorkerRegister } from './schemas.js';
@@ -179,35 +180,49 @@ export function workerRoutes(api: Api): void {
       method: 'POST',
       path: '/api/v1/complete',
       tag: 'workers',
-      summary: 'Report many successes in one request; one result per item',
+      summary: 'Report many successes in one request; one result per item; optionally lease the next jobs',
       body: CompleteBatch,
-      responses: { 200: '{results: [{jobId, ok, state | error}]}' },
+      responses: { 200: '{results: [{jobId, ok, state | error}], next?: {jobs: [...]}}' },
     },
     async (c) => {
       const p = await asWorker(c);
       const b = await readJson(c.req, CompleteBatch, c.hub.ctx.config.maxJsonBytes);
-      const results = await Promise.all(
-        b.completions.map((item) =>
-          ownOutput(c.hub, p, inputFrom(item.output))
-            .then((output) =>
-              c.hub.leases.complete({
-                jobId: item.jobId,
-                token: item.token,
-                output,
-                result: item.result,
-                exitStatus: item.exitStatus,
-              }),
-            )
-            .then(
-              (job) => ({ jobId: item.jobId, ok: true, state: job.state }),
-              (err: unknown) => {
-                if (!(err instanceof HubError)) throw err;
-                return { jobId: item.jobId, ok: false, error: { code: err.code, message: err.message } };
-              },
-            ),
-        ),
+      // Checked before anything is written: a bad worker id changes nothing.
+      const worker = b.next && (await c.hub.workers.actingAs(b.next.workerId, p));
+      const { results, leased } = await completeAndLease(
+        c.hub.leases,
+        b.completions.map((item) => ({
+          jobId: item.jobId,
+          item: ownOutput(c.hub, p, inputFrom(item.output)).then((output) => ({
+            jobId: item.jobId,
+            token: item.token,
+            output,
+            result: item.result,
+            exitStatus: item.exitStatus,
+          })),
+        })),
+        worker
+          ? {
+              workerId: worker.record.id,
+              limit: b.next!.limit ?? 1,
+              waitMs: b.next!.waitMs ?? 0,
+              tags: b.next!.tags,
+              signal: c.signal,
+            }
+          : undefined,
       );
-      sendJson(c.res, 200, { results });
+      const reply: Record<string, unknown> = {
+        results: results.map((r) =>
+          r.ok
+            ? { jobId: r.jobId, ok: true, state: r.job.state }
+            : { jobId: r.jobId, ok: false, error: { code: r.error.code, message: r.error.message } },
+        ),
+      };
+      if (leased) {
+        const functions = new Map<string, FunctionRecord | null>();
+        reply.next = { jobs: await Promise.all(leased.map((j) => leasedJson(c.hub, j, functions))) };
+      }
+      sendJson(c.res, 200, reply);
     },
   );
   api.route(

@@ -156,13 +156,21 @@ export const WorkerRegister = Type.Object(
   { additionalProperties: false },
 );
 
-export const LeaseRequest = Type.Object(
+const LeaseFields = {
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+  waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
+  tags: Type.Optional(Tags),
+};
+
+export const LeaseRequest = Type.Object(LeaseFields, { additionalProperties: false });
+
+/** A lease made with a batch completion, for the worker `workerId` (protocol §9). */
+export const NextLease = Type.Object(
+  { workerId: Id, ...LeaseFields },
   {
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-    waitMs: Type.Optional(Type.Integer({ minimum: 0, maximum: 3_600_000 })),
-    tags: Type.Optional(Tags),
+    additionalProperties: false,
+    description: 'Lease for this worker in the same request; the reply carries `next: {jobs}`',
   },
-  { additionalProperties: false },
 );
 
 export const Heartbeat = Type.Object(
@@ -193,6 +201,7 @@ export const CompleteBatch = Type.Object(
         maxItems: 1000,
       },
     ),
+    next: Type.Optional(NextLease),
   },
   { additionalProperties: false },
 );

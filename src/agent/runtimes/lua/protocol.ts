@@ -10,6 +10,8 @@ export interface LuaRunMessage {
   timeoutMs: number;
   /** Enforced. */
   wallMs: number;
+  /** Epoch ms the job must end by, counted from the hand-over (jobs of a batch wait their turn). */
+  deadlineAt?: number;
   memoryBytes: number;
   outputBytes: number;
   /** Offer the `pleiades` blob module (runtime feature `+pcli`). */

@@ -7,7 +7,8 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { parseRuntime } from '../../../core/runtime.js';
-import { ThreadPool } from '../pool.js';
+import { availableParallelism } from 'node:os';
+import { BatchPool } from '../batch-pool.js';
 import { fail, type CodeBlob, type RunContext, type RunOutcome, type Runtime } from '../runtime.js';
 import type { BlobAccess } from '../runtime.js';
 import type { BlobCall, BlobReply, LuaRunMessage, LuaThreadMessage } from './protocol.js';
@@ -19,6 +20,8 @@ export interface LuaRuntimeOptions {
   base?: string;
   /** Features to offer (default all: `pcli`). */
   features?: string[];
+  /** Most engine threads (default: the machine's cores, at least 2); jobs beyond wait their turn. */
+  maxThreads?: number;
 }
 
 export const LUA_FEATURES = ['pcli'];
@@ -34,15 +37,20 @@ export class LuaRuntime implements Runtime<Prepared> {
   readonly base: string;
   readonly features: readonly string[];
   /** The engine threads (public for diagnostics). */
-  readonly pool: ThreadPool<LuaRunMessage, Extract<LuaThreadMessage, { type: 'done' }>>;
+  readonly pool: BatchPool<LuaRunMessage, Extract<LuaThreadMessage, { type: 'done' }>>;
 
   constructor(o: LuaRuntimeOptions) {
     this.base = o.base ?? 'dlabLua54';
     this.features = o.features ?? LUA_FEATURES;
-    this.pool = new ThreadPool({
+    // Lua jobs are CPU work: more threads than cores only add hand-overs and wake-ups. Each
+    // thread holds its share of the jobs that run at once and runs them one after another.
+    const jobs = Math.max(1, o.threads);
+    const threads = Math.min(jobs, o.maxThreads ?? Math.max(2, availableParallelism()));
+    this.pool = new BatchPool({
+      perThread: Math.ceil(jobs / threads),
       name: 'Lua engine',
       entry: new URL('./thread.js', import.meta.url),
-      size: Math.max(1, o.threads),
+      size: threads,
       // The Lua heap is wasm memory (limited per job); this bounds the JS side of the thread.
       resourceLimits: { maxOldGenerationSizeMb: 256 },
       setup: () => blobChannel(),
@@ -73,6 +81,7 @@ export class LuaRuntime implements Runtime<Prepared> {
           input: new Uint8Array(input),
           timeoutMs: ctx.limits.timeoutMs,
           wallMs: ctx.limits.wallMs,
+          deadlineAt: Date.now() + ctx.limits.wallMs,
           memoryBytes: ctx.limits.memoryBytes,
           outputBytes: ctx.limits.outputBytes,
           pcli,

@@ -11,6 +11,7 @@
 import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { LuaFactory } from 'wasmoon';
 import { LUA_PRELUDE } from './prelude.js';
+import type { BatchThreadData } from '../batch-pool.js';
 import type { BlobCall, BlobReply, LuaRunMessage, LuaThreadData, LuaThreadMessage } from './protocol.js';
 
 /** The raw C API as the emscripten module exports it (numbers in, numbers out). */
@@ -57,6 +58,8 @@ const MAX_LOG_BYTES = 4 * 1024 ** 2;
 
 const port = parentPort!;
 const { rpc, flag } = workerData as LuaThreadData;
+/** The id of the job running now, 0 between jobs: the pool reads it to know whom to blame. */
+const running = new Int32Array((workerData as Partial<BatchThreadData>).running ?? new SharedArrayBuffer(4));
 const wake = new Int32Array(flag);
 const lua = (await new LuaFactory().getLuaModule()).module as unknown as RawLua;
 
@@ -245,7 +248,9 @@ function run(job: LuaRunMessage): LuaThreadMessage {
     lua._lua_pushcclosure(L, blobput, 0);
     // Counted from here: the state's own baseline is not the job's.
     account.max = account.used + job.memoryBytes;
-    deadline = Date.now() + job.wallMs;
+    // Counted from the hand-over when the pool says so: time spent waiting behind other jobs of
+    // the batch is the job's, as the pool's hard limit counts it.
+    deadline = Math.min(Date.now() + job.wallMs, job.deadlineAt ?? Infinity);
     lua._lua_sethook(L, hook, LUA_MASKCOUNT, HOOK_COUNT);
     const status = lua._lua_pcallk(L, 7, 2, 0, 0, 0);
     const late = Date.now() > deadline;
@@ -297,14 +302,44 @@ const memoryFailure = (job: LuaRunMessage): LuaThreadMessage => ({
   message: `memory limit of ${job.memoryBytes} bytes exceeded (not enough memory)`,
 });
 
-port.on('message', (job: LuaRunMessage) => {
+/** Answers gathered while a batch runs; sent together (one message) at its end, or sooner. */
+let replies: LuaThreadMessage[] = [];
+let outputs: ArrayBuffer[] = [];
+let repliesSince = 0;
+/** Answers wait at most this long while later jobs of the batch run. */
+const REPLY_HOLD_MS = 2;
+function sendReplies(): void {
+  if (replies.length === 0) return;
+  post({ type: 'batch', replies } as unknown as LuaThreadMessage, outputs);
+  replies = [];
+  outputs = [];
+}
+
+/** Runs one job; false when the thread must stop taking jobs (its wasm heap grew too large). */
+function runOne(job: LuaRunMessage): boolean {
   current = job;
+  Atomics.store(running, 0, job.id);
   const reply = run(job);
+  Atomics.store(running, 0, 0);
   current = null;
   const retire = lua.HEAPU8.length > RECYCLE_HEAP_BYTES;
   if (retire && reply.type === 'done') reply.retire = true;
-  post(reply, reply.type === 'done' && reply.ok ? [reply.output.buffer as ArrayBuffer] : []);
-  if (retire) process.exit(0);
+  if (replies.length === 0) repliesSince = Date.now();
+  replies.push(reply);
+  if (reply.type === 'done' && reply.ok) outputs.push(reply.output.buffer as ArrayBuffer);
+  return !retire;
+}
+
+port.on('message', (m: LuaRunMessage | { type: 'batch'; jobs: LuaRunMessage[] }) => {
+  const jobs = m.type === 'batch' ? m.jobs : [m];
+  for (const job of jobs) {
+    if (!runOne(job)) {
+      sendReplies();
+      process.exit(0);
+    }
+    if (Date.now() - repliesSince >= REPLY_HOLD_MS) sendReplies();
+  }
+  sendReplies();
   // Make the next job's state now, while idle, not when the job arrives.
   setImmediate(() => {
     spare ??= freshState();
