@@ -13,6 +13,7 @@
  */
 import { HubError } from '../core/errors.js';
 import type { JobRecord } from '../store/store.js';
+import type { LeasedJob } from './leased.js';
 import type { LeaseOptions, LeaseService } from './workers.js';
 
 /** One success to report, its output already resolved and checked by the caller. */
@@ -42,7 +43,7 @@ export async function completeAndLease(
   leases: LeaseService,
   items: readonly { jobId: string; item: CompletionItem | Promise<CompletionItem> }[],
   next?: NextLease,
-): Promise<{ results: CompletionResult[]; leased: JobRecord[] | null }> {
+): Promise<{ results: CompletionResult[]; leased: LeasedJob[] | null }> {
   const completing = Promise.all(
     items.map(async ({ jobId, item }): Promise<CompletionResult> => {
       try {
@@ -54,7 +55,7 @@ export async function completeAndLease(
     }),
   );
   // Started in the same turn as the completions' writes: one group commit for all of them.
-  const leasing = next ? leases.lease(next.workerId, next) : null;
+  const leasing = next ? leases.leaseToRun(next.workerId, next) : null;
   const [results, leased] = await Promise.all([completing, leasing]);
   return { results, leased };
 }

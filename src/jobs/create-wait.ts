@@ -9,9 +9,7 @@
  */
 import { isFinal } from '../core/states.js';
 import type { JobRecord } from '../store/store.js';
-import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
-import type { CreatedJob, JobRequest, JobService } from './jobs.js';
 
 export interface CreateWaitOptions {
   /** How long to wait for every job to be final (capped by the hub's `maxWaitMs`). */
@@ -23,21 +21,18 @@ export interface CreateWaitOptions {
  * Creates the jobs as `JobService.create` does, then resolves when all of them are final or the
  * wait ends, with each job as it is then (not final ones still queued or running).
  */
-export async function createAndWait(
+export async function createAndWait<C extends { job: JobRecord }>(
   ctx: HubContext,
-  jobs: JobService,
-  reqs: JobRequest[],
-  owner: string | null,
-  creator: Principal | undefined,
+  create: () => Promise<C[]>,
   o: CreateWaitOptions,
-): Promise<CreatedJob[]> {
+): Promise<C[]> {
   const early = new Map<string, JobRecord>();
   const stopEarly = ctx.events.subscribeAll((e) => {
     if (e.type === 'state' && isFinal(e.job.state)) early.set(e.job.id, e.job);
   });
-  let created: CreatedJob[];
+  let created: C[];
   try {
-    created = await jobs.create(reqs, owner, creator);
+    created = await create();
   } finally {
     stopEarly();
   }

@@ -22,6 +22,7 @@ import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
 import type { LeaseService, WorkerRegistry } from './workers.js';
 import { explainJob, type Explanation } from './explain.js';
+import { createAndWait, smallOutput, type CreateWaitOptions } from './create-wait.js';
 
 export type { JobFilter, JobRecord };
 
@@ -243,6 +244,21 @@ export class JobService {
   /** The job, or null when there is none with this id. */
   find(id: string): Promise<JobRecord | null> {
     return this.ctx.store.jobGet({ id });
+  }
+
+  /** Creates the jobs, then waits up to `o.waitMs` for them to be final (create-and-wait). */
+  createAndWait(
+    reqs: JobRequest[],
+    owner: string | null,
+    creator: Principal | undefined,
+    o: CreateWaitOptions,
+  ): Promise<CreatedJob[]> {
+    return createAndWait(this.ctx, () => this.create(reqs, owner, creator), o);
+  }
+
+  /** The job's output bytes when at most `maxBytes`, else null (see create-wait.ts). */
+  smallOutput(job: JobRecord, maxBytes: number): Promise<Buffer | null> {
+    return smallOutput(this.ctx, job, maxBytes);
   }
 
   async get(id: string, owner?: string): Promise<JobRecord> {

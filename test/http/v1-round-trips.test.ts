@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { RunningHub } from '../../src/http/app.js';
+import type { RunningHub } from '../../src/app/start.js';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { api, testHub } from '../helpers/hub.js';
 import { bearer, createJob, getJob, lease, leaseOne, registerWorker, uploadBlob } from '../helpers/worker.js';

@@ -11,7 +11,6 @@ import { JobBatchCreate, JobBulk, JobCreate } from './schemas.js';
 import { intParam } from './params.js';
 import { jobJson } from './serialize.js';
 import type { Principal } from '../../auth/auth.js';
-import { createAndWait, smallOutput } from '../../jobs/create-wait.js';
 import type { CreatedJob, JobRequest } from '../../jobs/jobs.js';
 
 const FINAL: JobState[] = ['succeeded', 'failed', 'canceled'];
@@ -52,7 +51,7 @@ const REPLY_INLINE_BYTES = 8 * 1024 ** 2;
 function createJobs(c: RequestContext, p: Principal, reqs: JobRequest[]): Promise<CreatedJob[]> {
   if (c.query.get('waitMs') === null) return c.hub.jobs.create(reqs, p.tokenId, p);
   const waitMs = intParam(c, 'waitMs', 0, 0, 3_600_000);
-  return createAndWait(c.hub.ctx, c.hub.jobs, reqs, p.tokenId, p, { waitMs, signal: c.signal });
+  return c.hub.jobs.createAndWait(reqs, p.tokenId, p, { waitMs, signal: c.signal });
 }
 
 /** For create-and-wait: each final job's small output (null where none or too large), else undefined. */
@@ -61,7 +60,7 @@ async function outputsOf(c: RequestContext, results: CreatedJob[]): Promise<(Buf
   let budget = REPLY_INLINE_BYTES;
   const out: (Buffer | null)[] = [];
   for (const r of results) {
-    const bytes = await smallOutput(c.hub.ctx, r.job, Math.min(budget, c.hub.ctx.config.inlineBytes));
+    const bytes = await c.hub.jobs.smallOutput(r.job, Math.min(budget, c.hub.ctx.config.inlineBytes));
     if (bytes) budget -= bytes.length;
     out.push(bytes);
   }

@@ -218,10 +218,7 @@ export function workerRoutes(api: Api): void {
             : { jobId: r.jobId, ok: false, error: { code: r.error.code, message: r.error.message } },
         ),
       };
-      if (leased) {
-        const functions = new Map<string, FunctionRecord | null>();
-        reply.next = { jobs: await Promise.all(leased.map((j) => leasedJson(c.hub, j, functions))) };
-      }
+      if (leased) reply.next = { jobs: leased.map(leasedJson) };
       sendJson(c.res, 200, reply);
     },
   );
