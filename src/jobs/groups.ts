@@ -9,6 +9,9 @@
  * no event tells this hub (a rate window passing, a job finishing on another hub, a change made
  * on another hub), by a short tick that runs only while workers are parked and a limited group
  * has queued work and room by its last known counts: it wakes as many waiters as there is room.
+ * Counts change only when they are read again (every REFRESH_MS), so a group limited by
+ * concurrency alone is woken for once per read; only a rate window opens between reads, so
+ * rate-limited groups are woken for on every tick.
  */
 import { HubError, notFound } from '../core/errors.js';
 import { validateGroupName, type GroupSettings, type GroupUsage } from '../core/groups.js';
@@ -85,12 +88,14 @@ export class GroupService {
     const { dispatcher } = this.ctx;
     if (dispatcher.parked === 0 || this.refreshing) return;
     const now = this.ctx.clock();
+    let fresh = false;
     if (now - this.refreshedAt >= REFRESH_MS) {
       this.refreshing = true;
       try {
         const before = new Map(this.known.map((g) => [g.name, g]));
         this.known = await this.ctx.store.groupList({ limit: REFRESH_GROUPS });
         this.refreshedAt = now;
+        fresh = true;
         // Changed elsewhere (another hub's admin): everyone looks again.
         if (this.known.some((g) => before.has(g.name) && before.get(g.name)!.updatedAt !== g.updatedAt)) {
           dispatcher.wakeAll();
@@ -104,6 +109,8 @@ export class GroupService {
     let room = 0;
     for (const g of this.known) {
       if (g.queued === 0 || g.paused || (g.concurrency === null && g.perSecond === null)) continue;
+      // The same stale counts would wake the same waiters again: see the header.
+      if (g.perSecond === null && !fresh) continue;
       const free = g.concurrency === null ? g.queued : Math.max(0, g.concurrency - g.running);
       room += Math.min(free, g.queued);
     }
