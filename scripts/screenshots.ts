@@ -80,6 +80,37 @@ try {
   await shot(page, 'console-functions');
   await open(page, '/ui/console/submit', 'Submit job');
   await shot(page, 'console-submit');
+  // Schedules: one that has run (every 10 s), one for the night, one paused.
+  const fnId = (name: string) => fns.find((f) => f.name === name)!.id;
+  const often = await api('POST', '/api/v1/schedules', {
+    name: 'count-words',
+    cron: '*/10 * * * * *',
+    job: { function: fnId('word-count'), input: { text: 'a few words to count' } },
+  });
+  await api('POST', '/api/v1/schedules', {
+    name: 'nightly-steps',
+    cron: '30 3 * * *',
+    timezone: 'Europe/Paris',
+    overlap: 'skip',
+    job: { function: fnId('slow-steps'), input: { text: 'nightly' } },
+  });
+  const weekly = await api('POST', '/api/v1/schedules', {
+    name: 'weekly-cleanup',
+    cron: '0 6 * * 1',
+    job: { runtime: 'python3' },
+  });
+  await api('POST', `/api/v1/schedules/${weekly.id}/pause`);
+  await until('the schedule to run once', async () => {
+    const all = (await api('GET', '/api/v1/schedules')).schedules as {
+      id: string;
+      lastJobId: string | null;
+    }[];
+    return all.some((x) => x.id === often.id && x.lastJobId !== null);
+  });
+  await open(page, '/ui/console/schedules', 'Create schedule');
+  await page.locator('tr[data-schedule]').nth(2).waitFor();
+  await shot(page, 'console-schedules');
+  await api('POST', `/api/v1/schedules/${often.id}/pause`);
 
   // The leaderboard once the teams have a few results each (the demo keeps them running).
   await until(

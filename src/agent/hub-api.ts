@@ -84,6 +84,28 @@ export interface GroupView {
   running: number;
 }
 
+export interface WebhookView {
+  id: string;
+  url: string;
+  events: string[];
+  createdAt: string;
+}
+
+export interface DeliveryView {
+  id: string;
+  webhookId: string;
+  event: string;
+  jobId: string;
+  state: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** When the next try is due; null once delivered or given up. */
+  nextAttemptAt: string | null;
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
 export interface BlobView {
   id: string;
   sha256: string;
@@ -196,6 +218,22 @@ export const hubApi = (c: HubClient) => ({
     name: string,
     body: { concurrency?: number | null; perSecond?: number | null; paused?: boolean },
   ) => c.json<GroupView>('PUT', `/api/v1/groups/${encodeURIComponent(name)}`, { json: body }),
+
+  webhookCreate: (body: { url: string; events: string[]; secret: string }) =>
+    c.json<WebhookView>('POST', '/api/v1/webhooks', { json: body }),
+
+  /** The webhooks the token may see (an admin: all), oldest first. */
+  webhookList: () => c.json<{ webhooks: WebhookView[] }>('GET', '/api/v1/webhooks').then((r) => r.webhooks),
+
+  webhookDelete: (id: string) => c.json<null>('DELETE', `/api/v1/webhooks/${encodeURIComponent(id)}`),
+
+  /** A webhook's deliveries with their results, newest first (one page of at most `limit`). */
+  webhookDeliveries: (id: string, limit = 100) =>
+    c
+      .json<{
+        deliveries: DeliveryView[];
+      }>('GET', `/api/v1/webhooks/${encodeURIComponent(id)}/deliveries?limit=${limit}`)
+      .then((r) => r.deliveries),
 
   jobOutput: (id: string) =>
     c.stream('GET', `/api/v1/jobs/${encodeURIComponent(id)}/output`).then((r) => r.body),

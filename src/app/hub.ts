@@ -204,8 +204,11 @@ export class Hub implements HubServices {
     return total;
   }
 
-  /** Removes finished jobs and unreferenced blobs older than the retention, in small batches. */
-  async retainOnce(): Promise<{ jobs: number; blobs: number }> {
+  /**
+   * Removes finished jobs, unreferenced blobs and done webhook deliveries older than the
+   * retention, in small batches.
+   */
+  async retainOnce(): Promise<{ jobs: number; blobs: number; deliveries: number }> {
     const { ctx } = this;
     const before = ctx.clock() - ctx.config.retentionMs;
     let jobs = 0;
@@ -220,8 +223,10 @@ export class Hub implements HubServices {
       ? await ctx.store.blobDelete({ ids: candidates.map((b) => b.id), before })
       : [];
     for (const b of deleted) await ctx.blobs.delete(b.sha256);
-    if (jobs || deleted.length) ctx.log.info({ jobs, blobs: deleted.length }, 'retention removed old data');
-    return { jobs, blobs: deleted.length };
+    const deliveries = await this.webhooks.prune(ctx.config.retentionMs);
+    if (jobs || deleted.length || deliveries)
+      ctx.log.info({ jobs, blobs: deleted.length, deliveries }, 'retention removed old data');
+    return { jobs, blobs: deleted.length, deliveries };
   }
 
   /** Whether the store answers. */

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Command[]>> = {
   jobs: async () => [(await import('./jobs.js')).jobsCommand()],
   schedules: async () => [(await import('./jobs.js')).schedulesCommand()],
   groups: async () => [(await import('./groups.js')).groupsCommand()],
+  webhooks: async () => [(await import('./webhooks.js')).webhooksCommand()],
   portal: async () => [(await import('./portal.js')).portalCommand()],
   'bench-worker': async () => [(await import('./bench-worker.js')).benchWorkerCommand()],
 };

@@ -30,7 +30,11 @@ export function serverCommand(): Command {
     .option('--auth', 'require tokens even on loopback')
     .option('--lease-ms <ms>', 'lease length for native workers', int)
     .option('--max-wait-ms <ms>', 'cap on any long-poll', int)
-    .option('--retention-ms <ms>', 'keep finished jobs and unreferenced blobs this long', int)
+    .option(
+      '--retention-ms <ms>',
+      'keep finished jobs, unreferenced blobs and done webhook deliveries this long',
+      int,
+    )
     .option('--max-blob-bytes <n>', 'largest blob accepted', int)
     .option(
       '--webhook-allow <cidrs>',

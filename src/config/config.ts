@@ -49,7 +49,7 @@ export interface HubConfig {
   maxJsonBytes: number;
   /** Inputs up to this size travel inline in a lease reply; also the inline input/output cap. */
   inlineBytes: number;
-  /** Finished jobs and unreferenced blobs are removed after this long. */
+  /** Finished jobs, unreferenced blobs and done webhook deliveries are removed after this long. */
   retentionMs: number;
   retentionIntervalMs: number;
   logLevel: 'debug' | 'info' | 'warn' | 'error' | 'silent';

@@ -420,6 +420,11 @@ export interface Store {
   /** A webhook's deliveries, newest first. */
   deliveryList(p: { webhookId: string; beforeId?: string; limit: number }): Promise<DeliveryRecord[]>;
   /**
+   * Deletes up to `limit` deliveries that are done (delivered, or given up) and finished before
+   * `before`; returns how many. Pending ones stay, however old.
+   */
+  deliveryDeleteFinished(p: { before: number; limit: number }): Promise<number>;
+  /**
    * Creates or changes a group's settings; fields left out keep their value (a new group: no
    * limits, not paused). Jobs name groups freely: a group also exists once a job names it.
    */

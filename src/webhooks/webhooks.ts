@@ -10,6 +10,9 @@
  * a claim moves the row's next attempt CLAIM_MS on, so a hub that dies mid-send leaves it to be
  * sent again. Requests never wait for any of this.
  *
+ * Done deliveries (delivered, or given up) are deleted by the hub's retention (`prune`), like
+ * finished jobs, so the outbox does not grow without bound.
+ *
  * Receivers are checked when they are connected to (the resolved address, not just the name):
  * loopback, link-local and private addresses are refused unless `webhookAllow` has them.
  */
@@ -35,6 +38,15 @@ const KNOWN_MS = 2_000;
 const SWEEP_MS = 10_000;
 const SWEEP_WINDOW_MS = 10 * 60_000;
 const CLAIM_BATCH = 20;
+/**
+ * Done deliveries are kept at least this long, whatever the retention: the sweep re-adds the
+ * deliveries of jobs finished in its window that it does not find, so one pruned inside that
+ * window would be sent again. Twice the window leaves room for hub clocks that disagree.
+ */
+const KEEP_AT_LEAST_MS = 2 * SWEEP_WINDOW_MS;
+const PRUNE_BATCH = 500;
+/** Most deliveries one prune deletes; the next retention round takes the rest. */
+const PRUNE_MAX = 10_000;
 /** Most webhooks one owner may have. */
 const MAX_WEBHOOKS = 100;
 
@@ -164,6 +176,20 @@ export class WebhookService {
   async deliveries(id: string, owner: string | undefined, p: { beforeId?: string; limit: number }) {
     await this.get(id, owner);
     return this.ctx.store.deliveryList({ webhookId: id, ...p });
+  }
+
+  /**
+   * Deletes done deliveries that finished more than `retentionMs` ago (at least KEEP_AT_LEAST_MS),
+   * in small batches, each its own commit; returns how many.
+   */
+  async prune(retentionMs: number): Promise<number> {
+    const before = this.ctx.clock() - Math.max(retentionMs, KEEP_AT_LEAST_MS);
+    let total = 0;
+    for (;;) {
+      const n = await this.ctx.store.deliveryDeleteFinished({ before, limit: PRUNE_BATCH });
+      total += n;
+      if (n < PRUNE_BATCH || total >= PRUNE_MAX) return total;
+    }
   }
 
   start(): void {

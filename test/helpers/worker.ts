@@ -279,15 +279,16 @@ export function runProcess(
 
 /**
  * Runs the CLI without blocking this process (a hub under test may run in it), with no token
- * from the environment: the caller passes `--token` when it means one.
+ * from the environment: the caller passes `--token` (or `env`) when it means one.
  */
 export function runCliAsync(
   args: string[],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const p = spawn(process.execPath, [join(ROOT, 'bin/jobhub.js'), ...args], {
       cwd: ROOT,
-      env: { ...process.env, JOBHUB_TOKEN: '' },
+      env: { ...process.env, JOBHUB_TOKEN: '', ...env },
     });
     let stdout = '';
     let stderr = '';

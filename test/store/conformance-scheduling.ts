@@ -285,5 +285,37 @@ export function storeSchedulingConformance(name: string, open: OpenStore): void 
       expect(await store.webhookGet({ id: all.id })).toBeNull();
       expect(jq!.state).toBe('queued');
     });
+
+    it('deletes done deliveries finished before a time, in batches, and keeps pending ones', async () => {
+      const hook = await store.webhookInsert({
+        url: 'https://example.com/keep',
+        events: ['job.canceled'],
+        secret: 'secret-3',
+        owner: null,
+        createdAt: T0,
+      });
+      const jobs = await insert([{}, {}, {}, {}]);
+      for (const j of jobs) await store.jobCancel({ jobId: j.id, now: T0 + 1 });
+      expect(await store.deliveryEnqueue({ since: 0, now: T0 + 2 })).toBe(4);
+      const [a, b, c, d] = (await store.deliveryClaim({ now: T0 + 2, limit: 10, claimMs: 1000 })).sort(
+        (x, y) => Number(x.id) - Number(y.id),
+      );
+      const record = (id: string, state: 'delivered' | 'failed' | 'pending', now: number) =>
+        store.deliveryRecord({ id, state, status: 500, error: null, nextAttemptAt: now + 10, now });
+      await record(a!.id, 'delivered', T0 + 100);
+      await record(b!.id, 'failed', T0 + 200);
+      await record(c!.id, 'delivered', T0 + 300);
+      // d stays pending (retried later), however old.
+      await record(d!.id, 'pending', T0 + 50);
+      const left = async () =>
+        (await store.deliveryList({ webhookId: hook.id, limit: 10 })).map((x) => x.id).sort();
+
+      expect(await store.deliveryDeleteFinished({ before: T0 + 100, limit: 10 })).toBe(0);
+      expect(await store.deliveryDeleteFinished({ before: T0 + 300, limit: 1 })).toBe(1);
+      expect(await store.deliveryDeleteFinished({ before: T0 + 300, limit: 10 })).toBe(1);
+      expect(await left()).toEqual([c!.id, d!.id].sort());
+      expect(await store.deliveryDeleteFinished({ before: T0 + 1_000_000, limit: 10 })).toBe(1);
+      expect(await left()).toEqual([d!.id]);
+    });
   });
 }

@@ -1,8 +1,8 @@
 /**
  * Webhooks against a real local HTTP receiver (loopback, allowed with webhookAllow): signed
  * deliveries of job outcomes, retries with backoff after failures, deliveries listed with their
- * results, event and owner filters, refused targets; and with several hubs on one PostgreSQL,
- * each delivery sent once.
+ * results, event and owner filters, refused targets, retention of done deliveries; and with
+ * several hubs on one PostgreSQL, each delivery sent once.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -193,6 +193,37 @@ describe('webhooks', () => {
     expect(d).toMatchObject({ state: 'pending', attempts: 1, lastStatus: null });
     expect(d.lastError).toMatch(/not allowed for webhooks/);
     expect(rx.got).toEqual([]);
+  });
+
+  it('retention deletes done deliveries past it and keeps recent and pending ones', async () => {
+    const ok = await receiver();
+    const down = await receiver([500, 500, 500, 500]);
+    // The hub's clock runs `skew` ahead of the real one: the test moves time on without waiting.
+    let skew = 0;
+    const { url, hub } = await testHub(
+      { webhookAllow: ['127.0.0.0/8'], webhookRetryBaseMs: 3_600_000, retentionMs: 60_000 },
+      { clock: () => Date.now() + skew },
+    );
+    const make = async (target: string) =>
+      (await api(url, 'POST', '/api/v1/webhooks', { url: target, events: ['job.canceled'], secret: SECRET }))
+        .body.id as string;
+    const [good, bad] = [await make(ok.url), await make(down.url)];
+    const job = await createJob(url, { runtime: 'wh-keep' });
+    await api(url, 'POST', `/api/v1/jobs/${job.id}/cancel`);
+    const deliveries = async (hook: string) =>
+      (await api(url, 'GET', `/api/v1/webhooks/${hook}/deliveries`)).body.deliveries;
+    await until(async () => (await deliveries(good))[0]?.state === 'delivered', scaled(10_000));
+    await until(async () => (await deliveries(bad))[0]?.lastStatus === 500, scaled(10_000));
+
+    // Past the retention but within the sweep's window (which would add it again): kept.
+    skew = 5 * 60_000;
+    expect((await hub.retainOnce()).deliveries).toBe(0);
+    expect(await deliveries(good)).toHaveLength(1);
+    // Well past both: the delivered one goes, the pending one (still retried) stays.
+    skew = 25 * 60_000;
+    expect((await hub.retainOnce()).deliveries).toBe(1);
+    expect(await deliveries(good)).toEqual([]);
+    expect(await deliveries(bad)).toMatchObject([{ jobId: job.id, state: 'pending' }]);
   });
 
   it.runIf(PG)('delivers each event once with three hubs on one PostgreSQL', async () => {

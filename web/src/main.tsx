@@ -13,6 +13,7 @@ import { ConsoleGroups } from './pages/console-groups.js';
 import { ConsoleJob } from './pages/console-job.js';
 import { ConsoleJobs } from './pages/console-jobs.js';
 import { ConsoleOverview } from './pages/console.js';
+import { ConsoleSchedules } from './pages/console-schedules.js';
 import { ConsoleSubmit } from './pages/console-submit.js';
 import { ConsoleWebhooks } from './pages/console-webhooks.js';
 import { Home } from './pages/home.js';
@@ -63,6 +64,7 @@ const ROUTES: [string, Page][] = [
   ['/console/jobs/:id', ConsoleJob],
   ['/console/functions', ConsoleFunctions],
   ['/console/groups', ConsoleGroups],
+  ['/console/schedules', ConsoleSchedules],
   ['/console/submit', ConsoleSubmit],
   ['/console/webhooks', ConsoleWebhooks],
 ];

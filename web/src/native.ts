@@ -48,6 +48,21 @@ export interface Group {
   updatedAt: string;
 }
 
+/** A cron schedule: a job made at each tick (nextRunAt is null while paused). */
+export interface Schedule {
+  id: string;
+  name: string;
+  cron: string;
+  timezone: string;
+  overlap: 'skip' | 'allow';
+  paused: boolean;
+  job: { function?: string; runtime?: string; [k: string]: unknown };
+  nextRunAt: string | null;
+  lastRunAt: string | null;
+  lastJobId: string | null;
+  createdAt: string;
+}
+
 export interface Fn {
   id: string;
   name: string | null;

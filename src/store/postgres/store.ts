@@ -377,6 +377,9 @@ export class PostgresStore implements Store {
   deliveryList(p: { webhookId: string; beforeId?: string; limit: number }) {
     return webhooks.deliveries(this.reader, p);
   }
+  deliveryDeleteFinished(p: { before: number; limit: number }) {
+    return this.db.tx((c) => webhooks.deleteFinished(c, p.before, p.limit));
+  }
   jobRetry(p: { jobId: string; now: number }) {
     return this.db.tx(async (c) => {
       const outcome = await jobs.retry(c, p.jobId, p.now);

@@ -90,3 +90,13 @@ export async function deliveries(
   );
   return rows.map(deliveryFromRow);
 }
+
+/** Deletes up to `limit` done deliveries finished before `before`; how many. */
+export async function deleteFinished(q: Q, before: number, limit: number): Promise<number> {
+  const { rowCount } = await q.query(
+    `DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
+       WHERE state <> 'pending' AND finished_at < $1 LIMIT $2)`,
+    [before, limit],
+  );
+  return rowCount ?? 0;
+}

@@ -306,6 +306,9 @@ export class SqliteStore implements Store {
   deliveryList(p: { webhookId: string; beforeId?: string; limit: number }) {
     return this.read(() => this.webhooks.deliveries(p));
   }
+  deliveryDeleteFinished(p: { before: number; limit: number }) {
+    return this.write(() => this.webhooks.deleteFinished(p.before, p.limit));
+  }
   jobRetry(p: { jobId: string; now: number }) {
     return this.write(() => this.jobs.retry(p.jobId, p.now));
   }

@@ -26,6 +26,8 @@ export class SqliteWebhooks {
       record:
         p(`UPDATE webhook_deliveries SET state = ?, last_status = ?, last_error = ?, next_attempt_at = ?,
         finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE ? END WHERE id = ?`),
+      deleteFinished: p(`DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
+        WHERE state <> 'pending' AND finished_at < ? LIMIT ?)`),
       deliveries: p(
         `SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
       ),
@@ -82,6 +84,10 @@ export class SqliteWebhooks {
     now: number;
   }): void {
     this.s.record!.run(p.state, p.status, p.error, p.nextAttemptAt, p.state, p.now, Number(p.id));
+  }
+
+  deleteFinished(before: number, limit: number): number {
+    return this.s.deleteFinished!.run(before, limit).changes;
   }
 
   deliveries(p: { webhookId: string; beforeId?: string; limit: number }): DeliveryRecord[] {

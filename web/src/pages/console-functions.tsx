@@ -2,7 +2,7 @@
 import { useState } from 'preact/hooks';
 import { authPath, post, upload } from '../api.js';
 import { useResource } from '../live.js';
-import { V, type Blob as BlobMeta, type Fn, type Worker } from '../native.js';
+import { fnLabel, V, type Blob as BlobMeta, type Fn, type Worker } from '../native.js';
 import { Link } from '../router.js';
 import { ActionError, duration, Empty, Field, Load, Section, TableWrap, Time, useAction } from '../ui.js';
 import { ConsoleTabs } from './console.js';
@@ -10,6 +10,20 @@ import { ConsoleTabs } from './console.js';
 const RUNTIMES = ['dlabLua54', 'default', 'wasi'];
 
 export const splitTags = (s: string) => s.split(/[\s,]+/).filter(Boolean);
+
+/** The choice of a job's function (or none: the job names a runtime), for the job forms. */
+export function FunctionOptions({ fns }: { fns: Fn[] }) {
+  return (
+    <>
+      <option value="">none (runtime only)</option>
+      {fns.map((fn) => (
+        <option key={fn.id} value={fn.id}>
+          {fnLabel(fn)} — {fn.runtime}
+        </option>
+      ))}
+    </>
+  );
+}
 
 function NewFunction({ onDone }: { onDone: (f: Fn) => void }) {
   const workers = useResource<{ workers: Worker[] }>(`${V}/workers`);

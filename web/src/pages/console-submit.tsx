@@ -2,11 +2,11 @@
 import { useState } from 'preact/hooks';
 import { post, upload } from '../api.js';
 import { useResource } from '../live.js';
-import { fnLabel, V, type Blob as BlobMeta, type Fn, type Job } from '../native.js';
+import { V, type Blob as BlobMeta, type Fn, type Job } from '../native.js';
 import { Link, navigate } from '../router.js';
 import { ActionError, Field, Load, Section, useAction } from '../ui.js';
 import { ConsoleTabs } from './console.js';
-import { splitTags } from './console-functions.js';
+import { FunctionOptions, splitTags } from './console-functions.js';
 
 export function ConsoleSubmit({ query: q }: { query: URLSearchParams }) {
   const fns = useResource<{ functions: Fn[] }>(`${V}/functions?limit=1000`);
@@ -59,12 +59,7 @@ export function ConsoleSubmit({ query: q }: { query: URLSearchParams }) {
                     value={f.function}
                     onChange={(e) => setF({ ...f, function: e.currentTarget.value })}
                   >
-                    <option value="">none (runtime only)</option>
-                    {d.functions.map((fn) => (
-                      <option key={fn.id} value={fn.id}>
-                        {fnLabel(fn)} — {fn.runtime}
-                      </option>
-                    ))}
+                    <FunctionOptions fns={d.functions} />
                   </select>
                   <small class="muted">
                     <Link to="/console/functions">New function…</Link>

@@ -1,9 +1,17 @@
-/** Jobs console: webhooks and the results of their recent deliveries (read-only). */
+/**
+ * Jobs console: webhooks and the results of their recent deliveries (state, HTTP status, last
+ * error, next try, attempts); a form creates a webhook and a button deletes one. The hub checks
+ * the URL (refused targets) and the secret: a mistake shows its refusal under the form.
+ */
+import { useState } from 'preact/hooks';
+import { del, post } from '../api.js';
 import { useResource } from '../live.js';
 import { V } from '../native.js';
 import { Link } from '../router.js';
-import { Empty, Load, Section, TableWrap, Time } from '../ui.js';
+import { ActionError, Empty, Field, Load, Section, TableWrap, Time, useAction } from '../ui.js';
 import { ConsoleTabs } from './console.js';
+
+const EVENTS = ['job.succeeded', 'job.failed', 'job.canceled'];
 
 interface Webhook {
   id: string;
@@ -24,10 +32,94 @@ interface Delivery {
   createdAt: string;
 }
 
-function Deliveries({ hook }: { hook: Webhook }) {
-  const r = useResource<{ deliveries: Delivery[] }>(`${V}/webhooks/${hook.id}/deliveries?limit=20`, 3000);
+function NewWebhook({ onDone }: { onDone: () => void }) {
+  const [f, setF] = useState({ url: '', secret: '', events: [...EVENTS] });
+  const a = useAction();
   return (
-    <Section title={hook.url} id={`webhook-${hook.id}`}>
+    <form
+      aria-label="Create a webhook"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const made = await a.run(() =>
+          post<Webhook>(`${V}/webhooks`, { url: f.url.trim(), events: f.events, secret: f.secret }),
+        );
+        if (made) {
+          setF({ ...f, url: '', secret: '' });
+          onDone();
+        }
+      }}
+    >
+      <div class="form-row">
+        <Field
+          label="URL"
+          id="w-url"
+          type="url"
+          required
+          placeholder="https://example.com/hook"
+          value={f.url}
+          onInput={(e) => setF({ ...f, url: e.currentTarget.value })}
+        />
+        <Field
+          label="Secret"
+          id="w-secret"
+          type="password"
+          autocomplete="off"
+          required
+          minLength={8}
+          maxLength={200}
+          hint="Signs each delivery (HMAC-SHA256); never shown again."
+          value={f.secret}
+          onInput={(e) => setF({ ...f, secret: e.currentTarget.value })}
+        />
+      </div>
+      <fieldset class="field">
+        <legend>Events</legend>
+        {EVENTS.map((ev) => (
+          <label key={ev}>
+            <input
+              type="checkbox"
+              checked={f.events.includes(ev)}
+              onChange={(e) =>
+                setF({
+                  ...f,
+                  events: e.currentTarget.checked ? [...f.events, ev] : f.events.filter((x) => x !== ev),
+                })
+              }
+            />{' '}
+            {ev}{' '}
+          </label>
+        ))}
+      </fieldset>
+      <ActionError error={a.error} />
+      <button type="submit" class="primary" disabled={a.busy || f.events.length === 0}>
+        {a.busy ? 'Creating…' : 'Create webhook'}
+      </button>
+    </form>
+  );
+}
+
+function Deliveries({ hook, onDeleted }: { hook: Webhook; onDeleted: () => void }) {
+  const r = useResource<{ deliveries: Delivery[] }>(`${V}/webhooks/${hook.id}/deliveries?limit=20`, 3000);
+  const a = useAction();
+  return (
+    <Section
+      title={hook.url}
+      id={`webhook-${hook.id}`}
+      actions={
+        <button
+          type="button"
+          class="small danger"
+          disabled={a.busy}
+          onClick={() => {
+            if (confirm(`Delete webhook #${hook.id} (${hook.url}) and its deliveries?`))
+              void a.run(() => del(`${V}/webhooks/${hook.id}`).then(onDeleted));
+          }}
+        >
+          Delete webhook #{hook.id}
+        </button>
+      }
+    >
+      <ActionError error={a.error} />
       <p class="muted">
         #{hook.id} · {hook.events.join(', ')} · created <Time at={hook.createdAt} />
       </p>
@@ -94,16 +186,19 @@ export function ConsoleWebhooks() {
       <Load r={hooks} what="Loading webhooks">
         {(d) =>
           d.webhooks.length === 0 ? (
-            <Empty>No webhooks. Create one with POST /api/v1/webhooks (see the protocol).</Empty>
+            <Empty>No webhooks yet: create one below.</Empty>
           ) : (
             <>
               {d.webhooks.map((h) => (
-                <Deliveries key={h.id} hook={h} />
+                <Deliveries key={h.id} hook={h} onDeleted={hooks.reload} />
               ))}
             </>
           )
         }
       </Load>
+      <Section title="Create a webhook" id="new-webhook">
+        <NewWebhook onDone={hooks.reload} />
+      </Section>
     </>
   );
 }

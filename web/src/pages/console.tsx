@@ -18,6 +18,7 @@ export function ConsoleTabs() {
         { to: '/console/jobs', label: 'Jobs' },
         { to: '/console/functions', label: 'Functions' },
         { to: '/console/groups', label: 'Groups' },
+        { to: '/console/schedules', label: 'Schedules' },
         { to: '/console/submit', label: 'Submit a job' },
         { to: '/console/webhooks', label: 'Webhooks' },
       ]}
