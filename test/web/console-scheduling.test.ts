@@ -1,6 +1,6 @@
 /**
  * The jobs console in a real browser, for scheduling and events: multi-select (tick jobs, cancel
- * the queued ones, then retry the canceled ones), the schedules page (create one, see its next
+ * the queued ones, then retry the canceled ones), a delayed job in a group from the Submit form, the schedules page (create one, see its next
  * run, pause and delete it) and the webhooks page with delivery results.
  */
 import { createServer } from 'node:http';
@@ -57,6 +57,41 @@ describe.skipIf(!HAS_CHROMIUM)('web UI: scheduling and events in the jobs consol
       });
     },
     scaled(60_000),
+  );
+
+  it(
+    'submits a delayed job into a group: the job waits for its start time and says so',
+    async () => {
+      const hub = await testHub();
+      // An hour ahead, in the browser's zone (the test's, as the browser runs here), to the second.
+      const start = new Date(Math.floor(Date.now() / 1000) * 1000 + 3_600_000);
+      const pad = (n: number) => String(n).padStart(2, '0');
+      const local =
+        `${start.getFullYear()}-${pad(start.getMonth() + 1)}-${pad(start.getDate())}` +
+        `T${pad(start.getHours())}:${pad(start.getMinutes())}:${pad(start.getSeconds())}`;
+      await withPage(browser, 'console-delayed', async (page) => {
+        await page.goto(`${hub.url}/ui/console/submit`);
+        const submit = page.getByRole('form', { name: 'Submit a job' });
+        await submit.getByLabel('Runtime').fill('nobody');
+        await submit.getByLabel('Input', { exact: true }).fill('later');
+        await submit.getByLabel('Group').fill('reports');
+        await submit.getByLabel('Start at').fill(local);
+        await submit.getByRole('button', { name: 'Submit job' }).click();
+
+        const heading = page.getByRole('heading', { name: /^Job #\d+/ });
+        await heading.getByText('queued').waitFor();
+        const id = /Job #(\d+)/.exec((await heading.textContent())!)![1]!;
+        const job = (await api(hub.url, 'GET', `/api/v1/jobs/${id}`)).body;
+        expect(job).toMatchObject({ state: 'queued', group: 'reports', runAt: start.toISOString() });
+        await page.getByTestId('job-group').getByText('reports').waitFor();
+        expect(await page.getByTestId('job-run-at').locator('time').getAttribute('datetime')).toBe(
+          start.toISOString(),
+        );
+        // Explain names the wait, not a missing worker.
+        await page.getByText(/the job is scheduled for/).waitFor();
+      });
+    },
+    scaled(45_000),
   );
 
   it(

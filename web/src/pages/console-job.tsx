@@ -207,6 +207,14 @@ export function ConsoleJob({ params }: { params: Record<string, string> }) {
                   '—'
                 )}
               </dd>
+              {job.runAt && (
+                <>
+                  <dt>Start at</dt>
+                  <dd data-testid="job-run-at">
+                    <time dateTime={job.runAt}>{clock(job.runAt)}</time>
+                  </dd>
+                </>
+              )}
               <dt>Priority</dt>
               <dd>{job.priority}</dd>
               <dt>Attempts</dt>

@@ -1,4 +1,7 @@
-/** Jobs console: submit a job (a function, an input as text or a file, tags and limits). */
+/**
+ * Jobs console: submit a job (a function, an input as text or a file, tags and limits, a group,
+ * and a start time for a delayed job).
+ */
 import { useState } from 'preact/hooks';
 import { post, upload } from '../api.js';
 import { useResource } from '../live.js';
@@ -18,6 +21,8 @@ export function ConsoleSubmit({ query: q }: { query: URLSearchParams }) {
     priority: '0',
     maxAttempts: '',
     timeoutMs: '',
+    group: '',
+    runAt: '',
   });
   const [file, setFile] = useState<File | null>(null);
   const a = useAction();
@@ -46,6 +51,8 @@ export function ConsoleSubmit({ query: q }: { query: URLSearchParams }) {
                     ...(f.priority && f.priority !== '0' ? { priority: Number(f.priority) } : {}),
                     ...(f.maxAttempts ? { maxAttempts: Number(f.maxAttempts) } : {}),
                     ...(f.timeoutMs ? { timeoutMs: Number(f.timeoutMs) } : {}),
+                    ...(f.group.trim() ? { group: f.group.trim() } : {}),
+                    ...(f.runAt ? { runAt: localToIso(f.runAt) } : {}),
                   });
                 });
                 if (job) navigate(`/console/jobs/${job.id}`);
@@ -126,6 +133,24 @@ export function ConsoleSubmit({ query: q }: { query: URLSearchParams }) {
                   onInput={(e) => setF({ ...f, timeoutMs: e.currentTarget.value })}
                 />
               </div>
+              <div class="form-row">
+                <Field
+                  label="Group"
+                  id="s-group"
+                  hint="Jobs of a group share its limits; groups take turns."
+                  value={f.group}
+                  onInput={(e) => setF({ ...f, group: e.currentTarget.value })}
+                />
+                <Field
+                  label="Start at"
+                  id="s-run-at"
+                  type="datetime-local"
+                  step={1}
+                  hint="Your local time; empty starts it now."
+                  value={f.runAt}
+                  onInput={(e) => setF({ ...f, runAt: e.currentTarget.value })}
+                />
+              </div>
               <ActionError error={a.error} />
               <button type="submit" class="primary" disabled={a.busy || (!f.function && !f.runtime.trim())}>
                 {a.busy ? 'Submitting…' : 'Submit job'}
@@ -136,4 +161,14 @@ export function ConsoleSubmit({ query: q }: { query: URLSearchParams }) {
       </Section>
     </>
   );
+}
+
+/**
+ * A datetime-local value ("2026-12-04T12:30" or with seconds) is a wall-clock time with no zone:
+ * the browser's own zone is the one the user means. An unreadable value goes to the hub as it is,
+ * so that its refusal names the field.
+ */
+function localToIso(local: string): string {
+  const at = new Date(local);
+  return Number.isNaN(at.getTime()) ? local : at.toISOString();
 }
