@@ -1,3 +1,4 @@
+import { availableParallelism, loadavg } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { scaled } from './test/helpers/time.js';
 
@@ -12,21 +13,34 @@ export default defineConfig({
     // Gives the run an id, so that the CLI is built once per run (buildCli in test/helpers/worker.ts).
     globalSetup: ['./test/helpers/global-setup.ts'],
     // Forks, not threads: tests kill, signal and count processes, and load native modules.
-    // Two files at a time by default: the suite must pass with two CPU hogs beside it on two
-    // cores, and more files at once there only add contention (a third made CLI tests time out
-    // at a load of 30). On a quiet or larger machine JOBHUB_TEST_FORKS=3 (or more) fills the time
-    // files spend waiting on leases, timeouts and child processes. Isolated (the default): the
-    // helpers register their cleanup hooks at import, once per file.
+    // How many files run at once follows the load when the run starts (testForks below): on a
+    // busy machine two, since the suite must pass with two CPU hogs beside it on two cores and
+    // more files at once there only add contention (a third made CLI tests time out at a load of
+    // 30); on a quiet one a file more than the idle cores, which fills the time files spend
+    // waiting on leases, timeouts and child processes. JOBHUB_TEST_FORKS sets the number.
+    // Not isolated: the files a fork runs share its imported modules, so that each file does not
+    // load the hub's sources again (that was 1.2 s of CPU per file, a fifth of the suite's). The
+    // helpers' cleanup after each test therefore runs from the setup file (test/helpers/cleanup.ts),
+    // and a test that changes process-wide state (an environment variable, fake timers) restores it.
     pool: 'forks',
-    poolOptions: { forks: { maxForks: testForks() } },
+    poolOptions: { forks: { maxForks: testForks(), isolate: false } },
+    setupFiles: ['./test/helpers/setup.ts'],
     // One line at the end names the suites that were skipped and how to include them.
     reporters: ['default', './test/helpers/skipped-reporter.ts'],
   },
 });
 
+/**
+ * JOBHUB_TEST_FORKS, or from the load: 2 when fewer than one and a half cores are idle (the
+ * core count less the one-minute load average), otherwise one more than the idle cores, at most
+ * 8. A quiet two-core machine gives 3; two CPU hogs on it give 2.
+ */
 function testForks(): number {
   const raw = process.env.JOBHUB_TEST_FORKS;
-  if (raw === undefined || raw === '') return 2;
+  if (raw === undefined || raw === '') {
+    const idle = availableParallelism() - loadavg()[0]!;
+    return idle < 1.5 ? 2 : Math.min(8, Math.round(idle) + 1);
+  }
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1)
     throw new Error(`JOBHUB_TEST_FORKS must be a whole number ≥ 1, not ${raw}`);

@@ -14,6 +14,8 @@ export default defineConfig({
     globalSetup: ['./test/helpers/global-setup.ts'],
     pool: 'forks',
     poolOptions: { forks: { singleFork: true } },
+    // The helpers' cleanup after each test (test/helpers/cleanup.ts).
+    setupFiles: ['./test/helpers/setup.ts'],
     reporters: ['default', './test/helpers/skipped-reporter.ts'],
   },
 });

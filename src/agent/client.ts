@@ -6,24 +6,11 @@
  */
 import { Readable } from 'node:stream';
 import { Pool } from 'undici';
+import { HubHttpError, HubUnreachableError } from './errors.js';
 
-export class HubHttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'HubHttpError';
-  }
-}
-
-export class HubUnreachableError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'HubUnreachableError';
-  }
-}
+// Callers name them as this client's errors; they live apart so that the CLI's exit statuses
+// can recognise them without loading undici.
+export { HubHttpError, HubUnreachableError };
 
 /** Whether repeating the same request may succeed (protocol §3: retry 5xx, never other 4xx). */
 export function isTransient(err: unknown): boolean {

@@ -7,7 +7,7 @@
  */
 import { CommanderError } from 'commander';
 import { ConfigError } from '../config/config.js';
-import { HubHttpError, HubUnreachableError } from '../agent/client.js';
+import { HubHttpError, HubUnreachableError } from '../agent/errors.js';
 
 export const EXIT = {
   OK: 0,

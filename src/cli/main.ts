@@ -3,7 +3,7 @@
  * one line on stderr naming the fix and a status from one table, never a stack trace.
  */
 import { Command } from 'commander';
-import { VERSION } from '../http/app.js';
+import { VERSION } from '../config/version.js';
 import { exitWith } from './exit-codes.js';
 
 /**
@@ -31,7 +31,9 @@ const program = new Command('jobhub')
   .version(VERSION);
 const named = process.argv[2] ?? '';
 const only = COMMANDS[ALIASES[named] ?? named];
-for (const load of only ? [only] : Object.values(COMMANDS)) {
+// `--version` needs no command; anything else that names none (`--help`, a typo) lists them all.
+const versionOnly = named === '--version' || named === '-V';
+for (const load of only ? [only] : versionOnly ? [] : Object.values(COMMANDS)) {
   for (const c of await load()) program.addCommand(c);
 }
 

@@ -2,7 +2,7 @@
  * The HTTP faces of a hub and the paths each serves (the composition root, src/app/start.ts,
  * mounts them on the server), and the version the hub reports.
  */
-import { readFileSync } from 'node:fs';
+import { VERSION } from '../config/version.js';
 import { opsFace } from './ops/face.js';
 import { pleiadesFace } from './pleiades/face.js';
 import { internalFace } from './internal/face.js';
@@ -15,9 +15,7 @@ import { webMount } from './web/face.js';
 const PLEIADES_ROOTS = /^\/(ping|data|lambda|job|worker|kv)(\/|$)/;
 const OPS = /^\/(metrics|healthz|readyz|docs|openapi\.json)$/;
 
-export const VERSION: string = (
-  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
-).version;
+export { VERSION };
 
 export function faceMounts(): FaceMount[] {
   const { face: native, api } = nativeApi();

@@ -7,13 +7,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { Agent, type AgentOptions } from '../../src/agent/agent.js';
 import { createRuntimes } from '../../src/agent/runtimes/index.js';
 import type { Runtime } from '../../src/agent/runtimes/runtime.js';
 import { api } from '../helpers/hub.js';
 import { scaled } from '../helpers/time.js';
 import { uploadBlob } from '../helpers/worker.js';
+import { afterEachTest } from '../helpers/cleanup.js';
 
 interface StartedAgent {
   agent: Agent;
@@ -29,7 +30,7 @@ async function stopAgent(s: StartedAgent): Promise<void> {
   rmSync(s.dir, { recursive: true, force: true });
 }
 
-afterEach(async () => {
+afterEachTest(async () => {
   for (const s of started.splice(0)) await stopAgent(s);
 });
 

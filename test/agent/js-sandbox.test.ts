@@ -61,8 +61,10 @@ describe('js: hostile functions', () => {
     );
     expect(spin.state).toBe('failed');
     expect(spin.error).toBe('timeout: CPU time limit of 300 ms exceeded');
-    const waiting = await runOnce(url, 'js', js('for (;;) await sleep(50);'), '', { timeoutMs: 8_000 });
-    expect(waiting.error).toMatch(/^timeout: time limit of 8000 ms exceeded/);
+    // The hub's own deadline comes TIMEOUT_GRACE_MS later (src/core/lease.ts): the agent's
+    // verdict is the one reported however busy the machine, so the limit can be short.
+    const waiting = await runOnce(url, 'js', js('for (;;) await sleep(50);'), '', { timeoutMs: 2_000 });
+    expect(waiting.error).toMatch(/^timeout: time limit of 2000 ms exceeded/);
     await stillWorks(url);
   }, 90_000);
 

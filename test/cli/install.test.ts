@@ -8,8 +8,8 @@
  * needed.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api, tempDir } from '../helpers/hub.js';
 import { scaled } from '../helpers/time.js';
@@ -39,10 +39,9 @@ async function installProduction(): Promise<string> {
     .map((p) => relative(ROOT, p))
     // Top-level packages carry their own nested node_modules along.
     .filter((p) => p.split('node_modules/').length === 2);
-  for (const rel of prod) {
-    mkdirSync(dirname(join(pkg, rel)), { recursive: true });
-    await sh('cp', ['-al', join(ROOT, rel), join(pkg, rel)], ROOT);
-  }
+  // One cp for all (GNU --parents keeps each `node_modules/...` path): one per package took
+  // seconds of process start-ups.
+  await sh('cp', ['-al', '--parents', ...prod, pkg], ROOT);
   return pkg;
 }
 

@@ -122,6 +122,17 @@ describe.each(STORES)('the help desk (%s)', (kind) => {
     expect((await staff(url, 'GET', '/clarifications?open=maybe')).status).toBe(400);
   });
 
+  it('answers HEAD on the event stream with its headers at once (no body, so no stream)', async () => {
+    const { url } = await clockedHub(kind, T + H);
+    await loadContest(url, { contest, teams: teams(1) });
+    const a = await login(url, 'team0', 'pw-0');
+    for (const headers of [{}, a]) {
+      const r = await fetch(`${url}/api/portal/events`, { method: 'HEAD', headers });
+      expect(r.status).toBe(200);
+      expect(r.headers.get('content-type')).toBe('text/event-stream');
+    }
+  });
+
   it('pushes the unread count and announcements to open pages', async () => {
     const { url, clock } = await clockedHub(kind, T + H);
     await loadContest(url, { contest, teams: teams(2) });

@@ -7,9 +7,9 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import pg from 'pg';
-import { afterEach } from 'vitest';
 import { PostgresStore } from '../../src/store/postgres/store.js';
 import { testHub } from '../helpers/hub.js';
+import { afterEachTest } from '../helpers/cleanup.js';
 
 const url = process.env.JOBHUB_TEST_PG;
 const schemas: string[] = [];
@@ -81,7 +81,7 @@ export async function receiver(failFirst: number | 'hang' = 0): Promise<Receiver
   return r;
 }
 
-afterEach(async () => {
+afterEachTest(async () => {
   for (const s of receivers.splice(0)) {
     s.closeAllConnections();
     await new Promise((resolve) => s.close(resolve));

@@ -6,11 +6,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { loadConfig, type HubConfig } from '../../src/config/config.js';
 import { startHub, type RunningHub } from '../../src/app/start.js';
 import type { HubDeps } from '../../src/app/hub.js';
 import { scaled } from './time.js';
+import { afterEachTest } from './cleanup.js';
 
 const running = new Set<RunningHub>();
 const dirs: string[] = [];
@@ -91,7 +92,7 @@ export async function stopHub(hub: RunningHub): Promise<void> {
   await hub.stop();
 }
 
-afterEach(async () => {
+afterEachTest(async () => {
   for (const hub of [...running]) await stopHub(hub);
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });

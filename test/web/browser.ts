@@ -7,12 +7,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
-import { afterEach, expect } from 'vitest';
+import { expect } from 'vitest';
 import { fakeBenchSupervisor } from '../../src/cli/demo.js';
 import type { Supervisor } from '../../src/agent/bench/supervisor.js';
 import { api, testHub } from '../helpers/hub.js';
 import { until } from '../helpers/worker.js';
 import { scaled } from '../helpers/time.js';
+import { afterEachTest } from '../helpers/cleanup.js';
 
 export const CHROMIUM = process.env.JOBHUB_CHROMIUM ?? '/usr/bin/chromium';
 /** Browser tests need Chromium (`apt-get install chromium`; .ci/run installs it). */
@@ -73,7 +74,7 @@ export async function withPage(
 }
 
 const supervisors: { supervisor: Supervisor; done: Promise<void> }[] = [];
-afterEach(async () => {
+afterEachTest(async () => {
   const all = supervisors.splice(0);
   for (const s of all) s.supervisor.abort();
   await Promise.all(all.map((s) => s.done));

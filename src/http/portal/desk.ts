@@ -104,6 +104,12 @@ export function deskRoutes(r: Router): void {
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     });
+    if (c.req.method === 'HEAD') {
+      // No body, so no stream: answer the headers now (Node sends them only with the end).
+      unsubscribe();
+      c.res.end();
+      return;
+    }
     refresh();
     const resync = setInterval(refresh, RESYNC_MS);
     const ping = setInterval(() => c.res.write(': keep-alive\n\n'), KEEPALIVE_MS);

@@ -58,6 +58,12 @@ export function liveRoutes(r: Router): void {
       'cache-control': 'no-cache',
       connection: 'keep-alive',
     });
+    if (c.req.method === 'HEAD') {
+      // No body, so no stream: answer the headers now (Node sends them only with the end).
+      unsubscribe();
+      c.res.end();
+      return;
+    }
     send('job', view(job));
     if (FINAL.has(job.state)) {
       unsubscribe();
