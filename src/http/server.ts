@@ -44,6 +44,10 @@ export function createHttpServer(hub: HubServices, mounts: FaceMount[]): HttpSer
   /** Connections past the cap: their one request is answered 503 and they close. */
   const shed = new WeakSet<Socket>();
   let admitted = 0;
+  // One listener for all responses: a closure per request would stay alive as long as a long-poll.
+  function notBusy(this: ServerResponse): void {
+    busy.delete(this.req.socket);
+  }
   const cap = config.maxConnections || connectionCapFromFileLimit();
   // Node looks for late heads and bodies every `check` ms; the limits given to it are shortened by
   // that much so that a connection is closed within the configured time, not up to `check` after.
@@ -57,7 +61,7 @@ export function createHttpServer(hub: HubServices, mounts: FaceMount[]): HttpSer
     },
     (req, res) => {
       busy.add(req.socket);
-      res.on('finish', () => busy.delete(req.socket));
+      res.once('finish', notBusy);
       if (shed.has(req.socket)) return void refuseOverCap(hub, mounts, req, res);
       void handle(hub, mounts, req, res);
     },
@@ -168,6 +172,47 @@ export function connectionCapFromFileLimit(limits = '/proc/self/limits'): number
   return Math.max(8, Math.floor(soft / 2) - 32);
 }
 
+/**
+ * What a route handler sees of its request. A class rather than an object literal with closures:
+ * a parked long-poll keeps its context alive for minutes, 10,000 of them at once, so the few
+ * bytes per request that closures, a parsed URL and a getter of its own would cost add up.
+ */
+class HttpRequestContext implements RequestContext {
+  private abort: AbortController | undefined = undefined;
+  private principalOnce: Promise<Principal> | null = null;
+  private searchParams: URLSearchParams | undefined = undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly hub: HubServices,
+    readonly params: Record<string, string>,
+    /** The query part of the parsed URL (`URL.search`), turned into parameters on first use. */
+    private readonly search: string,
+    readonly token: string | null,
+  ) {}
+
+  get query(): URLSearchParams {
+    return (this.searchParams ??= new URLSearchParams(this.search));
+  }
+
+  // Made only for the routes that wait (long-polls, waits, streams): creating and aborting a
+  // signal for every request costs a DOMException with a stack trace each time.
+  get signal(): AbortSignal {
+    if (!this.abort) {
+      const a = (this.abort = new AbortController());
+      const res = this.res;
+      if (res.closed || res.writableFinished) a.abort();
+      else res.once('close', () => res.writableFinished || a.abort());
+    }
+    return this.abort.signal;
+  }
+
+  principal(): Promise<Principal> {
+    return (this.principalOnce ??= this.hub.auth.authenticate(this.token));
+  }
+}
+
 async function handle(
   hub: HubServices,
   mounts: FaceMount[],
@@ -175,12 +220,13 @@ async function handle(
   res: ServerResponse,
 ): Promise<void> {
   const started = process.hrtime.bigint();
-  let url: URL;
+  let search: string;
   let path: string;
   let token: string | null = null;
   try {
-    url = new URL(req.url ?? '/', 'http://hub');
+    const url = new URL(req.url ?? '/', 'http://hub');
     path = url.pathname;
+    search = url.search;
     const m = TOKEN_PREFIX.exec(path);
     if (m) {
       token = decodeURIComponent(m[1]!);
@@ -197,17 +243,6 @@ async function handle(
 
   const mount = mounts.find((x) => x.serves(path)) ?? mounts[mounts.length - 1]!;
   const face = mount.face;
-  // Made only for the routes that wait (long-polls, waits, streams): creating and aborting a
-  // signal for every request costs a DOMException with a stack trace each time.
-  let abort: AbortController | undefined;
-  const signal = () => {
-    if (!abort) {
-      const a = (abort = new AbortController());
-      if (res.closed || res.writableFinished) a.abort();
-      else res.once('close', () => res.writableFinished || a.abort());
-    }
-    return abort.signal;
-  };
   try {
     const match = face.router.match(req.method ?? 'GET', mount.strip ? mount.strip(path) : path);
     if (!match) throw new HubError('not_found', `no route for ${req.method} ${path}`);
@@ -215,20 +250,7 @@ async function handle(
       res.setHeader('allow', [...new Set(match.allowed)].join(', '));
       throw new HubError('method_not_allowed', `${req.method} is not allowed on ${path}`);
     }
-    let principal: Promise<Principal> | null = null;
-    const ctx: RequestContext = {
-      req,
-      res,
-      hub,
-      params: match.params,
-      query: url.searchParams,
-      token,
-      get signal() {
-        return signal();
-      },
-      principal: () => (principal ??= hub.auth.authenticate(token)),
-    };
-    await match.handler(ctx);
+    await match.handler(new HttpRequestContext(req, res, hub, match.params, search, token));
   } catch (err) {
     const e = toHubError(err, hub);
     if (!res.headersSent) face.sendError(res, e);

@@ -11,6 +11,7 @@ import type { JobRecord, LeaseCheck, LeaseRequest, WorkerRecord } from '../store
 import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
 import { describeLeased, type LeasedJob } from './leased.js';
+import { ParkedLease } from './parked-lease.js';
 
 export type { JobRecord, WorkerRecord };
 
@@ -245,10 +246,16 @@ export class LeaseService {
    * The one lease path of every face: claims up to `o.limit` jobs for the worker, parking up to
    * `o.waitMs` (capped by the hub) for one when none matches now. Faces only translate the reply.
    */
-  async lease(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
-    const jobs = await this.claim(workerId, o);
-    if (jobs.length === 0 || !o.giveBackIfGone || !o.signal?.aborted) return jobs;
-    // The client hung up while the jobs were being handed over.
+  lease(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
+    // Plain promise chains rather than async functions: a parked request keeps every suspended
+    // frame above it alive (see parked-lease.ts).
+    const claimed = this.claim(workerId, o);
+    return o.giveBackIfGone ? claimed.then((jobs) => this.giveBackIfGone(jobs, o.signal)) : claimed;
+  }
+
+  /** The client hung up while the jobs were being handed over: they go back to the queue. */
+  private async giveBackIfGone(jobs: JobRecord[], signal: AbortSignal | undefined): Promise<JobRecord[]> {
+    if (jobs.length === 0 || !signal?.aborted) return jobs;
     for (const job of jobs) {
       await this.fail({
         jobId: job.id,
@@ -261,9 +268,11 @@ export class LeaseService {
   }
 
   /** `lease`, each job with what a worker needs to run it (function, small input bytes). */
-  async leaseToRun(workerId: string, o: LeaseOptions): Promise<LeasedJob[]> {
-    return describeLeased(this.ctx, await this.lease(workerId, o));
+  leaseToRun(workerId: string, o: LeaseOptions): Promise<LeasedJob[]> {
+    return this.lease(workerId, o).then(this.describe);
   }
+
+  private readonly describe = (jobs: JobRecord[]) => describeLeased(this.ctx, jobs);
 
   private async claim(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
     const { ctx } = this;
@@ -290,26 +299,16 @@ export class LeaseService {
       }
       return [];
     }
-    for (;;) {
-      const generation = ctx.dispatcher.generation;
-      const jobs = await next();
-      if (jobs.length > 0) return this.granted(jobs);
-      w.parked++;
-      const outcome = await ctx.dispatcher
-        .wait(
-          { workerId: w.record.id, accepted: w.accepted, tags, limit: o.limit, leaseMs },
-          { waitMs: deadline - ctx.clock(), seenGeneration: generation, signal: o.signal },
-        )
-        .finally(() => w.parked--);
-      this.workers.seen(w);
-      // Handed jobs directly at their creation (already committed as leased to this worker).
-      if (typeof outcome === 'object') return this.granted(outcome.jobs);
-      if (outcome !== 'woken' || this.closing) return [];
-    }
+    const generation = ctx.dispatcher.generation;
+    const jobs = await next();
+    if (jobs.length > 0) return this.granted(jobs);
+    // Nothing now: the wait, and the claims after each wake-up, are the parked lease's.
+    const spec = { workerId: w.record.id, accepted: w.accepted, tags, limit: o.limit, leaseMs };
+    return new ParkedLease(ctx, this, w, spec, deadline, o.signal, next).run(generation);
   }
 
   /** Records leases that were just committed. */
-  private granted(jobs: JobRecord[]): JobRecord[] {
+  granted(jobs: JobRecord[]): JobRecord[] {
     const now = this.ctx.clock();
     for (const job of jobs) {
       this.ctx.metrics.leasesGranted.inc();
@@ -317,6 +316,11 @@ export class LeaseService {
       this.ctx.events.publish({ type: 'state', job });
     }
     return jobs;
+  }
+
+  /** Marks a worker as seen now (a parked lease, when its wait ends). */
+  seen(w: LiveWorker): void {
+    this.workers.seen(w);
   }
 
   private leaseError(check: Exclude<LeaseCheck, { ok: true }>, jobId: string): HubError {
