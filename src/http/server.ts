@@ -61,9 +61,10 @@ export function createHttpServer(hub: HubServices, mounts: FaceMount[]): HttpSer
     },
     (req, res) => {
       busy.add(req.socket);
-      res.once('finish', notBusy);
+      // 'finish' comes once per response: `on` spares the wrapper `once` would make.
+      res.on('finish', notBusy);
       if (shed.has(req.socket)) return void refuseOverCap(hub, mounts, req, res);
-      void handle(hub, mounts, req, res);
+      handle(hub, mounts, req, res);
     },
   );
   server.on('connection', (s) => {
@@ -203,7 +204,8 @@ class HttpRequestContext implements RequestContext {
       const a = (this.abort = new AbortController());
       const res = this.res;
       if (res.closed || res.writableFinished) a.abort();
-      else res.once('close', () => res.writableFinished || a.abort());
+      // 'close' comes once per response: `on` spares the wrapper `once` would make.
+      else res.on('close', () => res.writableFinished || a.abort());
     }
     return this.abort.signal;
   }
@@ -213,36 +215,39 @@ class HttpRequestContext implements RequestContext {
   }
 }
 
-async function handle(
-  hub: HubServices,
-  mounts: FaceMount[],
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  const started = process.hrtime.bigint();
-  let search: string;
-  let path: string;
-  let token: string | null = null;
+/** The path, query and token of a request target; null when it cannot be parsed. */
+function parseTarget(target: string): { path: string; search: string; token: string | null } | null {
   try {
-    const url = new URL(req.url ?? '/', 'http://hub');
-    path = url.pathname;
-    search = url.search;
-    const m = TOKEN_PREFIX.exec(path);
-    if (m) {
-      token = decodeURIComponent(m[1]!);
-      path = m[2]!;
-    }
+    const url = new URL(target, 'http://hub');
+    const m = TOKEN_PREFIX.exec(url.pathname);
+    if (!m) return { path: url.pathname, search: url.search, token: null };
+    return { path: m[2]!, search: url.search, token: decodeURIComponent(m[1]!) };
   } catch {
+    return null;
+  }
+}
+
+/**
+ * Routes one request and answers errors in its face's format. Not an async function: a
+ * long-poll's handler runs for minutes, and a suspended frame here would be kept all that time.
+ */
+function handle(hub: HubServices, mounts: FaceMount[], req: IncomingMessage, res: ServerResponse): void {
+  const started = process.hrtime.bigint();
+  const target = parseTarget(req.url ?? '/');
+  if (!target) {
     // A request target that cannot be parsed (`/t/%ZZ/…`) is the client's error, answered in
     // the native envelope; thrown here it would be an unhandled rejection and end the process.
     mounts[mounts.length - 1]!.face.sendError(res, new HubError('bad_request', 'malformed request path'));
     return;
   }
+  const { path, search } = target;
+  let token = target.token;
   const auth = req.headers.authorization;
   if (!token && auth?.startsWith('Bearer ')) token = auth.slice(7).trim();
 
   const mount = mounts.find((x) => x.serves(path)) ?? mounts[mounts.length - 1]!;
   const face = mount.face;
+  let running: Promise<void>;
   try {
     const match = face.router.match(req.method ?? 'GET', mount.strip ? mount.strip(path) : path);
     if (!match) throw new HubError('not_found', `no route for ${req.method} ${path}`);
@@ -250,18 +255,27 @@ async function handle(
       res.setHeader('allow', [...new Set(match.allowed)].join(', '));
       throw new HubError('method_not_allowed', `${req.method} is not allowed on ${path}`);
     }
-    await match.handler(new HttpRequestContext(req, res, hub, match.params, search, token));
+    running = match.handler(new HttpRequestContext(req, res, hub, match.params, search, token));
   } catch (err) {
-    const e = toHubError(err, hub);
-    if (!res.headersSent) face.sendError(res, e);
-    else res.destroy();
-  } finally {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    hub.ctx.metrics.requestSeconds.observe(seconds, {
-      face: face.name,
-      status: `${Math.floor(res.statusCode / 100)}xx`,
-    });
+    running = Promise.reject(err);
   }
+  running.then(
+    () => observe(hub, face, res, started),
+    (err: unknown) => {
+      const e = toHubError(err, hub);
+      if (!res.headersSent) face.sendError(res, e);
+      else res.destroy();
+      observe(hub, face, res, started);
+    },
+  );
+}
+
+function observe(hub: HubServices, face: Face, res: ServerResponse, started: bigint): void {
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  hub.ctx.metrics.requestSeconds.observe(seconds, {
+    face: face.name,
+    status: `${Math.floor(res.statusCode / 100)}xx`,
+  });
 }
 
 function toHubError(err: unknown, hub: HubServices): HubError {
