@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import type { CancelListener, CancelSignal } from '../core/cancel.js';
 import { HubError } from '../core/errors.js';
 import type { HubServices } from './services.js';
 import type { Principal } from '../auth/auth.js';
@@ -44,9 +45,14 @@ export function createHttpServer(hub: HubServices, mounts: FaceMount[]): HttpSer
   /** Connections past the cap: their one request is answered 503 and they close. */
   const shed = new WeakSet<Socket>();
   let admitted = 0;
-  // One listener for all responses: a closure per request would stay alive as long as a long-poll.
+  // One listener for all responses (and one for all connections): a closure each would stay
+  // alive as long as the long-poll or the keep-alive connection.
   function notBusy(this: ServerResponse): void {
     busy.delete(this.req.socket);
+  }
+  function admittedClosed(this: Socket): void {
+    admitted--;
+    sockets.delete(this);
   }
   const cap = config.maxConnections || connectionCapFromFileLimit();
   // Node looks for late heads and bodies every `check` ms; the limits given to it are shortened by
@@ -83,10 +89,7 @@ export function createHttpServer(hub: HubServices, mounts: FaceMount[]): HttpSer
       return;
     }
     admitted++;
-    s.on('close', () => {
-      admitted--;
-      sockets.delete(s);
-    });
+    s.on('close', admittedClosed);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return;
@@ -174,12 +177,43 @@ export function connectionCapFromFileLimit(limits = '/proc/self/limits'): number
 }
 
 /**
+ * Aborted when the client goes away before its answer is sent. Not an AbortController: one with
+ * a listener costs about a kilobyte, and creating and aborting one a DOMException with a stack
+ * trace, for every long-poll.
+ */
+class ClientGone implements CancelSignal {
+  aborted = false;
+  private listeners: CancelListener[] = [];
+
+  addEventListener(_type: 'abort', listener: CancelListener): void {
+    // Listeners run once (the signal aborts once), so `once` needs nothing more.
+    if (!this.aborted && !this.listeners.includes(listener)) this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: CancelListener): void {
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const l of listeners) {
+      if (typeof l === 'function') l();
+      else l.handleEvent();
+    }
+  }
+}
+
+/**
  * What a route handler sees of its request. A class rather than an object literal with closures:
  * a parked long-poll keeps its context alive for minutes, 10,000 of them at once, so the few
  * bytes per request that closures, a parsed URL and a getter of its own would cost add up.
  */
 class HttpRequestContext implements RequestContext {
-  private abort: AbortController | undefined = undefined;
+  private gone: ClientGone | undefined = undefined;
   private principalOnce: Promise<Principal> | null = null;
   private searchParams: URLSearchParams | undefined = undefined;
 
@@ -197,17 +231,16 @@ class HttpRequestContext implements RequestContext {
     return (this.searchParams ??= new URLSearchParams(this.search));
   }
 
-  // Made only for the routes that wait (long-polls, waits, streams): creating and aborting a
-  // signal for every request costs a DOMException with a stack trace each time.
-  get signal(): AbortSignal {
-    if (!this.abort) {
-      const a = (this.abort = new AbortController());
+  // Made only for the routes that wait (long-polls, waits, streams).
+  get signal(): CancelSignal {
+    if (!this.gone) {
+      const gone = (this.gone = new ClientGone());
       const res = this.res;
-      if (res.closed || res.writableFinished) a.abort();
+      if (res.closed || res.writableFinished) gone.abort();
       // 'close' comes once per response: `on` spares the wrapper `once` would make.
-      else res.on('close', () => res.writableFinished || a.abort());
+      else res.on('close', () => res.writableFinished || gone.abort());
     }
-    return this.abort.signal;
+    return this.gone;
   }
 
   principal(): Promise<Principal> {

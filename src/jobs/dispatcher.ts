@@ -10,6 +10,7 @@
  * A `generation` counter closes the gap between "the store had nothing" and "parked": a waiter
  * that parks after an announcement it could not see is woken at once.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import { preferenceScore, tagsAllow } from '../core/tags.js';
 import type { JobRecord } from '../store/store.js';
 
@@ -53,7 +54,7 @@ export abstract class ParkedWaiter implements Waiter {
   claimed = false;
   private dispatcher: Dispatcher | null = null;
   private timer: NodeJS.Timeout | undefined = undefined;
-  private signal: AbortSignal | undefined = undefined;
+  private signal: CancelSignal | undefined = undefined;
 
   /** How the wait ended; called once per `park` that parked. */
   protected abstract settle(outcome: WaitOutcome): void;
@@ -76,7 +77,7 @@ export abstract class ParkedWaiter implements Waiter {
   }
 
   /** Called by the dispatcher when it parks this waiter. */
-  parkIn(d: Dispatcher, waitMs: number, signal: AbortSignal | undefined): void {
+  parkIn(d: Dispatcher, waitMs: number, signal: CancelSignal | undefined): void {
     this.claimed = false;
     this.dispatcher = d;
     this.signal = signal;
@@ -120,7 +121,7 @@ export class Dispatcher {
    */
   wait(
     spec: WaiterSpec,
-    p: { waitMs: number; seenGeneration: number; signal?: AbortSignal },
+    p: { waitMs: number; seenGeneration: number; signal?: CancelSignal },
   ): Promise<WaitOutcome> {
     return new Promise<WaitOutcome>((resolve) => {
       const waiter = new PromisedWaiter(spec, resolve);
@@ -135,7 +136,7 @@ export class Dispatcher {
    */
   park(
     waiter: ParkedWaiter,
-    p: { waitMs: number; seenGeneration: number; signal?: AbortSignal | undefined },
+    p: { waitMs: number; seenGeneration: number; signal?: CancelSignal | undefined },
   ): 'woken' | 'timeout' | 'aborted' | null {
     if (this.generation !== p.seenGeneration) return 'woken';
     if (p.signal?.aborted) return 'aborted';

@@ -4,6 +4,7 @@
  * dispatcher's waiter itself: 10,000 idle workers each hold one for minutes, so a chain of
  * suspended async functions, promises and closures per request would cost the hub kilobytes each.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import type { JobRecord } from '../store/store.js';
 import type { HubContext } from './context.js';
 import { ParkedWaiter, type WaitOutcome, type WaiterSpec } from './dispatcher.js';
@@ -33,7 +34,7 @@ export class ParkedLease<W extends ParkingWorker> extends ParkedWaiter {
     private readonly worker: W,
     readonly spec: WaiterSpec,
     private readonly deadline: number,
-    private readonly abortSignal: AbortSignal | undefined,
+    private readonly abortSignal: CancelSignal | undefined,
     /** Claims through the store (no wait). */
     private readonly next: () => Promise<JobRecord[]>,
   ) {

@@ -3,6 +3,7 @@
  * completion and failure. Every side effect of an attempt carries the lease token; the store
  * refuses stale ones and this layer turns that into `lease_stale` (HTTP 409).
  */
+import type { CancelSignal } from '../core/cancel.js';
 import { HubError, notFound } from '../core/errors.js';
 import { backoffDelay } from '../core/lease.js';
 import { acceptedRuntimes, canonicalRuntime, parseRuntime } from '../core/runtime.js';
@@ -211,7 +212,7 @@ export interface LeaseOptions {
   tags?: string[];
   /** Lease length; default the hub's; clients that never heartbeat pass the job timeout. */
   leaseMs?: number;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /**
    * Team rules, tried in order until one finds a job (the contest: the benchmarker's own teams,
    * then teams nobody is bound to). Parked waiters are handed jobs without team rules, so a
@@ -254,7 +255,7 @@ export class LeaseService {
   }
 
   /** The client hung up while the jobs were being handed over: they go back to the queue. */
-  private async giveBackIfGone(jobs: JobRecord[], signal: AbortSignal | undefined): Promise<JobRecord[]> {
+  private async giveBackIfGone(jobs: JobRecord[], signal: CancelSignal | undefined): Promise<JobRecord[]> {
     if (jobs.length === 0 || !signal?.aborted) return jobs;
     for (const job of jobs) {
       await this.fail({
