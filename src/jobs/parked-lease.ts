@@ -25,9 +25,6 @@ export interface LeaseGrantor<W extends ParkingWorker> {
 }
 
 export class ParkedLease<W extends ParkingWorker> extends ParkedWaiter {
-  private resolve: (jobs: JobRecord[]) => void = () => {};
-  private reject: (err: unknown) => void = () => {};
-
   constructor(
     private readonly ctx: HubContext,
     private readonly grantor: LeaseGrantor<W>,
@@ -37,17 +34,17 @@ export class ParkedLease<W extends ParkingWorker> extends ParkedWaiter {
     private readonly abortSignal: CancelSignal | undefined,
     /** Claims through the store (no wait). */
     private readonly next: () => Promise<JobRecord[]>,
+    /** Settle the request's promise. */
+    private readonly resolve: (jobs: JobRecord[]) => void,
+    private readonly reject: (err: unknown) => void,
   ) {
     super();
   }
 
-  /** Waits for jobs; `generation` is the dispatcher's, read before the store last had none. */
-  run(generation: number): Promise<JobRecord[]> {
-    return new Promise<JobRecord[]>((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-      this.parkOnce(generation);
-    });
+  /** Claims now, and parks until the deadline when there is nothing to claim. */
+  claim(): void {
+    const generation = this.ctx.dispatcher.generation;
+    this.next().then((jobs) => this.afterClaim(jobs, generation), this.reject);
   }
 
   private parkOnce(generation: number): void {
@@ -66,11 +63,10 @@ export class ParkedLease<W extends ParkingWorker> extends ParkedWaiter {
     // Handed jobs directly at their creation (already committed as leased to this worker).
     if (typeof outcome === 'object') return this.afterClaim(outcome.jobs, this.ctx.dispatcher.generation);
     if (outcome !== 'woken' || this.grantor.closing) return this.resolve([]);
-    const generation = this.ctx.dispatcher.generation;
-    this.next().then((jobs) => this.afterClaim(jobs, generation), this.reject);
+    this.claim();
   }
 
-  /** The store's answer after a wake-up: jobs, or park again. */
+  /** The store's answer: jobs, or park again. */
   private afterClaim(jobs: JobRecord[], generation: number): void {
     try {
       if (jobs.length > 0) this.answer(jobs);

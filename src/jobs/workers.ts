@@ -275,9 +275,35 @@ export class LeaseService {
 
   private readonly describe = (jobs: JobRecord[]) => describeLeased(this.ctx, jobs);
 
-  private async claim(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
+  private claim(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
+    if (o.teams) return this.claimForTeams(workerId, o.teams, o);
+    // One promise for the whole request, settled by its ParkedLease: no promise adopting another
+    // stays behind while the request waits.
+    return new Promise<JobRecord[]>((resolve, reject) => {
+      this.workers
+        .get(workerId)
+        .then((w) => {
+          const { spec, deadline, next } = this.claimParts(w, o);
+          new ParkedLease(this.ctx, this, w, spec, deadline, o.signal, next, resolve, reject).claim();
+        })
+        .catch(reject);
+    });
+  }
+
+  /** The contest's lease: team rules tried in order, never a wait. */
+  private async claimForTeams(workerId: string, teams: TeamFilter[], o: LeaseOptions): Promise<JobRecord[]> {
+    if (o.waitMs > 0) throw new Error('a lease with team rules cannot wait');
+    const { next } = this.claimParts(await this.workers.get(workerId), o);
+    for (const rule of teams) {
+      const jobs = await next(rule);
+      if (jobs.length > 0) return this.granted(jobs);
+    }
+    return [];
+  }
+
+  /** What a lease of `w` asks the store and waits with. */
+  private claimParts(w: LiveWorker, o: LeaseOptions) {
     const { ctx } = this;
-    const w = await this.workers.get(workerId);
     const tags = o.tags?.length ? new Set([...w.tags, ...normalizeWorkerTags(o.tags)]) : w.tags;
     const deadline = ctx.clock() + Math.min(o.waitMs, ctx.config.maxWaitMs);
     this.workers.seen(w);
@@ -292,20 +318,8 @@ export class LeaseService {
         now: ctx.clock(),
         ...(teams && { teams }),
       });
-    if (o.teams) {
-      if (o.waitMs > 0) throw new Error('a lease with team rules cannot wait');
-      for (const teams of o.teams) {
-        const jobs = await next(teams);
-        if (jobs.length > 0) return this.granted(jobs);
-      }
-      return [];
-    }
-    const generation = ctx.dispatcher.generation;
-    const jobs = await next();
-    if (jobs.length > 0) return this.granted(jobs);
-    // Nothing now: the wait, and the claims after each wake-up, are the parked lease's.
     const spec = { workerId: w.record.id, accepted: w.accepted, tags, limit: o.limit, leaseMs };
-    return new ParkedLease(ctx, this, w, spec, deadline, o.signal, next).run(generation);
+    return { spec, deadline, next };
   }
 
   /** Records leases that were just committed. */
