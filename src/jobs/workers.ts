@@ -18,8 +18,9 @@ export type { JobRecord, WorkerRecord };
 
 export interface LiveWorker {
   record: WorkerRecord;
+  /** Shared between workers offering the same runtimes: never changed. */
   accepted: string[];
-  tags: Set<string>;
+  tags: ReadonlySet<string>;
   lastSeen: number;
   /** Lease requests of this worker parked right now. */
   parked: number;
@@ -35,6 +36,9 @@ const MAX_OFFERED = 10_000;
  * workers that are not parked are forgotten (the store still has them: `get` loads them again).
  */
 const MAX_LIVE_WORKERS = 10_000;
+
+/** The tags of a worker without tags, shared (never changed). */
+const NO_TAGS: ReadonlySet<string> = new Set();
 
 /** Workers known to this hub process, loaded from the store on first use after a restart. */
 export class WorkerRegistry {
@@ -95,11 +99,27 @@ export class WorkerRegistry {
     return this.remember(record);
   }
 
+  /**
+   * Accepted runtimes by offered runtimes, shared by the workers that offer the same (most do):
+   * 10,000 idle workers need not hold 10,000 copies. Never changed once made.
+   */
+  private readonly acceptedByOffer = new Map<string, string[]>();
+
+  private acceptedFor(runtimes: string[]): string[] {
+    const key = runtimes.join('\n');
+    let accepted = this.acceptedByOffer.get(key);
+    if (!accepted) {
+      if (this.acceptedByOffer.size >= MAX_LIVE_WORKERS) this.acceptedByOffer.clear();
+      this.acceptedByOffer.set(key, (accepted = acceptedRuntimes(runtimes)));
+    }
+    return accepted;
+  }
+
   private remember(record: WorkerRecord): LiveWorker {
     const w: LiveWorker = {
       record,
-      accepted: acceptedRuntimes(record.runtimes),
-      tags: new Set(record.tags),
+      accepted: this.acceptedFor(record.runtimes),
+      tags: record.tags.length ? new Set(record.tags) : NO_TAGS,
       lastSeen: record.lastSeenAt,
       parked: 0,
     };
