@@ -14,21 +14,40 @@ export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (chunk: Buffer) => {
+    // Once the body is in (or refused), the listeners go: a long-poll keeps its request alive
+    // for minutes, and they would keep the chunks and these closures with it.
+    const done = () => {
+      req.off('data', onData);
+      req.off('end', onEnd);
+      req.off('error', onError);
+      req.off('aborted', onAborted);
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
-        req.removeAllListeners('data');
+        done();
         req.resume();
         reject(new HubError('payload_too_large', `request body above ${limit} bytes`));
         return;
       }
       chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks, size)));
-    req.on('error', (err) =>
-      reject(new HubError('bad_request', `request body could not be read: ${err.message}`)),
-    );
-    req.on('aborted', () => reject(new HubError('bad_request', 'request aborted')));
+    };
+    const onEnd = () => {
+      done();
+      resolve(Buffer.concat(chunks, size));
+    };
+    const onError = (err: Error) => {
+      done();
+      reject(new HubError('bad_request', `request body could not be read: ${err.message}`));
+    };
+    const onAborted = () => {
+      done();
+      reject(new HubError('bad_request', 'request aborted'));
+    };
+    req.on('data', onData);
+    req.on('end', onEnd);
+    req.on('error', onError);
+    req.on('aborted', onAborted);
   });
 }
 

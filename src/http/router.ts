@@ -2,6 +2,7 @@
  * A small path router: `/api/v1/jobs/:id/wait` style patterns, matched segment by segment.
  * Knows when a path exists for another method, so the answer can be 405 instead of 404.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { HubServices } from './services.js';
 import type { Principal } from '../auth/auth.js';
@@ -15,7 +16,7 @@ export interface RequestContext {
   /** Token from the path (`/t/<token>/…`) or the Authorization header, if any. */
   token: string | null;
   /** Aborted when the client goes away (long-polls stop waiting). */
-  signal: AbortSignal;
+  signal: CancelSignal;
   principal(): Promise<Principal>;
 }
 

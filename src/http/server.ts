@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import type { CancelListener, CancelSignal } from '../core/cancel.js';
 import { HubError } from '../core/errors.js';
 import type { HubServices } from './services.js';
 import type { Principal } from '../auth/auth.js';
@@ -44,6 +45,15 @@ export function createHttpServer(hub: HubServices, mounts: FaceMount[]): HttpSer
   /** Connections past the cap: their one request is answered 503 and they close. */
   const shed = new WeakSet<Socket>();
   let admitted = 0;
+  // One listener for all responses (and one for all connections): a closure each would stay
+  // alive as long as the long-poll or the keep-alive connection.
+  function notBusy(this: ServerResponse): void {
+    busy.delete(this.req.socket);
+  }
+  function admittedClosed(this: Socket): void {
+    admitted--;
+    sockets.delete(this);
+  }
   const cap = config.maxConnections || connectionCapFromFileLimit();
   // Node looks for late heads and bodies every `check` ms; the limits given to it are shortened by
   // that much so that a connection is closed within the configured time, not up to `check` after.
@@ -57,9 +67,10 @@ export function createHttpServer(hub: HubServices, mounts: FaceMount[]): HttpSer
     },
     (req, res) => {
       busy.add(req.socket);
-      res.on('finish', () => busy.delete(req.socket));
+      // 'finish' comes once per response: `on` spares the wrapper `once` would make.
+      res.on('finish', notBusy);
       if (shed.has(req.socket)) return void refuseOverCap(hub, mounts, req, res);
-      void handle(hub, mounts, req, res);
+      handle(hub, mounts, req, res);
     },
   );
   server.on('connection', (s) => {
@@ -78,10 +89,7 @@ export function createHttpServer(hub: HubServices, mounts: FaceMount[]): HttpSer
       return;
     }
     admitted++;
-    s.on('close', () => {
-      admitted--;
-      sockets.delete(s);
-    });
+    s.on('close', admittedClosed);
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     if (!socket.writable) return;
@@ -168,46 +176,111 @@ export function connectionCapFromFileLimit(limits = '/proc/self/limits'): number
   return Math.max(8, Math.floor(soft / 2) - 32);
 }
 
-async function handle(
-  hub: HubServices,
-  mounts: FaceMount[],
-  req: IncomingMessage,
-  res: ServerResponse,
-): Promise<void> {
-  const started = process.hrtime.bigint();
-  let url: URL;
-  let path: string;
-  let token: string | null = null;
-  try {
-    url = new URL(req.url ?? '/', 'http://hub');
-    path = url.pathname;
-    const m = TOKEN_PREFIX.exec(path);
-    if (m) {
-      token = decodeURIComponent(m[1]!);
-      path = m[2]!;
+/**
+ * Aborted when the client goes away before its answer is sent. Not an AbortController: one with
+ * a listener costs about a kilobyte, and creating and aborting one a DOMException with a stack
+ * trace, for every long-poll.
+ */
+class ClientGone implements CancelSignal {
+  aborted = false;
+  private listeners: CancelListener[] = [];
+
+  addEventListener(_type: 'abort', listener: CancelListener): void {
+    // Listeners run once (the signal aborts once), so `once` needs nothing more.
+    if (!this.aborted && !this.listeners.includes(listener)) this.listeners.push(listener);
+  }
+
+  removeEventListener(_type: 'abort', listener: CancelListener): void {
+    const i = this.listeners.indexOf(listener);
+    if (i >= 0) this.listeners.splice(i, 1);
+  }
+
+  abort(): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const l of listeners) {
+      if (typeof l === 'function') l();
+      else l.handleEvent();
     }
+  }
+}
+
+/**
+ * What a route handler sees of its request. A class rather than an object literal with closures:
+ * a parked long-poll keeps its context alive for minutes, 10,000 of them at once, so the few
+ * bytes per request that closures, a parsed URL and a getter of its own would cost add up.
+ */
+class HttpRequestContext implements RequestContext {
+  private gone: ClientGone | undefined = undefined;
+  private principalOnce: Promise<Principal> | null = null;
+  private searchParams: URLSearchParams | undefined = undefined;
+
+  constructor(
+    readonly req: IncomingMessage,
+    readonly res: ServerResponse,
+    readonly hub: HubServices,
+    readonly params: Record<string, string>,
+    /** The query part of the parsed URL (`URL.search`), turned into parameters on first use. */
+    private readonly search: string,
+    readonly token: string | null,
+  ) {}
+
+  get query(): URLSearchParams {
+    return (this.searchParams ??= new URLSearchParams(this.search));
+  }
+
+  // Made only for the routes that wait (long-polls, waits, streams).
+  get signal(): CancelSignal {
+    if (!this.gone) {
+      const gone = (this.gone = new ClientGone());
+      const res = this.res;
+      if (res.closed || res.writableFinished) gone.abort();
+      // 'close' comes once per response: `on` spares the wrapper `once` would make.
+      else res.on('close', () => res.writableFinished || gone.abort());
+    }
+    return this.gone;
+  }
+
+  principal(): Promise<Principal> {
+    return (this.principalOnce ??= this.hub.auth.authenticate(this.token));
+  }
+}
+
+/** The path, query and token of a request target; null when it cannot be parsed. */
+function parseTarget(target: string): { path: string; search: string; token: string | null } | null {
+  try {
+    const url = new URL(target, 'http://hub');
+    const m = TOKEN_PREFIX.exec(url.pathname);
+    if (!m) return { path: url.pathname, search: url.search, token: null };
+    return { path: m[2]!, search: url.search, token: decodeURIComponent(m[1]!) };
   } catch {
+    return null;
+  }
+}
+
+/**
+ * Routes one request and answers errors in its face's format. Not an async function: a
+ * long-poll's handler runs for minutes, and a suspended frame here would be kept all that time.
+ */
+function handle(hub: HubServices, mounts: FaceMount[], req: IncomingMessage, res: ServerResponse): void {
+  const started = process.hrtime.bigint();
+  const target = parseTarget(req.url ?? '/');
+  if (!target) {
     // A request target that cannot be parsed (`/t/%ZZ/…`) is the client's error, answered in
     // the native envelope; thrown here it would be an unhandled rejection and end the process.
     mounts[mounts.length - 1]!.face.sendError(res, new HubError('bad_request', 'malformed request path'));
     return;
   }
+  const { path, search } = target;
+  let token = target.token;
   const auth = req.headers.authorization;
   if (!token && auth?.startsWith('Bearer ')) token = auth.slice(7).trim();
 
   const mount = mounts.find((x) => x.serves(path)) ?? mounts[mounts.length - 1]!;
   const face = mount.face;
-  // Made only for the routes that wait (long-polls, waits, streams): creating and aborting a
-  // signal for every request costs a DOMException with a stack trace each time.
-  let abort: AbortController | undefined;
-  const signal = () => {
-    if (!abort) {
-      const a = (abort = new AbortController());
-      if (res.closed || res.writableFinished) a.abort();
-      else res.once('close', () => res.writableFinished || a.abort());
-    }
-    return abort.signal;
-  };
+  let running: Promise<void>;
   try {
     const match = face.router.match(req.method ?? 'GET', mount.strip ? mount.strip(path) : path);
     if (!match) throw new HubError('not_found', `no route for ${req.method} ${path}`);
@@ -215,31 +288,27 @@ async function handle(
       res.setHeader('allow', [...new Set(match.allowed)].join(', '));
       throw new HubError('method_not_allowed', `${req.method} is not allowed on ${path}`);
     }
-    let principal: Promise<Principal> | null = null;
-    const ctx: RequestContext = {
-      req,
-      res,
-      hub,
-      params: match.params,
-      query: url.searchParams,
-      token,
-      get signal() {
-        return signal();
-      },
-      principal: () => (principal ??= hub.auth.authenticate(token)),
-    };
-    await match.handler(ctx);
+    running = match.handler(new HttpRequestContext(req, res, hub, match.params, search, token));
   } catch (err) {
-    const e = toHubError(err, hub);
-    if (!res.headersSent) face.sendError(res, e);
-    else res.destroy();
-  } finally {
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    hub.ctx.metrics.requestSeconds.observe(seconds, {
-      face: face.name,
-      status: `${Math.floor(res.statusCode / 100)}xx`,
-    });
+    running = Promise.reject(err);
   }
+  running.then(
+    () => observe(hub, face, res, started),
+    (err: unknown) => {
+      const e = toHubError(err, hub);
+      if (!res.headersSent) face.sendError(res, e);
+      else res.destroy();
+      observe(hub, face, res, started);
+    },
+  );
+}
+
+function observe(hub: HubServices, face: Face, res: ServerResponse, started: bigint): void {
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  hub.ctx.metrics.requestSeconds.observe(seconds, {
+    face: face.name,
+    status: `${Math.floor(res.statusCode / 100)}xx`,
+  });
 }
 
 function toHubError(err: unknown, hub: HubServices): HubError {

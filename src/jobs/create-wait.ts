@@ -7,6 +7,7 @@
  * it. So a listener on every job's events is installed before the create and collects final
  * states until the per-job subscriptions are in place; no store read is needed to close the gap.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import { isFinal } from '../core/states.js';
 import type { JobRecord } from '../store/store.js';
 import type { HubContext } from './context.js';
@@ -14,7 +15,7 @@ import type { HubContext } from './context.js';
 export interface CreateWaitOptions {
   /** How long to wait for every job to be final (capped by the hub's `maxWaitMs`). */
   waitMs: number;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
 }
 
 /**

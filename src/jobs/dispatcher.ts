@@ -10,6 +10,7 @@
  * A `generation` counter closes the gap between "the store had nothing" and "parked": a waiter
  * that parks after an announcement it could not see is woken at once.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import { preferenceScore, tagsAllow } from '../core/tags.js';
 import type { JobRecord } from '../store/store.js';
 
@@ -42,10 +43,65 @@ export interface Waiter {
   readonly spec: WaiterSpec;
 }
 
-interface ParkedWaiter extends Waiter {
-  finish: (outcome: WaitOutcome) => void;
+/**
+ * A request that can park: `park` registers it and calls `settle` once, with how the wait ended.
+ * One object per parked request, which is also its abort listener (`handleEvent`) and its timer's
+ * argument: no closures per wait, since 10,000 parked workers each hold one for minutes.
+ */
+export abstract class ParkedWaiter implements Waiter {
+  abstract readonly spec: WaiterSpec;
   /** Taken by a hand-off: no longer parked, answered by `deliver`. */
-  claimed: boolean;
+  claimed = false;
+  private dispatcher: Dispatcher | null = null;
+  private timer: NodeJS.Timeout | undefined = undefined;
+  private signal: CancelSignal | undefined = undefined;
+
+  /** How the wait ended; called once per `park` that parked. */
+  protected abstract settle(outcome: WaitOutcome): void;
+
+  /** The abort listener of the request's signal. */
+  handleEvent(): void {
+    if (!this.claimed) this.finish('aborted');
+  }
+
+  /** Ends the wait (once; later calls do nothing) and reports its outcome. */
+  finish(outcome: WaitOutcome): void {
+    const d = this.dispatcher;
+    if (!d) return;
+    this.dispatcher = null;
+    clearTimeout(this.timer);
+    this.signal?.removeEventListener('abort', this);
+    this.timer = this.signal = undefined;
+    d.remove(this);
+    this.settle(outcome);
+  }
+
+  /** Called by the dispatcher when it parks this waiter. */
+  parkIn(d: Dispatcher, waitMs: number, signal: CancelSignal | undefined): void {
+    this.claimed = false;
+    this.dispatcher = d;
+    this.signal = signal;
+    this.timer = setTimeout(timeOut, waitMs, this);
+    signal?.addEventListener('abort', this, { once: true });
+  }
+}
+
+function timeOut(w: ParkedWaiter): void {
+  if (!w.claimed) w.finish('timeout');
+}
+
+/** The waiter behind `Dispatcher.wait`: settles a promise. */
+class PromisedWaiter extends ParkedWaiter {
+  constructor(
+    readonly spec: WaiterSpec,
+    private readonly resolve: (outcome: WaitOutcome) => void,
+  ) {
+    super();
+  }
+
+  protected settle(outcome: WaitOutcome): void {
+    this.resolve(outcome);
+  }
 }
 
 export class Dispatcher {
@@ -65,39 +121,38 @@ export class Dispatcher {
    */
   wait(
     spec: WaiterSpec,
-    p: { waitMs: number; seenGeneration: number; signal?: AbortSignal },
+    p: { waitMs: number; seenGeneration: number; signal?: CancelSignal },
   ): Promise<WaitOutcome> {
-    if (this.generation !== p.seenGeneration) return Promise.resolve('woken');
-    if (p.signal?.aborted) return Promise.resolve('aborted');
-    if (p.waitMs <= 0) return Promise.resolve('timeout');
     return new Promise<WaitOutcome>((resolve) => {
-      const waiter: ParkedWaiter = {
-        spec,
-        claimed: false,
-        finish: (outcome) => {
-          clearTimeout(timer);
-          p.signal?.removeEventListener('abort', onAbort);
-          this.remove(waiter);
-          resolve(outcome);
-        },
-      };
-      const onAbort = () => {
-        if (!waiter.claimed) waiter.finish('aborted');
-      };
-      const timer = setTimeout(() => {
-        if (!waiter.claimed) waiter.finish('timeout');
-      }, p.waitMs);
-      p.signal?.addEventListener('abort', onAbort, { once: true });
-      for (const r of spec.accepted) {
-        let set = this.byRuntime.get(r);
-        if (!set) this.byRuntime.set(r, (set = new Set()));
-        set.add(waiter);
-      }
-      this.count++;
+      const waiter = new PromisedWaiter(spec, resolve);
+      const now = this.park(waiter, p);
+      if (now) resolve(now);
     });
   }
 
-  private remove(w: ParkedWaiter): void {
+  /**
+   * `wait` for a waiter object: parks it and returns null, and its `settle` is called later; or,
+   * when there is no need to park, returns the outcome at once (and `settle` is not called).
+   */
+  park(
+    waiter: ParkedWaiter,
+    p: { waitMs: number; seenGeneration: number; signal?: CancelSignal | undefined },
+  ): 'woken' | 'timeout' | 'aborted' | null {
+    if (this.generation !== p.seenGeneration) return 'woken';
+    if (p.signal?.aborted) return 'aborted';
+    if (p.waitMs <= 0) return 'timeout';
+    waiter.parkIn(this, p.waitMs, p.signal);
+    for (const r of waiter.spec.accepted) {
+      let set = this.byRuntime.get(r);
+      if (!set) this.byRuntime.set(r, (set = new Set()));
+      set.add(waiter);
+    }
+    this.count++;
+    return null;
+  }
+
+  /** Takes a waiter off the park (its own `finish` calls this). */
+  remove(w: ParkedWaiter): void {
     let present = false;
     for (const r of w.spec.accepted) {
       const set = this.byRuntime.get(r);

@@ -2,6 +2,7 @@
  * Job operations for requesters: create (single, batch, idempotent), read, list, wait, cancel,
  * explain. Each write is committed by the store before anything is announced or answered.
  */
+import type { CancelSignal } from '../core/cancel.js';
 import { HubError, notFound } from '../core/errors.js';
 import { canonicalRuntime } from '../core/runtime.js';
 import { isFinal, type JobState } from '../core/states.js';
@@ -290,7 +291,7 @@ export class JobService {
     states: JobState[],
     timeoutMs: number,
     owner?: string,
-    signal?: AbortSignal,
+    signal?: CancelSignal,
   ): Promise<JobRecord> {
     let wake!: (job: JobRecord | null) => void;
     const woken = new Promise<JobRecord | null>((r) => (wake = r));

@@ -3,6 +3,7 @@
  * completion and failure. Every side effect of an attempt carries the lease token; the store
  * refuses stale ones and this layer turns that into `lease_stale` (HTTP 409).
  */
+import type { CancelSignal } from '../core/cancel.js';
 import { HubError, notFound } from '../core/errors.js';
 import { backoffDelay } from '../core/lease.js';
 import { acceptedRuntimes, canonicalRuntime, parseRuntime } from '../core/runtime.js';
@@ -11,13 +12,15 @@ import type { JobRecord, LeaseCheck, LeaseRequest, WorkerRecord } from '../store
 import type { Principal } from '../auth/auth.js';
 import type { HubContext } from './context.js';
 import { describeLeased, type LeasedJob } from './leased.js';
+import { ParkedLease } from './parked-lease.js';
 
 export type { JobRecord, WorkerRecord };
 
 export interface LiveWorker {
   record: WorkerRecord;
+  /** Shared between workers offering the same runtimes: never changed. */
   accepted: string[];
-  tags: Set<string>;
+  tags: ReadonlySet<string>;
   lastSeen: number;
   /** Lease requests of this worker parked right now. */
   parked: number;
@@ -33,6 +36,9 @@ const MAX_OFFERED = 10_000;
  * workers that are not parked are forgotten (the store still has them: `get` loads them again).
  */
 const MAX_LIVE_WORKERS = 10_000;
+
+/** The tags of a worker without tags, shared (never changed). */
+const NO_TAGS: ReadonlySet<string> = new Set();
 
 /** Workers known to this hub process, loaded from the store on first use after a restart. */
 export class WorkerRegistry {
@@ -93,11 +99,27 @@ export class WorkerRegistry {
     return this.remember(record);
   }
 
+  /**
+   * Accepted runtimes by offered runtimes, shared by the workers that offer the same (most do):
+   * 10,000 idle workers need not hold 10,000 copies. Never changed once made.
+   */
+  private readonly acceptedByOffer = new Map<string, string[]>();
+
+  private acceptedFor(runtimes: string[]): string[] {
+    const key = runtimes.join('\n');
+    let accepted = this.acceptedByOffer.get(key);
+    if (!accepted) {
+      if (this.acceptedByOffer.size >= MAX_LIVE_WORKERS) this.acceptedByOffer.clear();
+      this.acceptedByOffer.set(key, (accepted = acceptedRuntimes(runtimes)));
+    }
+    return accepted;
+  }
+
   private remember(record: WorkerRecord): LiveWorker {
     const w: LiveWorker = {
       record,
-      accepted: acceptedRuntimes(record.runtimes),
-      tags: new Set(record.tags),
+      accepted: this.acceptedFor(record.runtimes),
+      tags: record.tags.length ? new Set(record.tags) : NO_TAGS,
       lastSeen: record.lastSeenAt,
       parked: 0,
     };
@@ -210,7 +232,7 @@ export interface LeaseOptions {
   tags?: string[];
   /** Lease length; default the hub's; clients that never heartbeat pass the job timeout. */
   leaseMs?: number;
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   /**
    * Team rules, tried in order until one finds a job (the contest: the benchmarker's own teams,
    * then teams nobody is bound to). Parked waiters are handed jobs without team rules, so a
@@ -245,10 +267,16 @@ export class LeaseService {
    * The one lease path of every face: claims up to `o.limit` jobs for the worker, parking up to
    * `o.waitMs` (capped by the hub) for one when none matches now. Faces only translate the reply.
    */
-  async lease(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
-    const jobs = await this.claim(workerId, o);
-    if (jobs.length === 0 || !o.giveBackIfGone || !o.signal?.aborted) return jobs;
-    // The client hung up while the jobs were being handed over.
+  lease(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
+    // Plain promise chains rather than async functions: a parked request keeps every suspended
+    // frame above it alive (see parked-lease.ts).
+    const claimed = this.claim(workerId, o);
+    return o.giveBackIfGone ? claimed.then((jobs) => this.giveBackIfGone(jobs, o.signal)) : claimed;
+  }
+
+  /** The client hung up while the jobs were being handed over: they go back to the queue. */
+  private async giveBackIfGone(jobs: JobRecord[], signal: CancelSignal | undefined): Promise<JobRecord[]> {
+    if (jobs.length === 0 || !signal?.aborted) return jobs;
     for (const job of jobs) {
       await this.fail({
         jobId: job.id,
@@ -261,13 +289,41 @@ export class LeaseService {
   }
 
   /** `lease`, each job with what a worker needs to run it (function, small input bytes). */
-  async leaseToRun(workerId: string, o: LeaseOptions): Promise<LeasedJob[]> {
-    return describeLeased(this.ctx, await this.lease(workerId, o));
+  leaseToRun(workerId: string, o: LeaseOptions): Promise<LeasedJob[]> {
+    return this.lease(workerId, o).then(this.describe);
   }
 
-  private async claim(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
+  private readonly describe = (jobs: JobRecord[]) => describeLeased(this.ctx, jobs);
+
+  private claim(workerId: string, o: LeaseOptions): Promise<JobRecord[]> {
+    if (o.teams) return this.claimForTeams(workerId, o.teams, o);
+    // One promise for the whole request, settled by its ParkedLease: no promise adopting another
+    // stays behind while the request waits.
+    return new Promise<JobRecord[]>((resolve, reject) => {
+      this.workers
+        .get(workerId)
+        .then((w) => {
+          const { spec, deadline, next } = this.claimParts(w, o);
+          new ParkedLease(this.ctx, this, w, spec, deadline, o.signal, next, resolve, reject).claim();
+        })
+        .catch(reject);
+    });
+  }
+
+  /** The contest's lease: team rules tried in order, never a wait. */
+  private async claimForTeams(workerId: string, teams: TeamFilter[], o: LeaseOptions): Promise<JobRecord[]> {
+    if (o.waitMs > 0) throw new Error('a lease with team rules cannot wait');
+    const { next } = this.claimParts(await this.workers.get(workerId), o);
+    for (const rule of teams) {
+      const jobs = await next(rule);
+      if (jobs.length > 0) return this.granted(jobs);
+    }
+    return [];
+  }
+
+  /** What a lease of `w` asks the store and waits with. */
+  private claimParts(w: LiveWorker, o: LeaseOptions) {
     const { ctx } = this;
-    const w = await this.workers.get(workerId);
     const tags = o.tags?.length ? new Set([...w.tags, ...normalizeWorkerTags(o.tags)]) : w.tags;
     const deadline = ctx.clock() + Math.min(o.waitMs, ctx.config.maxWaitMs);
     this.workers.seen(w);
@@ -282,34 +338,12 @@ export class LeaseService {
         now: ctx.clock(),
         ...(teams && { teams }),
       });
-    if (o.teams) {
-      if (o.waitMs > 0) throw new Error('a lease with team rules cannot wait');
-      for (const teams of o.teams) {
-        const jobs = await next(teams);
-        if (jobs.length > 0) return this.granted(jobs);
-      }
-      return [];
-    }
-    for (;;) {
-      const generation = ctx.dispatcher.generation;
-      const jobs = await next();
-      if (jobs.length > 0) return this.granted(jobs);
-      w.parked++;
-      const outcome = await ctx.dispatcher
-        .wait(
-          { workerId: w.record.id, accepted: w.accepted, tags, limit: o.limit, leaseMs },
-          { waitMs: deadline - ctx.clock(), seenGeneration: generation, signal: o.signal },
-        )
-        .finally(() => w.parked--);
-      this.workers.seen(w);
-      // Handed jobs directly at their creation (already committed as leased to this worker).
-      if (typeof outcome === 'object') return this.granted(outcome.jobs);
-      if (outcome !== 'woken' || this.closing) return [];
-    }
+    const spec = { workerId: w.record.id, accepted: w.accepted, tags, limit: o.limit, leaseMs };
+    return { spec, deadline, next };
   }
 
   /** Records leases that were just committed. */
-  private granted(jobs: JobRecord[]): JobRecord[] {
+  granted(jobs: JobRecord[]): JobRecord[] {
     const now = this.ctx.clock();
     for (const job of jobs) {
       this.ctx.metrics.leasesGranted.inc();
@@ -317,6 +351,11 @@ export class LeaseService {
       this.ctx.events.publish({ type: 'state', job });
     }
     return jobs;
+  }
+
+  /** Marks a worker as seen now (a parked lease, when its wait ends). */
+  seen(w: LiveWorker): void {
+    this.workers.seen(w);
   }
 
   private leaseError(check: Exclude<LeaseCheck, { ok: true }>, jobId: string): HubError {

@@ -167,6 +167,30 @@ describe('POST /api/v1/workers/{id}/lease', () => {
     expect(took).toBeLessThan(2_000);
   });
 
+  it('a lease whose client hangs up leaves the park; the next job goes to a worker still waiting', async () => {
+    const { url } = await testHub();
+    const parked = async () =>
+      Number(/^jobhub_parked_lease_requests (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text())?.[1]);
+    const gone = await registerWorker(url);
+    const hangUp = new AbortController();
+    const request = fetch(`${url}/api/v1/workers/${gone}/lease`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ waitMs: 30_000 }),
+      signal: hangUp.signal,
+    }).catch(() => null);
+    await until(async () => (await parked()) === 1);
+    hangUp.abort();
+    await request;
+    await until(async () => (await parked()) === 0);
+    const stays = await registerWorker(url);
+    const waiting = lease(url, stays, { waitMs: scaled(10_000) });
+    await until(async () => (await parked()) === 1);
+    const job = await createJob(url, { runtime: 'default' });
+    expect((await waiting).map((j) => j.id)).toEqual([job.id]);
+    expect((await getJob(url, job.id)).lease.workerId).toBe(stays);
+  });
+
   it('a parked lease also gets a job that returns to the queue (retry)', async () => {
     const { url } = await testHub({ retryBaseMs: 100, retryMaxMs: 100 });
     const job = await createJob(url, { runtime: 'default' });

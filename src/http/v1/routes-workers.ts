@@ -123,13 +123,15 @@ export function workerRoutes(api: Api): void {
       const b = await readJson(c.req, LeaseRequest, c.hub.ctx.config.maxJsonBytes, {});
       // Only the token that registered a worker leases as it: no taking another's jobs.
       const w = await c.hub.workers.actingAs(idOf(c, 'id', 'worker'), p);
-      const jobs = await c.hub.leases.leaseToRun(w.record.id, {
-        limit: b.limit ?? 1,
-        waitMs: b.waitMs ?? 0,
-        tags: b.tags,
-        signal: c.signal,
-      });
-      sendJson(c.res, 200, { jobs: jobs.map(leasedJson) });
+      // Returned, not awaited: this frame is not kept suspended while the request is parked.
+      return c.hub.leases
+        .leaseToRun(w.record.id, {
+          limit: b.limit ?? 1,
+          waitMs: b.waitMs ?? 0,
+          tags: b.tags,
+          signal: c.signal,
+        })
+        .then((jobs) => sendJson(c.res, 200, { jobs: jobs.map(leasedJson) }));
     },
   );
   api.route(
