@@ -58,6 +58,9 @@ export function newEngine(memory: WebAssembly.Memory) {
   );
 }
 
+/** Touches every library global of the prelude (each compiles on first touch). */
+const PRELOAD = `void [console, TextEncoder, TextDecoder, ByteData, HttpClient, globalThis[Symbol.for('jobhub.pleiades')]]`;
+
 interface RawModule {
   _malloc(n: number): number;
   _free(p: number): void;
@@ -88,6 +91,9 @@ export async function makeSandbox(
   const ctx = rt.newContext();
   sb.ctx = ctx;
   sb.start = installPrelude(ctx, () => sb.job!, env);
+  // The sandbox's libraries, compiled now rather than by each job that touches one (a no-op
+  // returning its input needs one to copy its bytes out).
+  ctx.unwrapResult(ctx.evalCode(PRELOAD)).dispose();
   // The lazily made handles, made now (see above).
   void ctx.global;
   ctx.getWellKnownSymbol('iterator').dispose();

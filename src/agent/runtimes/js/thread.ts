@@ -200,11 +200,17 @@ function begin(msg: JsRunMessage): void {
   job.cpuLeftMs = msg.cpuMs > 0 ? msg.cpuMs : Infinity;
   job.wallDeadline = Date.now() + msg.wallMs;
   jobs.set(msg.id, job);
-  const wall = setTimeout(() => {
-    if (jobs.get(msg.id) === job) finish(job, done(job, false, 'timeout', timeoutText(msg)));
-  }, msg.wallMs);
-  job.timers.add(wall);
   slice(job, () => callStart(job));
+  // The first slice keeps to the wall deadline itself; a timer is needed only by a job that
+  // parks on an await (most short jobs end in their first slice and never pay for one).
+  if (jobs.get(msg.id) !== job) return;
+  const wall = setTimeout(
+    () => {
+      if (jobs.get(msg.id) === job) finish(job, done(job, false, 'timeout', timeoutText(msg)));
+    },
+    Math.max(0, job.wallDeadline - Date.now()),
+  );
+  job.timers.add(wall);
 }
 
 /** Warm-up: at most this many jobs, or this long, whichever ends first. */
