@@ -18,6 +18,8 @@ export interface Job {
   start: QuickJSHandle | null;
   /** Runs in the thread's restored sandbox (whose runtime, context and start are shared). */
   restored: boolean;
+  /** Its module was compiled in the state it was restored from. */
+  compiled: boolean;
   /** Host calls not yet settled, by call number. */
   pending: Map<number, QuickJSDeferredPromise>;
   timers: Set<ReturnType<typeof setTimeout> | ReturnType<typeof setImmediate>>;

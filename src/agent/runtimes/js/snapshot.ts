@@ -74,9 +74,10 @@ export function readModuleLayout(wasm: Uint8Array): { stackTop: number; dataEnd:
 }
 
 /**
- * Finds the break's word on a module nobody has used yet: of the words below the stack, the one
- * that a 4 MiB malloc moves by about 4 MiB to a value above the heap's start, and that goes back
- * when it is freed (dlmalloc trims). Null if there is not exactly one.
+ * Finds the break's word on a module nobody has used yet. A 4 MiB malloc moves several words
+ * below the stack by about its size: the break, but also dlmalloc's pointer to its top chunk
+ * (the free space below the break). The break is the highest of them, at or past the end of the
+ * block (the top chunk's pointer is exactly at its end). Null unless exactly one word is.
  */
 export function findLayout(
   wasm: Uint8Array,
@@ -93,16 +94,18 @@ export function findLayout(
   const p = malloc(REQUEST);
   if (!p) return null;
   const grown = new Uint32Array(memory.buffer, 0, words);
-  const found: number[] = [];
+  let highest = 0;
+  let found: number[] = [];
   for (let i = 0; i < words; i++) {
-    const moved = grown[i]! - before[i]!;
-    if (moved >= REQUEST && moved < 2 * REQUEST && before[i]! >= mod.stackTop) found.push(i * 4);
+    const value = grown[i]!;
+    const moved = value - before[i]!;
+    if (before[i]! < mod.stackTop || moved < REQUEST / 2 || value < p + REQUEST) continue;
+    if (value > highest) [highest, found] = [value, [i * 4]];
+    else if (value === highest) found.push(i * 4);
   }
   free(p);
-  const after = new Uint32Array(memory.buffer, 0, words);
-  const brk = found.filter((a) => after[a >> 2] === before[a >> 2]);
-  if (brk.length !== 1) return null;
-  return { brkAddr: brk[0]!, lowEnd, heapStart: mod.stackTop };
+  if (found.length !== 1 || highest > memory.buffer.byteLength) return null;
+  return { brkAddr: found[0]!, lowEnd, heapStart: mod.stackTop };
 }
 
 /** One copy of an engine's memory, written back on demand. */

@@ -24,9 +24,16 @@ import { copyBytes } from './handles.js';
 import { installPrelude } from './host.js';
 import { callStart, done, memoryFailure, overLimit, type Job } from './job.js';
 import { Outbox } from './outbox.js';
-import { PLEIADES_MODULE } from './prelude.js';
+import { PLEIADES_MODULE, WARM_UP_SOURCE } from './prelude.js';
 import type { JsFromThread, JsHostOp, JsRunMessage, JsToThread } from './protocol.js';
-import { makeSandbox, newEngine, restoreSandbox, type Sandbox } from './sandbox.js';
+import {
+  boundedMemory,
+  compileFunction,
+  makeSandbox,
+  newEngine,
+  restoreSandbox,
+  type Sandbox,
+} from './sandbox.js';
 
 /** Wasm memory never shrinks: past this, the thread is replaced once its jobs are done. */
 const RECYCLE_HEAP_BYTES = 512 * 1024 ** 2;
@@ -42,23 +49,11 @@ const MAX_PAGES = Math.ceil(heapBytes / PAGE);
 /** The slice running now (one at a time: this thread is single-threaded). */
 let sliceDeadline = Infinity;
 let sliceJob: Job | null = null;
-/** An engine's wasm memory, up to the worker's bound. */
-function engineMemory(): WebAssembly.Memory {
-  const memory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES });
-  // The engine grows its memory through this object. A growth refused at the maximum is the job
-  // running then asking for more than the worker gives: it ends as a memory failure, whatever it
-  // made of the engine's out-of-memory error (QuickJS throws `null` when it has no memory left to
-  // make one, and a job may catch it).
-  memory.grow = (pages: number) => {
-    try {
-      return WebAssembly.Memory.prototype.grow.call(memory, pages);
-    } catch (err) {
-      if (sliceJob) sliceJob.heapFull = true;
-      throw err;
-    }
-  };
-  return memory;
-}
+/** An engine's wasm memory; a growth refused at the bound is the running job's memory failure. */
+const engineMemory = () =>
+  boundedMemory(MAX_PAGES, () => {
+    if (sliceJob) sliceJob.heapFull = true;
+  });
 /** The engine of the fresh contexts: many jobs at once, each in its own runtime. */
 const wasmMemory = engineMemory();
 const QJS = await newEngine(wasmMemory);
@@ -119,6 +114,7 @@ function newJob(rt: QuickJSRuntime, restored: boolean): Job {
     ctx: null as unknown as QuickJSContext,
     start: null,
     restored,
+    compiled: false,
     pending: new Map(),
     timers: new Set(),
     nextCall: 1,
@@ -160,21 +156,27 @@ const env = { post, call: hostCall, sliceLeftMs: () => sliceDeadline - performan
 let sandbox: Sandbox | null = null;
 
 /** A job in the restored sandbox: the snapshot written back, the context as new. */
-function restoredJob(sb: Sandbox): Job {
+function restoredJob(sb: Sandbox, source: string): Job {
   const t0 = performance.now();
-  if (sb.dirty) restoreSandbox(sb);
+  const compiled = restoreSandbox(sb, source);
   const job = newJob(sb.rt, true);
+  job.compiled = compiled;
   job.ctx = sb.ctx;
   job.start = sb.start;
   sb.job = job;
-  sb.dirty = true;
   job.contextUs = Math.round((performance.now() - t0) * 1000);
   return job;
 }
 
+/** Starts a job; the first of a function in the sandbox keeps the function's compiled state first. */
+function startJob(job: Job): void {
+  if (job.restored && !job.compiled) compileFunction(sandbox!, job.msg.source);
+  callStart(job);
+}
+
 /** Where a job runs: the restored sandbox when it is free and the function is not one that awaits. */
 function jobFor(msg: JsRunMessage): Job {
-  if (sandbox && !sandbox.job && !awaiting.has(msg.source)) return restoredJob(sandbox);
+  if (sandbox && !sandbox.job && !awaiting.has(msg.source)) return restoredJob(sandbox, msg.source);
   const job = spare ?? freshJob();
   spare = null;
   makeSpare();
@@ -200,7 +202,7 @@ function begin(msg: JsRunMessage): void {
   job.cpuLeftMs = msg.cpuMs > 0 ? msg.cpuMs : Infinity;
   job.wallDeadline = Date.now() + msg.wallMs;
   jobs.set(msg.id, job);
-  slice(job, () => callStart(job));
+  slice(job, () => startJob(job));
   // The first slice keeps to the wall deadline itself; a timer is needed only by a job that
   // parks on an await (most short jobs end in their first slice and never pay for one).
   if (jobs.get(msg.id) !== job) return;
@@ -216,11 +218,6 @@ function begin(msg: JsRunMessage): void {
 /** Warm-up: at most this many jobs, or this long, whichever ends first. */
 const WARM_UP_JOBS = 150;
 const WARM_UP_MS = 400;
-const WARM_UP_SOURCE = `export default async function fetch(input) {
-  const text = new TextDecoder().decode(new TextEncoder().encode('warm ' + input[0]));
-  await Promise.resolve();
-  return ByteData.fromIntU8Array(new TextEncoder().encode(text.repeat(2)));
-}`;
 
 /**
  * V8 compiles the engine's WebAssembly lazily and in a baseline tier first, so a cold thread's
@@ -230,7 +227,7 @@ const WARM_UP_SOURCE = `export default async function fetch(input) {
 function warmUp(): void {
   const until = performance.now() + WARM_UP_MS;
   for (let i = 0; i < WARM_UP_JOBS && performance.now() < until; i++) {
-    const job = sandbox && i % 2 === 1 ? restoredJob(sandbox) : freshJob();
+    const job = sandbox && i % 2 === 1 ? restoredJob(sandbox, WARM_UP_SOURCE) : freshJob();
     job.msg = {
       type: 'run',
       id: 0,
@@ -243,7 +240,7 @@ function warmUp(): void {
       outputBytes: 1024,
     };
     // Not in `jobs`: its end is reported to no one.
-    slice(job, () => callStart(job));
+    slice(job, () => startJob(job));
     drop(job);
   }
 }
