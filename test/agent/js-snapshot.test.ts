@@ -77,14 +77,14 @@ describe('js engine memory snapshots', () => {
     const mod = (body: string) => `export default function f() { ${body} }`;
     const first = mod('return [1, 2, 3].map((x) => x * 2).join("+");');
     const other = mod('globalThis.big = new Array(50000).fill("y").join(""); return "other";');
-    restoreSandbox(sb, first);
-    compileFunction(sb, first);
+    restoreSandbox(sb, 'first');
+    compileFunction(sb, 'first', first);
     expect(run()).toBe('2+4+6');
-    restoreSandbox(sb, other);
-    compileFunction(sb, other);
+    restoreSandbox(sb, 'other');
+    compileFunction(sb, 'other', other);
     expect(run()).toBe('other');
     // The first function's state, written back over the other's: its bytecode is intact.
-    expect(restoreSandbox(sb, first)).toBe(true);
+    expect(restoreSandbox(sb, 'first')).toBe(true);
     expect(run()).toBe('2+4+6');
     expect(sb.ctx.dump(sb.ctx.unwrapResult(sb.ctx.evalCode('typeof globalThis.big')))).toBe('undefined');
   });

@@ -41,7 +41,7 @@ export interface Sandbox {
   layout: MemoryLayout;
   /** The state before any job. */
   snapshot: MemorySnapshot;
-  /** The state with a function's module compiled (not run), by source; least recently used first. */
+  /** The state with a function's module compiled (not run), by function key; least recently used first. */
   compiled: Map<string, MemorySnapshot>;
   /** Address of the context's Math.random state. */
   randomAt: number;
@@ -141,15 +141,15 @@ export async function makeSandbox(
 }
 
 /**
- * Writes back the state for a job of `source`: the function's compiled state if there is one,
+ * Writes back the state for a job of the function `key`: its compiled state if there is one,
  * else the state before any job; Math.random gets a new seed. Returns whether the module is
  * compiled already.
  */
-export function restoreSandbox(sb: Sandbox, source: string): boolean {
-  const compiled = sb.compiled.get(source);
+export function restoreSandbox(sb: Sandbox, key: string): boolean {
+  const compiled = sb.compiled.get(key);
   if (compiled) {
-    sb.compiled.delete(source);
-    sb.compiled.set(source, compiled);
+    sb.compiled.delete(key);
+    sb.compiled.set(key, compiled);
     compiled.restore();
   } else sb.snapshot.restore();
   reseed(sb.memory, sb.randomAt);
@@ -162,12 +162,12 @@ export function restoreSandbox(sb: Sandbox, source: string): boolean {
  * the start of the function's first job in the sandbox, inside its slice, so the time counts
  * against that job. A module that does not compile is left to the job's import, which reports it.
  */
-export function compileFunction(sb: Sandbox, source: string): void {
+export function compileFunction(sb: Sandbox, key: string, source: string): void {
   const r = sb.ctx.evalCode(source, 'function.js', { type: 'module', compileOnly: true });
   if (r.error) return r.error.dispose();
   r.value.dispose();
   const state = new MemorySnapshot(sb.memory, sb.layout);
   if (state.bytes > COMPILED_MAX_BYTES) return;
-  sb.compiled.set(source, state);
+  sb.compiled.set(key, state);
   if (sb.compiled.size > COMPILED_KEPT) sb.compiled.delete(sb.compiled.keys().next().value!);
 }

@@ -72,7 +72,7 @@ let retiring = false;
 const heapSeen = new Map<WebAssembly.Memory, number>();
 let broken = false;
 /**
- * Functions (by source) whose jobs await host calls: they run in fresh contexts, since a job
+ * Functions (by key) whose jobs await host calls: they run in fresh contexts, since a job
  * awaiting keeps the restored sandbox to itself until it ends. Forgotten past a bound.
  */
 const awaiting = new Set<string>();
@@ -156,9 +156,9 @@ const env = { post, call: hostCall, sliceLeftMs: () => sliceDeadline - performan
 let sandbox: Sandbox | null = null;
 
 /** A job in the restored sandbox: the snapshot written back, the context as new. */
-function restoredJob(sb: Sandbox, source: string): Job {
+function restoredJob(sb: Sandbox, key: string): Job {
   const t0 = performance.now();
-  const compiled = restoreSandbox(sb, source);
+  const compiled = restoreSandbox(sb, key);
   const job = newJob(sb.rt, true);
   job.compiled = compiled;
   job.ctx = sb.ctx;
@@ -170,13 +170,13 @@ function restoredJob(sb: Sandbox, source: string): Job {
 
 /** Starts a job; the first of a function in the sandbox keeps the function's compiled state first. */
 function startJob(job: Job): void {
-  if (job.restored && !job.compiled) compileFunction(sandbox!, job.msg.source);
+  if (job.restored && !job.compiled) compileFunction(sandbox!, job.msg.key, job.msg.source);
   callStart(job);
 }
 
 /** Where a job runs: the restored sandbox when it is free and the function is not one that awaits. */
 function jobFor(msg: JsRunMessage): Job {
-  if (sandbox && !sandbox.job && !awaiting.has(msg.source)) return restoredJob(sandbox, msg.source);
+  if (sandbox && !sandbox.job && !awaiting.has(msg.key)) return restoredJob(sandbox, msg.key);
   const job = spare ?? freshJob();
   spare = null;
   makeSpare();
@@ -227,11 +227,12 @@ const WARM_UP_MS = 400;
 function warmUp(): void {
   const until = performance.now() + WARM_UP_MS;
   for (let i = 0; i < WARM_UP_JOBS && performance.now() < until; i++) {
-    const job = sandbox && i % 2 === 1 ? restoredJob(sandbox, WARM_UP_SOURCE) : freshJob();
+    const job = sandbox && i % 2 === 1 ? restoredJob(sandbox, 'warm-up') : freshJob();
     job.msg = {
       type: 'run',
       id: 0,
       source: WARM_UP_SOURCE,
+      key: 'warm-up',
       input: new Uint8Array([i]),
       timeoutMs: 1_000,
       wallMs: 1_000,
@@ -251,7 +252,7 @@ const timeoutText = (msg: JsRunMessage) => `time limit of ${msg.timeoutMs} ms ex
 function hostCall(job: Job, op: string, arg: string, bytes: QuickJSHandle | undefined): QuickJSHandle {
   if (job.restored) {
     if (awaiting.size >= AWAITING_KEPT) awaiting.clear();
-    awaiting.add(job.msg.source);
+    awaiting.add(job.msg.key);
   }
   const call = job.nextCall++;
   const deferred = job.ctx.newPromise();
