@@ -13,8 +13,9 @@
  * 3. Cooperative awaits: 200 jobs of `await sleep(1000)` on a worker with `--concurrency 200`
  *    (engine threads: one per core, here 2): seconds from the first create until all are done.
  *
- * Runs through the agent also report CPU per job (ms) of the worker, the hub, and each of the
- * worker's threads (from /proc): where the cores went, with no profiler in the way.
+ * Runs through the agent also report CPU per job (ms) of the worker, the hub, this process (the
+ * client creating the jobs), and each of the worker's threads (from /proc): where the cores went,
+ * with no profiler in the way.
  * `--only=noop,context,sleep` picks measures; `--profile=DIR` runs the worker with `--cpu-prof`
  * (a profile per thread); `--timeline` prints when jobs were created, leased and finished.
  */
@@ -62,6 +63,8 @@ function startWorker(hub: string, concurrency: number, runtime: string): ChildPr
   );
 }
 
+const sumCpu = (u: NodeJS.CpuUsage) => u.user + u.system;
+
 /** CPU seconds of each thread of process `pid`, by thread id. */
 function threadCpu(pid: number): Map<number, number> {
   const out = new Map<number, number>();
@@ -98,7 +101,7 @@ async function runJobs(concurrency: number, code: string, n: number, batch: numb
     // Let the engine threads start before the clock does.
     await new Promise((r) => setTimeout(r, 1_000));
     const t0 = performance.now();
-    const cpu0 = { worker: cpuSeconds(worker.pid!), hub: cpuSeconds(hub.pid) };
+    const cpu0 = { worker: cpuSeconds(worker.pid!), hub: cpuSeconds(hub.pid), client: process.cpuUsage() };
     const threads0 = threadCpu(worker.pid!);
     const batches: Promise<unknown>[] = [];
     for (let made = 0; made < n; made += batch) {
@@ -122,6 +125,8 @@ async function runJobs(concurrency: number, code: string, n: number, batch: numb
     const cpuMsPerJob = {
       worker: round(((cpuSeconds(worker.pid!) - cpu0.worker) * 1000) / n, 3),
       hub: round(((cpuSeconds(hub.pid) - cpu0.hub) * 1000) / n, 3),
+      // This process: creating the jobs over HTTP and polling for the end (the machine's third user).
+      client: round(sumCpu(process.cpuUsage(cpu0.client)) / 1000 / n, 3),
       // The worker's threads: its main thread, then the others (engine threads, V8's helpers),
       // busiest first.
       workerThreads: [...threadCpu(worker.pid!)]

@@ -131,6 +131,53 @@ describe('js: hostile functions', () => {
     }
   });
 
+  it('keeps jobs apart in the restored sandbox too: polluted built-ins, sandbox objects, awaits, Math.random, module state', async () => {
+    const { url } = await testHub();
+    await startAgent(url, ['js'], { concurrency: 1 });
+    // Everything a job can change that outlives a job in one context: the global object,
+    // built-in prototypes, the sandbox's own globals, a function's own properties, Math.random.
+    const polluter = js(`
+      globalThis.leftover = 'dirty';
+      Object.prototype.polluted = 'dirty';
+      JSON.stringify = () => 'dirty';
+      console.log('from the polluter');
+      ByteData.prototype.dirty = 'dirty';
+      globalThis.sleep = () => 'dirty';
+      Math.random = () => 0.5;
+      return 'polluted';`);
+    const checker = js(`
+      const seen = [globalThis.leftover, ({}).polluted, JSON.stringify({ a: 1 }), ByteData.prototype.dirty,
+        typeof (await sleep(1)), Math.random() === 0.5 ? 'dirty' : 'clean'];
+      globalThis.leftover = 'dirty';
+      return seen.map((v) => v ?? 'clean').join(',');`);
+    const random = js('return String(Math.random());');
+    // The module is compiled once per function and thread, but evaluated in every job: its
+    // top-level state starts anew.
+    const counter = `let runs = 0;\nglobalThis.evaluations = (globalThis.evaluations ?? 0) + 1;\n${js('runs += 1; return runs + ":" + globalThis.evaluations;')}`;
+    const fp = await fn(url, 'js', polluter);
+    const fc = await fn(url, 'js', checker);
+    const fr = await fn(url, 'js', random);
+    const outputs: string[] = [];
+    for (const f of [fp, fc, fr, fp, fr, fc, fr, fc]) {
+      const job = await final(url, await submit(url, { function: f }));
+      expect(job.state, job.error ?? '').toBe('succeeded');
+      outputs.push((await output(url, job.id)).toString());
+    }
+    expect(outputs.filter((o) => o.includes(','))).toEqual(
+      Array(3).fill('clean,clean,{"a":1},clean,undefined,clean'),
+    );
+    // Each job's Math.random starts from its own seed, not the snapshot's.
+    const randoms = outputs.filter((o) => /^0\./.test(o));
+    expect(randoms).toHaveLength(3);
+    expect(new Set(randoms).size).toBe(3);
+    const fk = await fn(url, 'js', counter);
+    for (let i = 0; i < 3; i++) {
+      const job = await final(url, await submit(url, { function: fk }));
+      expect(job.state, job.error ?? '').toBe('succeeded');
+      expect((await output(url, job.id)).toString()).toBe('1:1');
+    }
+  });
+
   it('fails deep recursion, an oversized output and a promise that can never settle, cleanly', async () => {
     const { url } = await testHub();
     await startAgent(url, ['js'], { outputBytes: 1000 });

@@ -2,7 +2,7 @@
  * The host functions of a job's sandbox, and the prelude that wraps them (see prelude.ts): made
  * in every fresh context, bound to its job. What they need of the engine thread comes in `env`.
  */
-import type { QuickJSHandle, VmCallResult } from 'quickjs-emscripten-core';
+import type { QuickJSContext, QuickJSHandle, VmCallResult } from 'quickjs-emscripten-core';
 import { copyBytes, tidyStack } from './handles.js';
 import { done, memoryFailure, type Job } from './job.js';
 import { JS_LIBS, JS_PRELUDE } from './prelude.js';
@@ -20,15 +20,19 @@ export interface HostEnv {
 const utf8 = new TextDecoder('utf-8');
 const utf8Fatal = new TextDecoder('utf-8', { fatal: true });
 
-/** Evaluates the prelude with the host functions; returns its `start` function. */
-export function installPrelude(job: Job, env: HostEnv): QuickJSHandle {
-  const { ctx } = job;
+/**
+ * Evaluates the prelude with the host functions; returns its `start` function. `current` is the
+ * job the context serves now: one job for a fresh context, the job of the moment for a context
+ * restored from a snapshot for each job.
+ */
+export function installPrelude(ctx: QuickJSContext, current: () => Job, env: HostEnv): QuickJSHandle {
   const host = ctx.newObject();
   const fns: Record<
     string,
     (...args: QuickJSHandle[]) => QuickJSHandle | VmCallResult<QuickJSHandle> | undefined
   > = {
     log: (level, text) => {
+      const job = current();
       const lines = ctx.getString(text!).split('\n');
       const tag = ctx.getString(level!);
       for (const line of lines)
@@ -54,13 +58,14 @@ export function installPrelude(job: Job, env: HostEnv): QuickJSHandle {
       Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, left);
       return undefined;
     },
-    call: (op, arg, bytes) => env.call(job, ctx.getString(op!), ctx.getString(arg!), bytes),
+    call: (op, arg, bytes) => env.call(current(), ctx.getString(op!), ctx.getString(arg!), bytes),
     lib: (name) => {
       const source = JS_LIBS[ctx.getString(name!)];
       if (source === undefined) throw new TypeError('no such sandbox library');
       return ctx.evalCode(source, 'jobhub:prelude', { strict: true });
     },
     done: (kind, value) => {
+      const job = current();
       const k = ctx.getNumber(kind!);
       let out: Uint8Array;
       if (k === 0) out = new Uint8Array();
@@ -78,6 +83,7 @@ export function installPrelude(job: Job, env: HostEnv): QuickJSHandle {
       return undefined;
     },
     fail: (message, stack, oom) => {
+      const job = current();
       if (ctx.dump(oom!)) job.result = memoryFailure(job);
       else {
         const m = ctx.getString(message!);

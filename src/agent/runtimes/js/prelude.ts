@@ -190,3 +190,10 @@ export const blob = p.blob;
 export const ai = p.ai;
 export default p;
 `;
+
+/** What an engine thread runs to warm up (see thread.ts): a little of every common path. */
+export const WARM_UP_SOURCE = `export default async function fetch(input) {
+  const text = new TextDecoder().decode(new TextEncoder().encode('warm ' + input[0]));
+  await Promise.resolve();
+  return ByteData.fromIntU8Array(new TextEncoder().encode(text.repeat(2)));
+}`;

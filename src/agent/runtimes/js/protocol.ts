@@ -8,6 +8,8 @@ export interface JsRunMessage {
   type: 'run';
   id: number;
   source: string;
+  /** Names the function's code (its blob's sha256): what a thread keeps per function is kept under it. */
+  key: string;
   input: Uint8Array;
   /** For messages. */
   timeoutMs: number;

@@ -41,6 +41,7 @@ const HEAP_HEADROOM = 128 * 1024 ** 2;
 
 interface Prepared {
   source: string;
+  key: string;
 }
 
 export class JsRuntime implements Runtime<Prepared> {
@@ -82,9 +83,9 @@ export class JsRuntime implements Runtime<Prepared> {
     // JavaScript runs as written (its stack traces name the lines the author wrote); only what
     // does not parse as JavaScript is taken as TypeScript and has its types stripped.
     const asJs = await parse(text, 'js');
-    if (asJs.ok) return { source: text };
+    if (asJs.ok) return { source: text, key: code.sha256 };
     const asTs = await parse(text, 'ts');
-    if (asTs.ok) return { source: asTs.code };
+    if (asTs.ok) return { source: asTs.code, key: code.sha256 };
     throw new BadCodeError(`the JavaScript module does not parse: ${asJs.error}`);
   }
 
@@ -99,6 +100,7 @@ export class JsRuntime implements Runtime<Prepared> {
     const r = await this.engines.run(
       {
         source: prepared.source,
+        key: prepared.key,
         input,
         timeoutMs: ctx.limits.timeoutMs,
         wallMs: ctx.limits.wallMs,

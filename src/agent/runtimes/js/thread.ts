@@ -1,8 +1,11 @@
 /**
- * A JavaScript engine thread: one QuickJS WebAssembly module, many jobs at once, each in its own
- * QuickJS runtime (its own heap, memory limit and interrupt handler) and context. A job runs only
- * in short slices: its start, and each time something it awaits settles (a timer, a blob, an HTTP
- * answer). Between slices it holds no thread, so hundreds of jobs awaiting `sleep` share one.
+ * A JavaScript engine thread: many jobs at once, each in a context nobody used before. A job
+ * runs in the restored sandbox when it is free (sandbox.ts: one QuickJS module whose memory is
+ * written back from a snapshot before each job, 20–30 µs), otherwise in a fresh QuickJS runtime
+ * and context of the thread's other module (0.4–0.5 ms), as do the jobs of functions seen to
+ * await host calls. A job runs only in short slices: its start, and each time something it
+ * awaits settles (a timer, a blob, an HTTP answer). Between slices it holds no thread, so
+ * hundreds of jobs awaiting `sleep` share one.
  *
  * Limits: memory by measuring the job's heap and by the wasm memory's maximum; CPU time through the interrupt handler,
  * which stops a slice once the job's CPU budget (time spent in its slices) or its wall deadline
@@ -11,21 +14,26 @@
  * a failed dispose), every job here fails as a crash and the thread exits: the runtime replaces it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import releaseSync from '@jitl/quickjs-wasmfile-release-sync';
-import {
-  newQuickJSWASMModuleFromVariant,
-  newVariant,
-  type QuickJSSyncVariant,
-  type QuickJSContext,
-  type QuickJSDeferredPromise,
-  type QuickJSHandle,
+import type {
+  QuickJSContext,
+  QuickJSDeferredPromise,
+  QuickJSHandle,
+  QuickJSRuntime,
 } from 'quickjs-emscripten-core';
-import { copyBytes, dumpError } from './handles.js';
+import { copyBytes } from './handles.js';
 import { installPrelude } from './host.js';
-import { done, memoryFailure, type Job } from './job.js';
+import { callStart, done, memoryFailure, overLimit, type Job } from './job.js';
 import { Outbox } from './outbox.js';
-import { PLEIADES_MODULE } from './prelude.js';
+import { PLEIADES_MODULE, WARM_UP_SOURCE } from './prelude.js';
 import type { JsFromThread, JsHostOp, JsRunMessage, JsToThread } from './protocol.js';
+import {
+  boundedMemory,
+  compileFunction,
+  makeSandbox,
+  newEngine,
+  restoreSandbox,
+  type Sandbox,
+} from './sandbox.js';
 
 /** Wasm memory never shrinks: past this, the thread is replaced once its jobs are done. */
 const RECYCLE_HEAP_BYTES = 512 * 1024 ** 2;
@@ -41,22 +49,14 @@ const MAX_PAGES = Math.ceil(heapBytes / PAGE);
 /** The slice running now (one at a time: this thread is single-threaded). */
 let sliceDeadline = Infinity;
 let sliceJob: Job | null = null;
-const wasmMemory = new WebAssembly.Memory({ initial: 256, maximum: MAX_PAGES });
-// The engine grows its memory through this object. A growth refused at the maximum is the job
-// running then asking for more than the worker gives: it ends as a memory failure, whatever it
-// made of the engine's out-of-memory error (QuickJS throws `null` when it has no memory left to
-// make one, and a job may catch it).
-wasmMemory.grow = (pages: number) => {
-  try {
-    return WebAssembly.Memory.prototype.grow.call(wasmMemory, pages);
-  } catch (err) {
+/** An engine's wasm memory; a growth refused at the bound is the running job's memory failure. */
+const engineMemory = () =>
+  boundedMemory(MAX_PAGES, () => {
     if (sliceJob) sliceJob.heapFull = true;
-    throw err;
-  }
-};
-const QJS = await newQuickJSWASMModuleFromVariant(
-  newVariant(releaseSync as unknown as QuickJSSyncVariant, { wasmMemory }),
-);
+  });
+/** The engine of the fresh contexts: many jobs at once, each in its own runtime. */
+const wasmMemory = engineMemory();
+const QJS = await newEngine(wasmMemory);
 /**
  * Slice time between two measurements of a job's heap. The measurement walks the heap, so with
  * millions of objects one walk takes tens of milliseconds: the gap is also at least
@@ -68,9 +68,15 @@ const MEASURE_GAP_FACTOR = 10;
 
 const jobs = new Map<number, Job>();
 let retiring = false;
-/** The engine's wasm memory size after the last slice. */
-let heapSeen = 0;
+/** Each engine's wasm memory size after its last slice. */
+const heapSeen = new Map<WebAssembly.Memory, number>();
 let broken = false;
+/**
+ * Functions (by key) whose jobs await host calls: they run in fresh contexts, since a job
+ * awaiting keeps the restored sandbox to itself until it ends. Forgotten past a bound.
+ */
+const awaiting = new Set<string>();
+const AWAITING_KEPT = 1_000;
 
 /**
  * Messages to the main thread go in batches: everything posted in one turn of this thread's event
@@ -92,11 +98,23 @@ function freshJob(): Job {
   const t0 = performance.now();
   const rt = QJS.newRuntime();
   rt.setMaxStackSize(MAX_STACK_BYTES);
-  const job: Job = {
+  const job = newJob(rt, false);
+  setUp(rt, () => job);
+  job.ctx = rt.newContext();
+  job.start = installPrelude(job.ctx, () => job, env);
+  job.contextUs = Math.round((performance.now() - t0) * 1000);
+  return job;
+}
+
+/** A job's state, not yet bound to a message. */
+function newJob(rt: QuickJSRuntime, restored: boolean): Job {
+  return {
     msg: null as unknown as JsRunMessage,
     rt,
     ctx: null as unknown as QuickJSContext,
     start: null,
+    restored,
+    compiled: false,
     pending: new Map(),
     timers: new Set(),
     nextCall: 1,
@@ -110,8 +128,13 @@ function freshJob(): Job {
     result: null,
     contextUs: 0,
   };
+}
+
+/** The interrupt handler (limits) and module loader of a runtime serving `current()`. */
+function setUp(rt: QuickJSRuntime, current: () => Job | null): void {
   rt.setInterruptHandler(() => {
-    if (sliceJob !== job) return false;
+    const job = current();
+    if (!job || sliceJob !== job) return false;
     const now = performance.now();
     const gap = Math.max(MEASURE_EVERY_MS, MEASURE_GAP_FACTOR * job.measureMs);
     if (now - job.measuredAt >= gap && overLimit(job, now)) return (job.interrupted = true);
@@ -119,19 +142,44 @@ function freshJob(): Job {
     return (job.interrupted = true);
   });
   rt.setModuleLoader((name) => {
-    if (name === 'function.js') return job.msg.source;
+    if (name === 'function.js') return current()!.msg.source;
     if (name === 'pleiades') return PLEIADES_MODULE;
     return {
       error: new Error(`module '${name}' is not available in the jobhub sandbox (only 'pleiades' is)`),
     };
   });
-  job.ctx = rt.newContext();
-  job.start = installPrelude(job, {
-    post,
-    call: hostCall,
-    sliceLeftMs: () => sliceDeadline - performance.now(),
-  });
+}
+
+const env = { post, call: hostCall, sliceLeftMs: () => sliceDeadline - performance.now() };
+
+/** The restored sandbox (null if this build cannot have one); made before the thread is ready. */
+let sandbox: Sandbox | null = null;
+
+/** A job in the restored sandbox: the snapshot written back, the context as new. */
+function restoredJob(sb: Sandbox, key: string): Job {
+  const t0 = performance.now();
+  const compiled = restoreSandbox(sb, key);
+  const job = newJob(sb.rt, true);
+  job.compiled = compiled;
+  job.ctx = sb.ctx;
+  job.start = sb.start;
+  sb.job = job;
   job.contextUs = Math.round((performance.now() - t0) * 1000);
+  return job;
+}
+
+/** Starts a job; the first of a function in the sandbox keeps the function's compiled state first. */
+function startJob(job: Job): void {
+  if (job.restored && !job.compiled) compileFunction(sandbox!, job.msg.key, job.msg.source);
+  callStart(job);
+}
+
+/** Where a job runs: the restored sandbox when it is free and the function is not one that awaits. */
+function jobFor(msg: JsRunMessage): Job {
+  if (sandbox && !sandbox.job && !awaiting.has(msg.key)) return restoredJob(sandbox, msg.key);
+  const job = spare ?? freshJob();
+  spare = null;
+  makeSpare();
   return job;
 }
 
@@ -148,42 +196,28 @@ function makeSpare(): void {
 }
 
 function begin(msg: JsRunMessage): void {
-  const job = spare ?? freshJob();
-  spare = null;
+  const job = jobFor(msg);
   job.msg = msg;
   job.rt.setMemoryLimit(msg.memoryBytes);
   job.cpuLeftMs = msg.cpuMs > 0 ? msg.cpuMs : Infinity;
   job.wallDeadline = Date.now() + msg.wallMs;
   jobs.set(msg.id, job);
-  const wall = setTimeout(() => {
-    if (jobs.get(msg.id) === job) finish(job, done(job, false, 'timeout', timeoutText(msg)));
-  }, msg.wallMs);
+  slice(job, () => startJob(job));
+  // The first slice keeps to the wall deadline itself; a timer is needed only by a job that
+  // parks on an await (most short jobs end in their first slice and never pay for one).
+  if (jobs.get(msg.id) !== job) return;
+  const wall = setTimeout(
+    () => {
+      if (jobs.get(msg.id) === job) finish(job, done(job, false, 'timeout', timeoutText(msg)));
+    },
+    Math.max(0, job.wallDeadline - Date.now()),
+  );
   job.timers.add(wall);
-  slice(job, () => callStart(job));
-  makeSpare();
-}
-
-/** Calls the prelude's `start` with the job's input (inside a slice). */
-function callStart(job: Job): void {
-  const input = job.ctx.newArrayBuffer(job.msg.input.slice().buffer);
-  const r = job.ctx.callFunction(job.start!, job.ctx.undefined, input);
-  input.dispose();
-  if (r.error) {
-    const text = dumpError(job.ctx, r.error);
-    r.error.dispose();
-    throw new Error(`the sandbox could not start the job: ${text}`);
-  }
-  r.value.dispose();
 }
 
 /** Warm-up: at most this many jobs, or this long, whichever ends first. */
 const WARM_UP_JOBS = 150;
 const WARM_UP_MS = 400;
-const WARM_UP_SOURCE = `export default async function fetch(input) {
-  const text = new TextDecoder().decode(new TextEncoder().encode('warm ' + input[0]));
-  await Promise.resolve();
-  return ByteData.fromIntU8Array(new TextEncoder().encode(text.repeat(2)));
-}`;
 
 /**
  * V8 compiles the engine's WebAssembly lazily and in a baseline tier first, so a cold thread's
@@ -193,11 +227,12 @@ const WARM_UP_SOURCE = `export default async function fetch(input) {
 function warmUp(): void {
   const until = performance.now() + WARM_UP_MS;
   for (let i = 0; i < WARM_UP_JOBS && performance.now() < until; i++) {
-    const job = freshJob();
+    const job = sandbox && i % 2 === 1 ? restoredJob(sandbox, 'warm-up') : freshJob();
     job.msg = {
       type: 'run',
       id: 0,
       source: WARM_UP_SOURCE,
+      key: 'warm-up',
       input: new Uint8Array([i]),
       timeoutMs: 1_000,
       wallMs: 1_000,
@@ -206,7 +241,7 @@ function warmUp(): void {
       outputBytes: 1024,
     };
     // Not in `jobs`: its end is reported to no one.
-    slice(job, () => callStart(job));
+    slice(job, () => startJob(job));
     drop(job);
   }
 }
@@ -215,6 +250,10 @@ const timeoutText = (msg: JsRunMessage) => `time limit of ${msg.timeoutMs} ms ex
 
 /** A host call: timers here; blobs and HTTP through the main thread. Returns the promise handle. */
 function hostCall(job: Job, op: string, arg: string, bytes: QuickJSHandle | undefined): QuickJSHandle {
+  if (job.restored) {
+    if (awaiting.size >= AWAITING_KEPT) awaiting.clear();
+    awaiting.add(job.msg.key);
+  }
   const call = job.nextCall++;
   const deferred = job.ctx.newPromise();
   job.pending.set(call, deferred);
@@ -279,9 +318,10 @@ function slice(job: Job, fn: () => void): void {
     sliceDeadline = Infinity;
     // Measured after a slice that grew the engine's memory or ran long enough to allocate much;
     // a no-op job's slices do neither and skip the heap walk.
-    const heap = QJS.getWasmMemory().buffer.byteLength;
-    if (!job.oom && (heap > heapSeen || t1 - t0 >= MEASURE_EVERY_MS)) overLimit(job, t1);
-    heapSeen = heap;
+    const memory = job.restored ? sandbox!.memory : wasmMemory;
+    const heap = memory.buffer.byteLength;
+    if (!job.oom && (heap > (heapSeen.get(memory) ?? 0) || t1 - t0 >= MEASURE_EVERY_MS)) overLimit(job, t1);
+    heapSeen.set(memory, heap);
   }
   if (job.oom || job.heapFull) return finish(job, memoryFailure(job));
   // An interrupt is a timeout even though the prelude's catch saw it as an error.
@@ -325,6 +365,11 @@ function drop(job: Job): void {
     clearTimeout(t as ReturnType<typeof setTimeout>);
     clearImmediate(t as ReturnType<typeof setImmediate>);
   }
+  if (job.restored) {
+    // Its handles point into memory the next restore rewrites: dropped, not freed.
+    if (sandbox?.job === job) sandbox.job = null;
+    return;
+  }
   try {
     for (const d of job.pending.values()) d.dispose();
     job.start?.dispose();
@@ -340,7 +385,8 @@ function drop(job: Job): void {
 }
 
 function afterJob(): void {
-  if (!retiring && QJS.getWasmMemory().buffer.byteLength > RECYCLE_HEAP_BYTES) {
+  const grown = Math.max(wasmMemory.buffer.byteLength, sandbox?.memory.buffer.byteLength ?? 0);
+  if (!retiring && grown > RECYCLE_HEAP_BYTES) {
     retiring = true;
     post({ type: 'retiring' });
   }
@@ -360,27 +406,6 @@ function crash(message: string): void {
   for (const job of jobs.values()) post(done(job, false, 'crash', message));
   jobs.clear();
   exit(1);
-}
-
-/**
- * Whether the job's heap is over its limit. QuickJS's own limit counts allocations by a size this
- * build cannot know (no malloc_usable_size), so the heap is measured instead: a walk of the
- * job's objects, strings, arrays and buffers.
- */
-function overLimit(job: Job, now: number): boolean {
-  let used = 0;
-  try {
-    const h = job.rt.computeMemoryUsage();
-    used = (job.ctx.dump(h) as { memory_used_size: number }).memory_used_size;
-    h.dispose();
-  } catch {
-    // Measuring needs a little memory; failing to get it means the heap is full.
-    used = Infinity;
-  }
-  job.measuredAt = performance.now();
-  job.measureMs = job.measuredAt - now;
-  if (used > job.msg.memoryBytes) job.oom = true;
-  return job.oom;
 }
 
 port.on('message', (batch: JsToThread[]) => {
@@ -421,6 +446,7 @@ function receive(m: JsToThread): void {
   }
 }
 
+sandbox = await makeSandbox(engineMemory(), setUp, env, MAX_STACK_BYTES);
 warmUp();
 spare = freshJob();
 post({ type: 'ready' });
