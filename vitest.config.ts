@@ -2,6 +2,8 @@ import { availableParallelism, loadavg } from 'node:os';
 import { defineConfig } from 'vitest/config';
 import { scaled } from './test/helpers/time.js';
 
+const forks = testForks();
+
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
@@ -22,8 +24,11 @@ export default defineConfig({
     // load the hub's sources again (that was 1.2 s of CPU per file, a fifth of the suite's). The
     // helpers' cleanup after each test therefore runs from the setup file (test/helpers/cleanup.ts),
     // and a test that changes process-wide state (an environment variable, fake timers) restores it.
+    // As many forks at the start as at most: with fewer, tinypool retires idle forks on a timer
+    // that can race vitest's own recycling of the same fork after the last file, and the second
+    // retirement's teardown rejects unhandled ("Terminating worker thread") after every test passed.
     pool: 'forks',
-    poolOptions: { forks: { maxForks: testForks(), isolate: false } },
+    poolOptions: { forks: { maxForks: forks, minForks: forks, isolate: false } },
     setupFiles: ['./test/helpers/setup.ts'],
     // One line at the end names the suites that were skipped and how to include them.
     reporters: ['default', './test/helpers/skipped-reporter.ts'],
@@ -31,15 +36,16 @@ export default defineConfig({
 });
 
 /**
- * JOBHUB_TEST_FORKS, or from the load: 2 when fewer than one and a half cores are idle (the
- * core count less the one-minute load average), otherwise one more than the idle cores, at most
- * 8. A quiet two-core machine gives 3; two CPU hogs on it give 2.
+ * JOBHUB_TEST_FORKS, or from the load: 2 when less than one and a quarter cores are idle (the
+ * core count less the one-minute load average), otherwise one more than the idle cores rounded
+ * up, at most 8. A quiet two-core machine gives 3 (also just after another run, when the load
+ * average still remembers it); two CPU hogs on it give 2.
  */
 function testForks(): number {
   const raw = process.env.JOBHUB_TEST_FORKS;
   if (raw === undefined || raw === '') {
     const idle = availableParallelism() - loadavg()[0]!;
-    return idle < 1.5 ? 2 : Math.min(8, Math.round(idle) + 1);
+    return idle < 1.25 ? 2 : Math.min(8, Math.ceil(idle) + 1);
   }
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1)

@@ -63,8 +63,13 @@ export class BatchPool<M extends { id: number }, R extends { type: string; id: n
     for (let i = 0; i < o.size; i++) this.spawn();
   }
 
+  /**
+   * The threads, each busy while it runs a job: holding jobs is not enough, since a job handed
+   * over this turn reaches its thread only at the flush, and a thread that dies before running it
+   * passes it on instead of failing it.
+   */
   threads(): { worker: Worker; busy: boolean }[] {
-    return [...this.slots].map((s) => ({ worker: s.worker, busy: s.held.size > 0 }));
+    return [...this.slots].map((s) => ({ worker: s.worker, busy: Atomics.load(s.running, 0) !== 0 }));
   }
 
   async ready(): Promise<void> {
