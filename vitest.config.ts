@@ -18,7 +18,7 @@ export default defineConfig({
     // How many files run at once follows the load when the run starts (testForks below): on a
     // busy machine two, since the suite must pass with two CPU hogs beside it on two cores and
     // more files at once there only add contention (a third made CLI tests time out at a load of
-    // 30); on a quiet one a file more than the idle cores, which fills the time files spend
+    // 30); on a quiet one two files more than the idle cores, which fills the time files spend
     // waiting on leases, timeouts and child processes. JOBHUB_TEST_FORKS sets the number.
     // Not isolated: the files a fork runs share its imported modules, so that each file does not
     // load the hub's sources again (that was 1.2 s of CPU per file, a fifth of the suite's). The
@@ -37,15 +37,16 @@ export default defineConfig({
 
 /**
  * JOBHUB_TEST_FORKS, or from the load: 2 when less than one and a quarter cores are idle (the
- * core count less the one-minute load average), otherwise one more than the idle cores rounded
- * up, at most 8. A quiet two-core machine gives 3 (also just after another run, when the load
- * average still remembers it); two CPU hogs on it give 2.
+ * core count less the one-minute load average), otherwise two more than the idle cores rounded
+ * up, at most 8. A quiet two-core machine gives 4 (also just after another run, when the load
+ * average still remembers it): as much contention as two forks beside two CPU hogs, which the
+ * suite must pass anyway, and 3m44s against 4m04s with 3 forks. Two CPU hogs on it give 2.
  */
 function testForks(): number {
   const raw = process.env.JOBHUB_TEST_FORKS;
   if (raw === undefined || raw === '') {
     const idle = availableParallelism() - loadavg()[0]!;
-    return idle < 1.25 ? 2 : Math.min(8, Math.ceil(idle) + 1);
+    return idle < 1.25 ? 2 : Math.min(8, Math.ceil(idle) + 2);
   }
   const n = Number(raw);
   if (!Number.isInteger(n) || n < 1)
