@@ -38,9 +38,9 @@ export default defineConfig({
 /**
  * JOBHUB_TEST_FORKS, or from the load: 2 when less than one and a quarter cores are idle (the
  * core count less the one-minute load average), otherwise two more than the idle cores rounded
- * up, at most 8. A quiet two-core machine gives 4 (also just after another run, when the load
- * average still remembers it): as much contention as two forks beside two CPU hogs, which the
- * suite must pass anyway, and 3m44s against 4m04s with 3 forks. Two CPU hogs on it give 2.
+ * up, at most 8. A quiet two-core machine gives 4: as much contention as two forks beside two
+ * CPU hogs, which the suite must pass anyway, and 3m44s against 4m04s with 3 forks. Two CPU hogs
+ * on it give 2.
  */
 function testForks(): number {
   const raw = process.env.JOBHUB_TEST_FORKS;

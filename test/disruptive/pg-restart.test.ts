@@ -48,7 +48,8 @@ function cluster(): string {
 }
 
 async function ensureStarted(): Promise<void> {
-  const up = await run('pg_isready', ['-h', '127.0.0.1', '-q']).then(
+  const { hostname, port } = new URL(url!);
+  const up = await run('pg_isready', ['-h', hostname, '-p', port || '5432', '-q']).then(
     () => true,
     () => false,
   );
