@@ -1,5 +1,5 @@
 /**
- * `node --import tsx bench/js.ts [--jobs=10000] [--concurrency=50]`: the `js` runtime's numbers.
+ * `node --import tsx bench/js.ts [--jobs=20000] [--concurrency=50]`: the `js` runtime's numbers.
  *
  * 1. No-op throughput: a hub (`jobhub server`, SQLite, defaults) and a worker (`jobhub worker
  *    --runtimes js --concurrency N`), each in its own process from the compiled build. No-op JS
@@ -16,6 +16,7 @@
  * Runs through the agent also report CPU per job (ms) of the worker, the hub, this process (the
  * client creating the jobs), and each of the worker's threads (from /proc): where the cores went,
  * with no profiler in the way.
+ * `HUB_ARGS='--durability relaxed'` passes flags to `jobhub server`.
  * `--only=noop,context,sleep` picks measures; `--profile=DIR` runs the worker with `--cpu-prof`
  * (a profile per thread); `--timeline` prints when jobs were created, leased and finished.
  */
@@ -30,12 +31,14 @@ import { cpuSeconds } from './peers/peer.js';
 
 const arg = (name: string, fallback: number) =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
-const JOBS = arg('jobs', 10_000);
+const JOBS = arg('jobs', 20_000);
 const CONCURRENCY = arg('concurrency', 50);
 const ROOT = new URL('..', import.meta.url).pathname;
 const NOOP = 'export default async function fetch(input) { return input; }\n';
 /** `--profile=DIR`: the worker runs with `--cpu-prof` into DIR (one profile per thread). */
 const PROFILE_DIR = process.argv.find((a) => a.startsWith('--profile='))?.split('=')[1];
+/** `HUB_ARGS`: more flags for the hub, split at spaces. */
+const HUB_ARGS = process.env.HUB_ARGS?.split(' ').filter(Boolean) ?? [];
 /** `--timeline`: when the jobs were created, leased and finished, on stderr. */
 const TIMELINE = process.argv.includes('--timeline');
 /** `--only=noop,context,sleep`: a subset of the three measures. */
@@ -89,7 +92,7 @@ async function timeline(client: Client) {
 
 /** Creates `n` jobs of `code` and waits until none is queued or running; returns seconds. */
 async function runJobs(concurrency: number, code: string, n: number, batch: number, runtime = 'js') {
-  const hub = await startHubProcess();
+  const hub = await startHubProcess(HUB_ARGS);
   const client = new Client(hub.url, 8);
   const worker = startWorker(hub.url, concurrency, runtime);
   try {

@@ -249,7 +249,7 @@ await scenario('contest', async () =>
 await scenario('js', async () => {
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', 'bench/js.ts', `--jobs=${quick ? 3_000 : 10_000}`, '--compare-lua'],
+    ['--import', 'tsx', 'bench/js.ts', `--jobs=${quick ? 3_000 : 20_000}`, '--compare-lua'],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
   if (r.status !== 0) throw new Error(`bench/js.ts failed with status ${r.status}`);
