@@ -418,7 +418,8 @@ export async function payloads(o: { sizes: PayloadSize[]; rounds: number; ids: s
 async function parkedOnce(store: 'sqlite' | 'pg', workers: number, windowMs: number): Promise<Metrics> {
   // Long-polls that outlast the parking of all workers: on a loaded machine parking 10,000 took
   // more than the default 30 s cap, and the first ones ended before the last ones parked.
-  const q = new JobhubQueue({ store, maxWaitMs: 600_000 });
+  // Room for every parked worker's connection and the benchmark's own.
+  const q = new JobhubQueue({ store, maxWaitMs: 600_000, maxConnections: workers + 1_000 });
   await q.setup();
   const pool = new Pool(q.url, {
     connections: workers + 16,

@@ -46,8 +46,8 @@ export function snapshotBuild(): { root: string; remove(): void } {
 }
 
 /** Like lib.ts's startHubProcess, from hubRoot(): `jobhub server` on a free port, a fresh data directory. */
-async function startHub(extraArgs: string[]): Promise<HubProcess> {
-  if (hubRoot() === ROOT) return startHubProcess(extraArgs);
+async function startHub(extraArgs: string[], env: NodeJS.ProcessEnv): Promise<HubProcess> {
+  if (hubRoot() === ROOT) return startHubProcess(extraArgs, env);
   const dataDir = mkdtempSync(join(tmpdir(), 'jobhub-bench-'));
   const child = spawn(
     process.execPath,
@@ -64,7 +64,7 @@ async function startHub(extraArgs: string[]): Promise<HubProcess> {
       'info',
       ...extraArgs,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';
@@ -102,6 +102,11 @@ export interface JobhubOptions {
   durability?: Durability;
   /** The hub's `--max-wait-ms` (default the hub's, 30 s). */
   maxWaitMs?: number;
+  /**
+   * The hub's cap on open connections (`JOBHUB_MAX_CONNECTIONS`; by default half the open-file
+   * limit, 9,968 with this machine's 20,000: fewer than 10,000 parked workers need).
+   */
+  maxConnections?: number;
 }
 
 /** Hubs and agents alive now: killed if the benchmark exits early (Ctrl-C, a failed scenario). */
@@ -305,11 +310,10 @@ class SerialWorker {
       let job: LeasedJob | undefined;
       while (!this.stopped) {
         if (!job) {
-          const r = await this.http.json<{ jobs: LeasedJob[] }>(
-            'POST',
-            `/api/v1/workers/${w.id}/lease`,
-            { limit: 1, waitMs: 200 },
-          );
+          const r = await this.http.json<{ jobs: LeasedJob[] }>('POST', `/api/v1/workers/${w.id}/lease`, {
+            limit: 1,
+            waitMs: 200,
+          });
           job = r.jobs[0];
           if (!job) continue;
         }
@@ -383,7 +387,8 @@ export class JobhubQueue implements QueueUnderTest {
     }
     if (this.o.durability === 'relaxed') args.push('--durability', 'relaxed');
     if (this.o.maxWaitMs !== undefined) args.push('--max-wait-ms', String(this.o.maxWaitMs));
-    this.hub = await startHub(args);
+    const env = this.o.maxConnections ? { JOBHUB_MAX_CONNECTIONS: String(this.o.maxConnections) } : {};
+    this.hub = await startHub(args, env);
     const hubChild = this.hub.child;
     live.add(hubChild);
     hubChild.once('exit', () => live.delete(hubChild));

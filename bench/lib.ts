@@ -16,7 +16,10 @@ export interface HubProcess {
 const ROOT = new URL('..', import.meta.url).pathname;
 
 /** Starts `jobhub server` (compiled) on a free port with a fresh data directory. */
-export async function startHubProcess(extraArgs: string[] = []): Promise<HubProcess> {
+export async function startHubProcess(
+  extraArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+): Promise<HubProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), 'jobhub-bench-'));
   const child = spawn(
     process.execPath,
@@ -32,7 +35,7 @@ export async function startHubProcess(extraArgs: string[] = []): Promise<HubProc
       'info',
       ...extraArgs,
     ],
-    { stdio: ['ignore', 'pipe', 'inherit'] },
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
   const url = await new Promise<string>((resolve, reject) => {
     let buf = '';

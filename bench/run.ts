@@ -180,12 +180,24 @@ const report: Record<string, any> = {
   ),
 };
 
+/** Scenarios that threw. */
+const failed: string[] = [];
+
 async function scenario<T>(name: string, fn: () => Promise<T>): Promise<void> {
   if (!only.has(name)) return;
   const load = new OtherLoad();
   load.start();
   const t0 = performance.now();
-  report[name] = await fn();
+  try {
+    report[name] = await fn();
+  } catch (err) {
+    // One scenario's failure does not cost the others' numbers: the run goes on, is written as
+    // partial (it never replaces a complete results file or the report) and exits with 1.
+    failed.push(name);
+    report.failed = { ...report.failed, [name]: err instanceof Error ? err.message : String(err) };
+    console.error(`${name} FAILED: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exitCode = 1;
+  }
   const seconds = (performance.now() - t0) / 1000;
   const other = load.stop();
   if (seconds >= 2) report.interference[name] = { ...other, seconds: Math.round(seconds) };
@@ -269,7 +281,8 @@ const partial =
   value('only') !== undefined ||
   value('peers') !== undefined ||
   flag('no-peers') ||
-  value('stores') !== undefined;
+  value('stores') !== undefined ||
+  failed.length > 0;
 const name = `${report.date.slice(0, 10)}${quick ? '-quick' : ''}${partial ? '-partial' : ''}.json`;
 // Only a complete run rewrites docs/benchmarks.md unless --report asks for it: a partial run's
 // report would drop every scenario and queue it left out.
@@ -279,5 +292,5 @@ mkdirSync('bench/results', { recursive: true });
 writeFileSync(file, JSON.stringify(report, null, 2) + '\n');
 console.log(`results: ${file} (${report.seconds} s)`);
 if (writeDocs) console.log(`report: ${writeReport(report, file)}`);
-if (checkMode) process.exitCode = check(report) ? 0 : 1;
+if (checkMode) process.exitCode = check(report) && failed.length === 0 ? 0 : 1;
 process.exit(process.exitCode ?? 0);

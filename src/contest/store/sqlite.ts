@@ -129,7 +129,7 @@ export class SqlitePortalStore implements PortalStore {
       scoreInsert:
         p(`INSERT INTO portal_scores (job_id, team_id, score, passed, finished_at) VALUES (?, ?, ?, ?, ?)
         ON CONFLICT (job_id) DO NOTHING`),
-      scoreList: p('SELECT * FROM portal_scores WHERE seq > ? ORDER BY seq LIMIT ?'),
+      scoreList: p('SELECT * FROM portal_scores WHERE seq > ? ORDER BY seq LIMIT ? + 0'),
       scoreFromJob: p(`INSERT INTO portal_scores (job_id, team_id, score, passed, finished_at)
         SELECT id, CAST(team AS INTEGER),
           CASE WHEN json_type(result, '$.score') IN ('integer', 'real') THEN CAST(json_extract(result, '$.score') AS INTEGER)

@@ -51,7 +51,7 @@ export class SqliteGroups {
           per_second = CASE WHEN @setPerSecond THEN @perSecond ELSE per_second END,
           paused = coalesce(@paused, paused), updated_at = @now`),
       get: p(`SELECT g.*, ${COUNTS} FROM job_groups g WHERE name = ?`),
-      list: p(`SELECT g.*, ${COUNTS} FROM job_groups g WHERE name > ? ORDER BY name LIMIT ?`),
+      list: p(`SELECT g.*, ${COUNTS} FROM job_groups g WHERE name > ? ORDER BY name LIMIT ? + 0`),
       // Groups with due queued work of these runtimes, least recently served first.
       lanes: p(`SELECT name, concurrency, per_second, paused, served_at FROM job_groups g WHERE paused = 0
           AND EXISTS (SELECT 1 FROM jobs WHERE group_name = g.name AND state = 'queued'

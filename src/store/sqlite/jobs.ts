@@ -64,7 +64,7 @@ export class SqliteJobs {
         p(`SELECT * FROM jobs WHERE state = 'queued' AND group_name IS NULL AND runtime = @runtime AND run_at <= @now
           AND (@only IS NULL OR team IN (SELECT value FROM json_each(@only)))
           AND (@exclude IS NULL OR team IS NULL OR team NOT IN (SELECT value FROM json_each(@exclude)))
-        ORDER BY priority DESC, id LIMIT @limit`),
+        ORDER BY priority DESC, id LIMIT ${LEASE_SCAN_LIMIT}`),
       // No RETURNING either: the claimed row is the queued one with these changes.
       claim:
         p(`UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_token = ?, lease_worker_id = ?,
@@ -86,13 +86,13 @@ export class SqliteJobs {
           error = 'canceled by the requester'
         WHERE id = ? AND state IN ('queued', 'running') RETURNING *`),
       expired: p(`SELECT * FROM jobs WHERE state = 'running' AND lease_expires_at < ?
-        ORDER BY lease_expires_at LIMIT ?`),
+        ORDER BY lease_expires_at LIMIT ? + 0`),
       nextRunAt: p(`SELECT min(run_at) AS at FROM jobs WHERE state = 'queued' AND run_at > ?`),
       stats: p(`SELECT state, runtime, count(*) AS count, min(created_at) AS oldest FROM jobs
         WHERE state IN ('queued', 'running') GROUP BY state, runtime`),
       deleteFinished: p(`DELETE FROM jobs WHERE id IN (SELECT id FROM jobs
         WHERE finished_at IS NOT NULL AND finished_at < ? AND state IN ('succeeded', 'failed', 'canceled')
-        ORDER BY finished_at LIMIT ?)`),
+        ORDER BY finished_at LIMIT ? + 0)`),
     };
   }
 
@@ -222,7 +222,7 @@ export class SqliteJobs {
       where.push('id < ?');
       args.push(Number(f.beforeId));
     }
-    const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ?`;
+    const sql = `SELECT * FROM jobs ${where.length ? 'WHERE ' + where.join(' AND ') : ''} ORDER BY id DESC LIMIT ? + 0`;
     return this.many(this.db.prepare(sql).raw(true), ...args, f.limit).map(jobFromRow);
   }
 
@@ -256,7 +256,7 @@ export class SqliteJobs {
         ? RETRY_SET
         : "state = 'canceled', finished_at = ?, lease_expires_at = NULL, error = 'canceled by the requester'";
     const sql = `UPDATE jobs SET ${set} WHERE id IN (SELECT id FROM jobs WHERE ${where.join(' AND ')}
-      ORDER BY id LIMIT ?) RETURNING *`;
+      ORDER BY id LIMIT ? + 0) RETURNING *`;
     return this.many(this.db.prepare(sql).raw(true), p.now, ...args, p.limit).map(jobFromRow);
   }
 
@@ -276,7 +276,6 @@ export class SqliteJobs {
       for (const a of this.s.queueScan!.iterate({
         runtime,
         now: p.now,
-        limit: LEASE_SCAN_LIMIT,
         only,
         exclude,
       }) as Iterable<unknown[]>) {

@@ -21,11 +21,13 @@ export class SqliteSchedules {
       insert: p(`INSERT INTO schedules (name, cron, timezone, job, overlap, owner, next_run_at, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`),
       get: p('SELECT * FROM schedules WHERE id = ?'),
-      list: p(`SELECT * FROM schedules WHERE (? IS NULL OR owner = ?) AND id > ? ORDER BY id LIMIT ?`),
+      list: p(`SELECT * FROM schedules WHERE (? IS NULL OR owner = ?) AND id > ? ORDER BY id LIMIT ? + 0`),
       delete: p('DELETE FROM schedules WHERE id = ?'),
       pause: p('UPDATE schedules SET paused = 1 WHERE id = ? RETURNING *'),
       resume: p('UPDATE schedules SET paused = 0, next_run_at = ? WHERE id = ? RETURNING *'),
-      due: p(`SELECT * FROM schedules WHERE paused = 0 AND next_run_at <= ? ORDER BY next_run_at LIMIT ?`),
+      due: p(
+        `SELECT * FROM schedules WHERE paused = 0 AND next_run_at <= ? ORDER BY next_run_at LIMIT ? + 0`,
+      ),
       nextRunAt: p('SELECT min(next_run_at) AS at FROM schedules WHERE paused = 0'),
       claim: p(`UPDATE schedules SET next_run_at = ?, last_run_at = ?
         WHERE id = ? AND next_run_at = ? AND paused = 0 RETURNING last_job_id`),

@@ -3,6 +3,11 @@
  * group-commit.ts) with `synchronous=FULL`, so an acknowledged write survives a crash of the
  * process and of the machine (with `durability: 'relaxed'`, `synchronous=NORMAL`: a crash of the
  * process only). Reads run directly on the same connection.
+ *
+ * A LIMIT that is bound is written `LIMIT ? + 0` in every statement of the SQLite stores. SQLite
+ * reads the value of a bare `LIMIT ?` while it plans, so binding it again expires the statement,
+ * and every run prepares it anew: 20 µs more for the lease scan, a third of its cost. A constant
+ * limit is written into the SQL.
  */
 import Database from 'better-sqlite3';
 import type { Statement } from 'better-sqlite3';
@@ -80,7 +85,7 @@ export class SqliteStore implements Store {
         AND NOT EXISTS (SELECT 1 FROM jobs WHERE input_blob_id = b.id)
         AND NOT EXISTS (SELECT 1 FROM jobs WHERE output_blob_id = b.id)
         AND NOT EXISTS (SELECT 1 FROM functions WHERE code_blob_id = b.id)
-        ORDER BY touched_at LIMIT ?`),
+        ORDER BY touched_at LIMIT ? + 0`),
       blobDelete: p(`DELETE FROM blobs WHERE id = ? AND touched_at < ?
         AND NOT EXISTS (SELECT 1 FROM jobs WHERE input_blob_id = blobs.id OR output_blob_id = blobs.id)
         AND NOT EXISTS (SELECT 1 FROM functions WHERE code_blob_id = blobs.id) RETURNING *`),
@@ -88,12 +93,12 @@ export class SqliteStore implements Store {
         p(`INSERT INTO functions (name, runtime, code_blob_id, tags, timeout_ms, max_attempts, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING *`),
       fnGet: p('SELECT * FROM functions WHERE id = ?'),
-      fnList: p('SELECT * FROM functions WHERE id < ? ORDER BY id DESC LIMIT ?'),
+      fnList: p('SELECT * FROM functions WHERE id < ? ORDER BY id DESC LIMIT ? + 0'),
       workerInsert:
         p(`INSERT INTO workers (name, runtimes, tags, capacity, protocol, created_at, last_seen_at, owner)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`),
       workerGet: p('SELECT * FROM workers WHERE id = ?'),
-      workerList: p('SELECT * FROM workers WHERE last_seen_at >= ? ORDER BY id DESC LIMIT ?'),
+      workerList: p('SELECT * FROM workers WHERE last_seen_at >= ? ORDER BY id DESC LIMIT ? + 0'),
       workerTouch: p('UPDATE workers SET last_seen_at = max(last_seen_at, ?) WHERE id = ?'),
       kvNsInsert: p(
         'INSERT INTO kv_namespaces (consistency, created_at, owner) VALUES (?, ?, ?) RETURNING id',

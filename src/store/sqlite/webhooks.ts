@@ -15,21 +15,21 @@ export class SqliteWebhooks {
       insert: p(`INSERT INTO webhooks (url, events, secret, owner, created_at) VALUES (?, ?, ?, ?, ?)
         RETURNING *`),
       get: p('SELECT * FROM webhooks WHERE id = ?'),
-      list: p('SELECT * FROM webhooks WHERE (? IS NULL OR owner = ?) ORDER BY id LIMIT ?'),
+      list: p('SELECT * FROM webhooks WHERE (? IS NULL OR owner = ?) ORDER BY id LIMIT ? + 0'),
       delete: p('DELETE FROM webhooks WHERE id = ?'),
       deleteDeliveries: p('DELETE FROM webhook_deliveries WHERE webhook_id = ?'),
       claim: p(`UPDATE webhook_deliveries SET attempts = attempts + 1, next_attempt_at = ?
         WHERE id IN (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ?
-          ORDER BY next_attempt_at LIMIT ?)
+          ORDER BY next_attempt_at LIMIT ? + 0)
         RETURNING *, (SELECT url FROM webhooks w WHERE w.id = webhook_id) AS url,
           (SELECT secret FROM webhooks w WHERE w.id = webhook_id) AS secret`),
       record:
         p(`UPDATE webhook_deliveries SET state = ?, last_status = ?, last_error = ?, next_attempt_at = ?,
         finished_at = CASE WHEN ? = 'pending' THEN NULL ELSE ? END WHERE id = ?`),
       deleteFinished: p(`DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries
-        WHERE state <> 'pending' AND finished_at < ? LIMIT ?)`),
+        WHERE state <> 'pending' AND finished_at < ? LIMIT ? + 0)`),
       deliveries: p(
-        `SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND id < ? ORDER BY id DESC LIMIT ?`,
+        `SELECT * FROM webhook_deliveries WHERE webhook_id = ? AND id < ? ORDER BY id DESC LIMIT ? + 0`,
       ),
     };
   }
