@@ -54,7 +54,7 @@ try {
     job = r.next.jobs[0];
     if (!job) throw new Error('the backlog ran out: raise --queued');
   };
-  // Warm-up, as the scenario's (20 cycles) and the JIT's.
+  // Warm-up, as the backlog scenario has (1,000 cycles): the JIT compiles the hub's path first.
   for (let i = 0; i < Math.min(1000, QUEUED / 10); i++) await cycle();
   const times: number[] = [];
   const hub0 = cpuSeconds(hub.pid);
