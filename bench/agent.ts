@@ -20,12 +20,10 @@ import { Readable } from 'node:stream';
 import { DefaultRuntime } from '../src/agent/runtimes/default/runtime.js';
 import { LuaRuntime } from '../src/agent/runtimes/lua/runtime.js';
 import type { RunContext, Runtime } from '../src/agent/runtimes/runtime.js';
-import { Client, percentile, round, startHubProcess } from './lib.js';
+import { Client, numberArg, percentile, round, startHubProcess } from './lib.js';
 
-const arg = (name: string, fallback: number) =>
-  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
-const JOBS = arg('jobs', 20_000);
-const CONCURRENCY = arg('concurrency', 8);
+const JOBS = numberArg('jobs', 20_000);
+const CONCURRENCY = numberArg('concurrency', 8);
 const ROOT = new URL('..', import.meta.url).pathname;
 
 /** CPU seconds (user + system) a process has used. */

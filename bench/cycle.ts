@@ -13,16 +13,13 @@
  * (e.g. `--durability relaxed`).
  */
 import { HubClient } from '../src/agent/client.js';
-import { percentile, round, startHubProcess } from './lib.js';
+import { argValue, numberArg, percentile, round, startHubProcess } from './lib.js';
 import { cpuSeconds } from './peers/peer.js';
 
-const arg = (name: string, fallback: string) =>
-  process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback;
-const QUEUED = Number(arg('queued', '10000'));
-const CYCLES = Number(arg('cycles', '5000'));
-const STORE = arg('store', 'sqlite');
+const QUEUED = numberArg('queued', 10_000);
+const CYCLES = numberArg('cycles', 5_000);
+const STORE = argValue('store') ?? 'sqlite';
 const PG_URL = process.env.BENCH_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const HUB_ARGS = process.env.HUB_ARGS?.split(' ').filter(Boolean) ?? [];
 
 interface Leased {
   id: string;
@@ -30,10 +27,7 @@ interface Leased {
 }
 
 const schema = `bench_cycle_${process.pid}`;
-const hub = await startHubProcess([
-  ...(STORE === 'pg' ? ['--database', `${PG_URL}?schema=${schema}`] : []),
-  ...HUB_ARGS,
-]);
+const hub = await startHubProcess(STORE === 'pg' ? ['--database', `${PG_URL}?schema=${schema}`] : []);
 const http = new HubClient({ url: hub.url, connections: 4 });
 try {
   for (let made = 0; made < QUEUED; made += 1000) {

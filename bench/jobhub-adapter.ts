@@ -63,6 +63,7 @@ async function startHub(extraArgs: string[], env: NodeJS.ProcessEnv): Promise<Hu
       '--log-level',
       'info',
       ...extraArgs,
+      ...(process.env.HUB_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );

@@ -26,25 +26,19 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { JsRuntime } from '../src/agent/runtimes/js/runtime.js';
 import type { RunContext } from '../src/agent/runtimes/runtime.js';
-import { Client, percentile, round, startHubProcess } from './lib.js';
+import { argValue, Client, numberArg, percentile, round, startHubProcess } from './lib.js';
 import { cpuSeconds } from './peers/peer.js';
 
-const arg = (name: string, fallback: number) =>
-  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? fallback);
-const JOBS = arg('jobs', 20_000);
-const CONCURRENCY = arg('concurrency', 50);
+const JOBS = numberArg('jobs', 20_000);
+const CONCURRENCY = numberArg('concurrency', 50);
 const ROOT = new URL('..', import.meta.url).pathname;
 const NOOP = 'export default async function fetch(input) { return input; }\n';
 /** `--profile=DIR`: the worker runs with `--cpu-prof` into DIR (one profile per thread). */
-const PROFILE_DIR = process.argv.find((a) => a.startsWith('--profile='))?.split('=')[1];
-/** `HUB_ARGS`: more flags for the hub, split at spaces. */
-const HUB_ARGS = process.env.HUB_ARGS?.split(' ').filter(Boolean) ?? [];
+const PROFILE_DIR = argValue('profile');
 /** `--timeline`: when the jobs were created, leased and finished, on stderr. */
 const TIMELINE = process.argv.includes('--timeline');
 /** `--only=noop,context,sleep`: a subset of the three measures. */
-const ONLY = new Set(
-  (process.argv.find((a) => a.startsWith('--only='))?.split('=')[1] ?? 'noop,context,sleep').split(','),
-);
+const ONLY = new Set((argValue('only') ?? 'noop,context,sleep').split(','));
 
 function startWorker(hub: string, concurrency: number, runtime: string): ChildProcess {
   return spawn(
@@ -92,7 +86,7 @@ async function timeline(client: Client) {
 
 /** Creates `n` jobs of `code` and waits until none is queued or running; returns seconds. */
 async function runJobs(concurrency: number, code: string, n: number, batch: number, runtime = 'js') {
-  const hub = await startHubProcess(HUB_ARGS);
+  const hub = await startHubProcess();
   const client = new Client(hub.url, 8);
   const worker = startWorker(hub.url, concurrency, runtime);
   try {

@@ -15,7 +15,19 @@ export interface HubProcess {
 
 const ROOT = new URL('..', import.meta.url).pathname;
 
-/** Starts `jobhub server` (compiled) on a free port with a fresh data directory. */
+/** The value of `--name=value` on this script's command line. */
+export function argValue(name: string): string | undefined {
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+}
+
+/** A numeric `--name=N` of this script's command line, or `fallback`. */
+export const numberArg = (name: string, fallback: number): number => Number(argValue(name) ?? fallback);
+
+/**
+ * Starts `jobhub server` (compiled) on a free port with a fresh data directory. The environment
+ * adds to it: `HUB_NODE_ARGS` (Node flags, e.g. `--cpu-prof`) and `HUB_ARGS` (server flags, e.g.
+ * `--durability relaxed`), each split at spaces.
+ */
 export async function startHubProcess(
   extraArgs: string[] = [],
   env: NodeJS.ProcessEnv = {},
@@ -34,6 +46,7 @@ export async function startHubProcess(
       '--log-level',
       'info',
       ...extraArgs,
+      ...(process.env.HUB_ARGS?.split(' ').filter(Boolean) ?? []),
     ],
     { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...env } },
   );
